@@ -1,0 +1,222 @@
+package batcher
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Request is one encoded SCIM BulkRequest.
+type Request struct {
+	// Body is the exact request body; len(Body) is what the limits measured.
+	Body []byte
+	// Ops are the keys of the operations in Body, in order: indexes into the
+	// slice given to Pack, or the keys given to Builder.Add.
+	Ops []int
+}
+
+// OversizeError reports an operation that does not fit in any request.
+type OversizeError struct {
+	BulkID string
+	Source string // the operation's input records
+	Size   int    // bytes of the request holding only this operation
+	Limit  int
+}
+
+func (e *OversizeError) Error() string {
+	return fmt.Sprintf("operation %s from %s needs a %d-byte Bulk request, more than the %d-byte limit",
+		e.BulkID, e.Source, e.Size, e.Limit)
+}
+
+// EncodeOperation encodes one BulkRequest operation exactly as it is sent:
+// {"method":…,"path":…,"bulkId":…,"data":…} with data compacted.
+func EncodeOperation(op *Operation) ([]byte, error) {
+	switch op.Method {
+	case "POST", "PATCH", "PUT", "DELETE":
+	default:
+		return nil, fmt.Errorf("operation %s from %s: unsupported method %q", op.BulkID, op.SourceString(), op.Method)
+	}
+	if op.Path == "" {
+		return nil, fmt.Errorf("operation %s from %s: empty path", op.BulkID, op.SourceString())
+	}
+	if op.BulkID == "" {
+		return nil, fmt.Errorf("operation from %s: empty bulkId", op.SourceString())
+	}
+	buf := make([]byte, 0, len(op.Data)+len(op.Path)+len(op.BulkID)+48)
+	buf = append(buf, `{"method":`...)
+	buf = appendJSONString(buf, op.Method)
+	buf = append(buf, `,"path":`...)
+	buf = appendJSONString(buf, op.Path)
+	buf = append(buf, `,"bulkId":`...)
+	buf = appendJSONString(buf, op.BulkID)
+	if op.Method != "DELETE" || len(op.Data) > 0 {
+		buf = append(buf, `,"data":`...)
+		w := bytes.NewBuffer(buf)
+		if err := json.Compact(w, op.Data); err != nil {
+			return nil, fmt.Errorf("operation %s from %s: data: %w", op.BulkID, op.SourceString(), err)
+		}
+		buf = w.Bytes()
+	}
+	buf = append(buf, '}')
+	return buf, nil
+}
+
+func appendJSONString(buf []byte, s string) []byte {
+	simple := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			simple = false
+			break
+		}
+	}
+	if simple {
+		buf = append(buf, '"')
+		buf = append(buf, s...)
+		return append(buf, '"')
+	}
+	b, _ := json.Marshal(s)
+	return append(buf, b...)
+}
+
+const bodySuffix = "]}"
+
+func bodyPrefix(lim Limits) []byte {
+	p := []byte(`{"schemas":["` + URNBulkReq + `"],"failOnErrors":`)
+	p = strconv.AppendInt(p, int64(lim.FailOnErrors), 10)
+	return append(p, `,"Operations":[`...)
+}
+
+// Builder accumulates encoded operations into one BulkRequest body. The body
+// grows in place, so the size it checks against the limits is the size of
+// the body it returns.
+type Builder struct {
+	lim    Limits
+	prefix []byte
+	buf    []byte
+	keys   []int
+}
+
+// NewBuilder returns a Builder for requests within lim (zero fields take
+// DefaultLimits).
+func NewBuilder(lim Limits) *Builder {
+	lim = lim.withDefaults()
+	b := &Builder{lim: lim, prefix: bodyPrefix(lim)}
+	b.Reset()
+	return b
+}
+
+// Limits returns the limits in force.
+func (b *Builder) Limits() Limits { return b.lim }
+
+// Reset starts a new, empty request.
+func (b *Builder) Reset() {
+	b.buf = append(make([]byte, 0, 64<<10), b.prefix...)
+	b.keys = nil
+}
+
+// Len returns the number of operations added.
+func (b *Builder) Len() int { return len(b.keys) }
+
+// Size returns the size in bytes the body would have if finished now.
+func (b *Builder) Size() int { return len(b.buf) + len(bodySuffix) }
+
+// Solo returns the size of a request holding only enc.
+func (b *Builder) Solo(enc []byte) int { return len(b.prefix) + len(enc) + len(bodySuffix) }
+
+// Fits reports whether enc can be added within both limits.
+func (b *Builder) Fits(enc []byte) bool {
+	if len(b.keys) >= b.lim.MaxOps {
+		return false
+	}
+	extra := len(enc)
+	if len(b.keys) > 0 {
+		extra++ // comma
+	}
+	return b.Size()+extra <= b.lim.MaxBytes
+}
+
+// Full reports whether the count limit is reached or fewer than minOp bytes
+// remain.
+func (b *Builder) Full(minOp int) bool {
+	return len(b.keys) >= b.lim.MaxOps || b.lim.MaxBytes-b.Size() < minOp+1
+}
+
+// Add appends enc under key when it fits and reports whether it did.
+func (b *Builder) Add(key int, enc []byte) bool {
+	if !b.Fits(enc) {
+		return false
+	}
+	if len(b.keys) > 0 {
+		b.buf = append(b.buf, ',')
+	}
+	b.buf = append(b.buf, enc...)
+	b.keys = append(b.keys, key)
+	return true
+}
+
+// Finish returns the request and resets the Builder.
+func (b *Builder) Finish() Request {
+	body := append(b.buf, bodySuffix...)
+	r := Request{Body: body, Ops: b.keys}
+	b.buf = append([]byte(nil), b.prefix...)
+	b.keys = nil
+	return r
+}
+
+// Pack packs ops into BulkRequests within lim. Operations keep their relative
+// order inside each request; each goes into the first request with room for
+// it (first fit), which keeps requests full when sizes vary. Operations that
+// fit in no request are left out and reported, naming their sources, in the
+// returned error (a join of *OversizeError); the other operations are still
+// packed. Pack does not order operations by their references: callers pass
+// operations that may be sent together.
+func Pack(ops []Operation, lim Limits) ([]Request, error) {
+	lim = lim.withDefaults()
+	var (
+		bins []*Builder
+		open []int // indexes into bins still accepting operations
+		errs []error
+	)
+	minOp := 1 << 30
+	for i := range ops {
+		enc, err := EncodeOperation(&ops[i])
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if len(enc) < minOp {
+			minOp = len(enc)
+		}
+		placed := false
+		for j := 0; j < len(open); j++ {
+			b := bins[open[j]]
+			if b.Add(i, enc) {
+				placed = true
+				if b.Full(minOp) {
+					open = append(open[:j], open[j+1:]...)
+				}
+				break
+			}
+		}
+		if placed {
+			continue
+		}
+		b := NewBuilder(lim)
+		if !b.Add(i, enc) {
+			errs = append(errs, &OversizeError{BulkID: ops[i].BulkID, Source: ops[i].SourceString(), Size: b.Solo(enc), Limit: lim.MaxBytes})
+			continue
+		}
+		bins = append(bins, b)
+		if !b.Full(minOp) {
+			open = append(open, len(bins)-1)
+		}
+	}
+	reqs := make([]Request, len(bins))
+	for i, b := range bins {
+		reqs[i] = b.Finish()
+	}
+	return reqs, errors.Join(errs...)
+}

@@ -1,0 +1,223 @@
+// Package flatfile reads SAP Concur "Standard Employee Import" files: comma
+// separated records (100, 300, 305, 310, 320, 350, 370, 400, 500, 550, …),
+// RFC 4180 quoting, UTF-8 with or without BOM, CRLF or LF line ends, blank
+// lines skipped.
+//
+// The Scanner splits the input into records and their fields, keeping each
+// field's line and byte column. It owns its buffers: a record's fields are
+// substrings of one string per record, so scanning allocates once per record.
+package flatfile
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"scimigrate/converter/source"
+)
+
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+// Scanner reads records from a flat file.
+type Scanner struct {
+	name    string
+	r       *bufio.Reader
+	line    int   // physical lines consumed
+	off     int64 // bytes consumed
+	raw     []byte
+	rec     source.Record
+	recOff  int64
+	err     error // fatal I/O error
+	syntax  *source.Diagnostic
+	started bool
+}
+
+// NewScanner returns a Scanner reading r; name is used in diagnostics.
+func NewScanner(r io.Reader, name string) *Scanner {
+	return &Scanner{name: name, r: bufio.NewReaderSize(r, 256<<10), rec: source.Record{File: name, Col: 1}}
+}
+
+// Next advances to the next record. It returns false at EOF or on an I/O
+// error (see Err). A record with a syntax error is still returned: Syntax
+// reports it and the record holds the fields read before it.
+func (s *Scanner) Next() bool {
+	if !s.started {
+		s.started = true
+		if b, err := s.r.Peek(3); err == nil && bytes.Equal(b, bom) {
+			s.r.Discard(3)
+			s.off = 3
+		}
+	}
+	for {
+		s.syntax = nil
+		s.raw = s.raw[:0]
+		startLine := s.line + 1
+		s.recOff = s.off
+		quotes := 0
+		for {
+			chunk, err := s.r.ReadSlice('\n')
+			s.raw = append(s.raw, chunk...)
+			s.off += int64(len(chunk))
+			if err == bufio.ErrBufferFull {
+				quotes += bytes.Count(chunk, quote)
+				continue
+			}
+			if err != nil && err != io.EOF {
+				s.err = err
+				return false
+			}
+			quotes += bytes.Count(chunk, quote)
+			if len(chunk) > 0 && chunk[len(chunk)-1] == '\n' {
+				s.line++
+			} else if len(chunk) > 0 || len(s.raw) > 0 {
+				s.line++ // last line without newline
+			}
+			if quotes%2 == 0 || err == io.EOF {
+				break
+			}
+		}
+		if len(s.raw) == 0 {
+			return false
+		}
+		body := trimEOL(s.raw)
+		if len(bytes.TrimSpace(body)) == 0 {
+			continue // blank line
+		}
+		s.rec.Line = startLine
+		s.rec.Seq++
+		fields, diag := ParseFields(body, s.name, startLine, s.rec.Fields[:0])
+		s.rec.Fields = fields
+		s.syntax = diag
+		if len(fields) > 0 {
+			s.rec.Type = fields[0].Value
+		} else {
+			s.rec.Type = ""
+		}
+		return true
+	}
+}
+
+var quote = []byte{'"'}
+
+func trimEOL(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte{'\n'})
+	return bytes.TrimSuffix(b, []byte{'\r'})
+}
+
+// Record returns the current record. It is reused by the next call to Next.
+func (s *Scanner) Record() *source.Record { return &s.rec }
+
+// Raw returns the current record's bytes, line end included. Reused by Next.
+func (s *Scanner) Raw() []byte { return s.raw }
+
+// Offset returns the byte offset of the current record in the input (after a
+// BOM, counting it).
+func (s *Scanner) Offset() int64 { return s.recOff }
+
+// Syntax returns the syntax error of the current record, if any.
+func (s *Scanner) Syntax() *source.Diagnostic { return s.syntax }
+
+// Err returns the I/O error that stopped the scanner, if any.
+func (s *Scanner) Err() error { return s.err }
+
+// ErrQuote is wrapped by quoting errors.
+var ErrQuote = errors.New("bad quoting")
+
+// ParseFields splits one record (without its line end) into fields appended
+// to dst. line is the line the record starts on. Field values are substrings
+// of a single copy of rec, except quoted fields with doubled quotes. On a
+// quoting error it returns the fields read so far and a diagnostic.
+func ParseFields(rec []byte, file string, line int, dst []source.Field) ([]source.Field, *source.Diagnostic) {
+	str := string(rec)
+	ln, lineStart := line, 0
+	i := 0
+	for {
+		col := i - lineStart + 1
+		if i < len(str) && str[i] == '"' {
+			// Quoted field.
+			fLine, fCol := ln, col
+			j := i + 1
+			var b strings.Builder
+			simple := true
+			segStart := j
+			for {
+				k := strings.IndexByte(str[j:], '"')
+				if k < 0 {
+					return dst, &source.Diagnostic{File: file, Line: fLine, Col: fCol, Severity: source.Error, Column: len(dst) + 1,
+						Msg: "quoted field is not closed (" + ErrQuote.Error() + ")"}
+				}
+				// Count newlines inside the quoted part for positions.
+				for _, c := range []byte(str[j : j+k]) {
+					if c == '\n' {
+						ln++
+					}
+				}
+				if nl := strings.LastIndexByte(str[j:j+k], '\n'); nl >= 0 {
+					lineStart = j + nl + 1
+				}
+				j += k + 1
+				if j < len(str) && str[j] == '"' {
+					// Doubled quote.
+					if simple {
+						simple = false
+						b.Grow(len(str) - segStart)
+					}
+					b.WriteString(str[segStart:j])
+					j++
+					segStart = j
+					continue
+				}
+				break
+			}
+			var v string
+			if simple {
+				v = str[i+1 : j-1]
+			} else {
+				b.WriteString(str[segStart : j-1])
+				v = b.String()
+			}
+			dst = append(dst, source.Field{Value: v, Line: int32(fLine), Col: int32(fCol)})
+			if j == len(str) {
+				return dst, nil
+			}
+			if str[j] != ',' {
+				return dst, &source.Diagnostic{File: file, Line: ln, Col: j - lineStart + 1, Severity: source.Error, Column: len(dst),
+					Msg: fmt.Sprintf("unexpected %q after a closing quote (%s)", str[j], ErrQuote)}
+			}
+			i = j + 1
+			if i == len(str) {
+				dst = append(dst, source.Field{Line: int32(ln), Col: int32(i - lineStart + 1)})
+				return dst, nil
+			}
+			continue
+		}
+		// Unquoted field.
+		k := strings.IndexByte(str[i:], ',')
+		end := len(str)
+		if k >= 0 {
+			end = i + k
+		}
+		v := str[i:end]
+		if q := strings.IndexByte(v, '"'); q >= 0 {
+			return dst, &source.Diagnostic{File: file, Line: ln, Col: col + q, Severity: source.Error, Column: len(dst) + 1,
+				Msg: "a quote inside an unquoted field; quote the whole field and double the quote (" + ErrQuote.Error() + ")"}
+		}
+		if nl := strings.IndexByte(v, '\n'); nl >= 0 {
+			// Only reachable with a stray newline in an unquoted field joined by an odd quote count.
+			return dst, &source.Diagnostic{File: file, Line: ln, Col: col + nl, Severity: source.Error, Column: len(dst) + 1,
+				Msg: "line break inside an unquoted field (" + ErrQuote.Error() + ")"}
+		}
+		dst = append(dst, source.Field{Value: v, Line: int32(ln), Col: int32(col)})
+		if k < 0 {
+			return dst, nil
+		}
+		i = end + 1
+		if i == len(str) {
+			dst = append(dst, source.Field{Line: int32(ln), Col: int32(i - lineStart + 1)})
+			return dst, nil
+		}
+	}
+}

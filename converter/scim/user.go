@@ -1,0 +1,417 @@
+package scim
+
+import (
+	"fmt"
+	"strings"
+
+	"scimigrate/converter/scimpath"
+)
+
+// Origin says where a value came from.
+type Origin struct {
+	File   string // input file
+	Line   int    // line of the record (1-based)
+	Col    int    // byte column of the field in the line (1-based)
+	Column int    // field position in the record (1-based); 0 when the source is not positional
+	Field  string // field name as the mapping table calls it
+	Record string // record type: "305", "UserProfile", …
+}
+
+func (o Origin) String() string {
+	return fmt.Sprintf("%s:%d:%d", o.File, o.Line, o.Col)
+}
+
+// Membership is a Y/N assertion about an element of a multi-valued attribute
+// (a role, an entitlement): present or absent. Blank asserts nothing and is
+// not recorded.
+type Membership struct {
+	Path    *scimpath.Path // the element, e.g. roles[roleName eq "EXP_APPROVER"]
+	Present bool
+	Origin  int32
+}
+
+// User is one converted employee: the resource being built, the memberships
+// asserted absent (which a create omits and a plan removes), and where each
+// value came from.
+type User struct {
+	Key      string // employeeNumber
+	Identity bool   // an identity record (300/305/310, UserProfile, …) is among its records
+	Doc      Object // the resource; extensions are members named by their URN
+	Absent   []Membership
+	Origins  []Origin
+}
+
+// AddOrigin records o and returns the reference to store in Value.Origin.
+func (u *User) AddOrigin(o Origin) int32 {
+	u.Origins = append(u.Origins, o)
+	return int32(len(u.Origins))
+}
+
+// OriginOf returns the origin of a value, if it has one.
+func (u *User) OriginOf(ref int32) (Origin, bool) {
+	if ref <= 0 || int(ref) > len(u.Origins) {
+		return Origin{}, false
+	}
+	return u.Origins[ref-1], true
+}
+
+// Conflict reports that a value was replaced by a different one.
+type Conflict struct {
+	Path     string
+	Old, New Value
+}
+
+// Set assigns v at path, creating objects and keyed elements as needed. A
+// filter in the path must be a conjunction of eq terms: it selects the element
+// with those values, or creates it. It returns a non-nil *Conflict when a
+// different value was already there (the new value wins).
+func (u *User) Set(p *scimpath.Path, v Value) (*Conflict, error) {
+	slot, err := u.slot(p, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Sub) == 0 && p.Filter != nil {
+		return nil, fmt.Errorf("%s: a value needs a sub-attribute after the filter", p)
+	}
+	var c *Conflict
+	if slot.Kind != Null && !Equal(*slot, v) {
+		c = &Conflict{Path: p.String(), Old: *slot, New: v}
+	}
+	*slot = v
+	return c, nil
+}
+
+// Assert records a Y/N membership: present creates the element the path's
+// filter describes (if missing); absent removes it if an earlier record made
+// it and remembers the assertion.
+func (u *User) Assert(p *scimpath.Path, present bool, origin int32) error {
+	if p.Filter == nil || len(p.Sub) != 0 {
+		return fmt.Errorf("%s: a membership path must end with a filter", p)
+	}
+	key := p.String()
+	for i := range u.Absent {
+		if u.Absent[i].Path.String() == key {
+			u.Absent = append(u.Absent[:i], u.Absent[i+1:]...)
+			break
+		}
+	}
+	if present {
+		slot, err := u.slot(p, true)
+		if err != nil {
+			return err
+		}
+		if slot.Origin == 0 {
+			slot.Origin = origin
+		}
+		return nil
+	}
+	u.remove(p)
+	u.Absent = append(u.Absent, Membership{Path: p, Present: false, Origin: origin})
+	return nil
+}
+
+// Lookup returns the value at path, if present. For a filtered path without
+// sub-attributes it returns the first matching element.
+func (u *User) Lookup(p *scimpath.Path) (*Value, bool) {
+	slot, err := u.slot(p, false)
+	if err != nil || slot == nil {
+		return nil, false
+	}
+	return slot, true
+}
+
+// container returns the object holding the path's attributes: the top level
+// for the core schema, the extension object otherwise.
+func (u *User) container(p *scimpath.Path, create bool) (*Value, error) {
+	root := &Value{Kind: ObjectKind, Obj: &u.Doc}
+	if p.URN == "" || strings.EqualFold(p.URN, scimpath.CoreUser) {
+		return root, nil
+	}
+	ext, ok := u.Doc.Get(p.URN)
+	if !ok {
+		if !create {
+			return nil, nil
+		}
+		u.Doc.Members = append(u.Doc.Members, Member{Name: p.URN, Value: Obj(&Object{})})
+		ext = &u.Doc.Members[len(u.Doc.Members)-1].Value
+	}
+	if ext.Kind != ObjectKind {
+		return nil, fmt.Errorf("%s is not an object", p.URN)
+	}
+	return ext, nil
+}
+
+// slot finds (or with create, makes) the value a path designates.
+func (u *User) slot(p *scimpath.Path, create bool) (*Value, error) {
+	cur, err := u.container(p, create)
+	if err != nil || cur == nil {
+		return nil, err
+	}
+	cur, err = walk(cur, p.Attr, create)
+	if err != nil || cur == nil {
+		return cur, err
+	}
+	if p.Filter == nil {
+		return cur, nil
+	}
+	eqs, err := p.Filter.Equalities()
+	if err != nil {
+		if create {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		return nil, nil
+	}
+	if cur.Kind == Null {
+		if !create {
+			return nil, nil
+		}
+		*cur = Value{Kind: Array}
+	}
+	if cur.Kind != Array {
+		return nil, fmt.Errorf("%s is not multi-valued", strings.Join(p.Attr, "."))
+	}
+	elem := findElement(cur.Arr, eqs)
+	if elem < 0 {
+		if !create {
+			return nil, nil
+		}
+		nv, err := newElement(eqs)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		cur.Arr = append(cur.Arr, nv)
+		elem = len(cur.Arr) - 1
+	}
+	el := &cur.Arr[elem]
+	if len(p.Sub) == 0 {
+		return el, nil
+	}
+	if el.Kind != ObjectKind {
+		return nil, fmt.Errorf("%s: elements are not objects", p)
+	}
+	return walk(el, p.Sub, create)
+}
+
+func walk(cur *Value, names []string, create bool) (*Value, error) {
+	for _, name := range names {
+		if cur.Kind == Null {
+			if !create {
+				return nil, nil
+			}
+			*cur = Obj(&Object{})
+		}
+		if cur.Kind != ObjectKind {
+			return nil, fmt.Errorf("cannot descend into %q: not an object", name)
+		}
+		next, ok := cur.Obj.Get(name)
+		if !ok {
+			if !create {
+				return nil, nil
+			}
+			cur.Obj.Members = append(cur.Obj.Members, Member{Name: name})
+			next = &cur.Obj.Members[len(cur.Obj.Members)-1].Value
+		}
+		cur = next
+	}
+	return cur, nil
+}
+
+// primitiveKey reports whether eqs select an element of a primitive array:
+// SCIM filters such arrays by "value" (entitlements[value eq "Expense"]).
+func primitiveKey(eqs []Equality) bool {
+	return len(eqs) == 1 && len(eqs[0].Attr) == 1 && eqs[0].Attr[0] == "value"
+}
+
+// Equality is re-exported for readability at call sites.
+type Equality = scimpath.Equality
+
+func findElement(arr []Value, eqs []Equality) int {
+	for i := range arr {
+		if Matches(arr[i], eqs) {
+			return i
+		}
+	}
+	return -1
+}
+
+// Matches reports whether element el satisfies every equality.
+func Matches(el Value, eqs []Equality) bool {
+	if el.Kind != ObjectKind {
+		return primitiveKey(eqs) && literalEqual(el, eqs[0].Value)
+	}
+	for _, eq := range eqs {
+		cur := &el
+		for _, name := range eq.Attr {
+			if cur.Kind != ObjectKind {
+				return false
+			}
+			next, ok := cur.Obj.Get(name)
+			if !ok {
+				return false
+			}
+			cur = next
+		}
+		if !literalEqual(*cur, eq.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+func literalEqual(v Value, lit scimpath.Value) bool {
+	switch lit.Kind {
+	case scimpath.String:
+		// SCIM string comparison is case-insensitive unless caseExact (RFC 7644 §3.4.2.2).
+		return v.Kind == String && strings.EqualFold(v.Str, lit.Str)
+	case scimpath.Bool:
+		return v.Kind == Bool && v.Bool == lit.Bool
+	case scimpath.Number:
+		return v.Kind == Number && v.Str == lit.Str
+	}
+	return v.Kind == Null
+}
+
+// newElement builds the element an equality filter describes.
+func newElement(eqs []Equality) (Value, error) {
+	if primitiveKey(eqs) && eqs[0].Value.Kind == scimpath.String {
+		// Could be a primitive array; the caller decides by the array's
+		// existing contents. Entitlements are strings in UPS.
+		return Str(eqs[0].Value.Str), nil
+	}
+	el := Obj(&Object{})
+	for _, eq := range eqs {
+		slot, err := walk(&el, eq.Attr, true)
+		if err != nil {
+			return Value{}, err
+		}
+		*slot = literalValue(eq.Value)
+	}
+	return el, nil
+}
+
+func literalValue(lit scimpath.Value) Value {
+	switch lit.Kind {
+	case scimpath.String:
+		return Str(lit.Str)
+	case scimpath.Bool:
+		return BoolValue(lit.Bool)
+	case scimpath.Number:
+		return Num(lit.Str)
+	}
+	return Value{}
+}
+
+// remove deletes the elements a filtered path selects; it drops an array
+// (and an extension object) that becomes empty.
+func (u *User) remove(p *scimpath.Path) {
+	cur, err := u.container(p, false)
+	if err != nil || cur == nil {
+		return
+	}
+	arr, err := walk(cur, p.Attr, false)
+	if err != nil || arr == nil || arr.Kind != Array {
+		return
+	}
+	eqs, err := p.Filter.Equalities()
+	if err != nil {
+		return
+	}
+	kept := arr.Arr[:0]
+	for _, el := range arr.Arr {
+		if !Matches(el, eqs) {
+			kept = append(kept, el)
+		}
+	}
+	arr.Arr = kept
+}
+
+// Schemas returns the schema URNs the resource carries: core first, then each
+// extension present, in order.
+func (u *User) Schemas() []string {
+	out := []string{scimpath.CoreUser}
+	for _, m := range u.Doc.Members {
+		if strings.HasPrefix(m.Name, "urn:") && m.Value.Kind == ObjectKind && m.Value.Obj.Len() > 0 {
+			out = append(out, m.Name)
+		}
+	}
+	return out
+}
+
+// AppendResource appends the resource as compact JSON: "schemas" first, then
+// the members in insertion order. Empty arrays from removed memberships and
+// empty extensions are left out.
+func (u *User) AppendResource(b []byte) []byte {
+	b = append(b, `{"schemas":[`...)
+	b = AppendString(b, scimpath.CoreUser)
+	for _, m := range u.Doc.Members {
+		if strings.HasPrefix(m.Name, "urn:") && !empty(m.Value) {
+			b = append(b, ',')
+			b = AppendString(b, m.Name)
+		}
+	}
+	b = append(b, ']')
+	for _, m := range u.Doc.Members {
+		if m.Name == "schemas" || empty(m.Value) {
+			continue
+		}
+		b = append(b, ',')
+		b = AppendString(b, m.Name)
+		b = append(b, ':')
+		b = appendPruned(b, m.Value)
+	}
+	return append(b, '}')
+}
+
+// empty reports whether v carries nothing worth sending.
+func empty(v Value) bool {
+	switch v.Kind {
+	case Null:
+		return true
+	case ObjectKind:
+		for _, m := range v.Obj.Members {
+			if !empty(m.Value) {
+				return false
+			}
+		}
+		return true
+	case Array:
+		return len(v.Arr) == 0
+	}
+	return false
+}
+
+func appendPruned(b []byte, v Value) []byte {
+	if v.Kind != ObjectKind {
+		return AppendJSON(b, v)
+	}
+	b = append(b, '{')
+	first := true
+	for _, m := range v.Obj.Members {
+		if empty(m.Value) && !isRoleGroups(m) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = AppendString(b, m.Name)
+		b = append(b, ':')
+		if m.Value.Kind == Array {
+			b = append(b, '[')
+			for i := range m.Value.Arr {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendPruned(b, m.Value.Arr[i])
+			}
+			b = append(b, ']')
+			continue
+		}
+		b = appendPruned(b, m.Value)
+	}
+	return append(b, '}')
+}
+
+// isRoleGroups keeps an explicitly empty roleGroups list: UPS reads
+// "roleGroups": [] as "the global group".
+func isRoleGroups(m Member) bool { return m.Name == "roleGroups" && m.Value.Kind == Array }
