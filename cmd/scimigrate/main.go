@@ -1,0 +1,72 @@
+// Command scimigrate moves SAP Concur employee data (Standard Employee Import
+// flat files, Users V1 XML, v3 user JSON) onto the SCIM User Provisioning
+// Service (UPS v4): convert, plan, batch, submit and track.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// Exit codes shared by every command.
+const (
+	exitOK       = 0 // everything converted / succeeded
+	exitRejected = 1 // some records rejected or operations failed
+	exitUsage    = 2 // usage error or fatal input
+)
+
+// IO is the streams a command uses (gh's IOStreams, reduced).
+type IO struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+type command struct {
+	name, summary string
+	run           func(args []string, io IO) int
+}
+
+func commands() []command {
+	return []command{
+		{"convert", "convert input files to SCIM User resources (NDJSON)", runConvert},
+		{"validate", "check input files without writing resources", runValidate},
+		{"mappings", "show or check mapping tables (mappings show 305 | mappings check DIR)", runMappings},
+		{"version", "print the version", func([]string, IO) int { fmt.Println(version); return exitOK }},
+	}
+}
+
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+}
+
+func run(args []string, io IO) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(io.Err)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], io)
+		}
+	}
+	fmt.Fprintf(io.Err, "scimigrate: unknown command %q\n\n", args[0])
+	usage(io.Err)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: scimigrate <command> [flags] [FILE...]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "commands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'scimigrate <command> -h' for a command's flags.")
+}

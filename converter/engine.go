@@ -1,0 +1,459 @@
+// Package converter turns source records into SCIM users: the mapping engine
+// (this file), the per-employee merge, validation, and the streaming pipeline
+// that reads inputs in two passes (index, then convert in parallel).
+package converter
+
+import (
+	"fmt"
+	"strings"
+
+	"scimigrate/converter/scim"
+	"scimigrate/converter/scimpath"
+	"scimigrate/converter/source"
+	"scimigrate/mapping"
+)
+
+// Counts of what happened to values, summed into Stats.
+type valueCounts struct {
+	Unsupported int // supplied values in unsupported columns: not sent, warned
+	Ignored     int // values in columns an override ignores
+	Gated       int // values ignored because their gate column is not Y
+	Conflicts   int // values that replaced a different value from another record
+}
+
+// assignment is one pending change of a record, applied only when the whole
+// record converted without error.
+type assignment struct {
+	path    *scimpath.Path
+	value   scim.Value
+	member  int // mapping.AssertPresent / AssertAbsent / NoMembership
+	segment bool
+	init    string // JSON merged into a created element
+	origin  scim.Origin
+}
+
+// Engine applies mapping tables to records. An Engine is not safe for
+// concurrent use: each worker has its own.
+type Engine struct {
+	set     *mapping.Set
+	cfg     *mapping.Config
+	paths   map[string]*scimpath.Path // compiled path templates
+	pending []assignment
+	vars    map[string]string
+	counts  valueCounts
+}
+
+// NewEngine returns an engine over a loaded mapping set.
+func NewEngine(set *mapping.Set) *Engine {
+	return &Engine{set: set, cfg: set.Config, paths: map[string]*scimpath.Path{}, vars: map[string]string{}}
+}
+
+// Intent is a change of identifiers (record 320, V1 NewEmployeeID/NewLoginID):
+// the user found by Current gets the attributes in Changes.
+type Intent struct {
+	Current string
+	Changes *scim.User
+	Record  source.Record
+}
+
+// Convert applies the record's table to u. It reports diagnostics through
+// diag and returns false when the record is rejected (then u is unchanged).
+// Records of intent tables fill intent instead of u.
+func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, diag source.Sink) bool {
+	e.pending = e.pending[:0]
+	clear(e.vars)
+	ok := true
+	fail := func(d source.Diagnostic) {
+		d.Severity = source.Error
+		diag(d)
+		ok = false
+	}
+	// Shape.
+	if !t.Named() && t.Width > 0 {
+		if n := len(rec.Fields); n > t.Width {
+			fail(rec.At(t.Width, source.Error, "", fmt.Sprintf("record %s has %d columns, more than its %d; the record is rejected", t.Record, n, t.Width)))
+			return false
+		}
+	}
+	// Vars.
+	for name, v := range t.Vars {
+		val, i := e.fieldValue(rec, t, v.Col, v.Field)
+		if val == "" {
+			continue
+		}
+		if v.As != "" {
+			c := t.ColumnAt(v.Col)
+			out, err := e.transform(c, v.As, val)
+			if err != nil {
+				fail(rec.At(i, source.Error, colName(c), err.Error()))
+				continue
+			}
+			if out.Entitlement != "" {
+				val = out.Entitlement
+			} else {
+				val = out.Value.Str
+			}
+		}
+		e.vars[name] = val
+	}
+	// Columns.
+	if t.Named() {
+		for i := range rec.Fields {
+			f := &rec.Fields[i]
+			c := t.ColumnNamed(f.Name)
+			if c == nil {
+				diag(rec.At(i, source.Warning, f.Name, fmt.Sprintf("unknown field in %s; not converted", t.Record)))
+				e.counts.Unsupported++
+				continue
+			}
+			if !e.column(rec, t, c, i, strings.TrimSpace(f.Value), diag, fail) {
+				ok = false
+			}
+		}
+		for _, c := range t.Columns {
+			if c.Required || c.Default != "" {
+				if _, i := e.fieldValue(rec, t, 0, c.Field); i < 0 {
+					if !e.column(rec, t, c, -1, "", diag, fail) {
+						ok = false
+					}
+				}
+			}
+		}
+	} else {
+		for _, c := range t.Columns {
+			i := c.Col - 1
+			val := ""
+			if i < len(rec.Fields) {
+				val = strings.TrimSpace(rec.Fields[i].Value)
+			}
+			if !e.column(rec, t, c, i, val, diag, fail) {
+				ok = false
+			}
+		}
+	}
+	// The element every record of the table creates (500/550 delegates).
+	if t.Element != "" && ok {
+		p, err := e.expand(t.Element, "")
+		if err != nil {
+			fail(rec.Diag(source.Error, err.Error()))
+		} else if p != nil {
+			e.pending = append(e.pending, assignment{path: p, member: mapping.AssertPresent, init: t.ElementInit,
+				origin: scim.Origin{File: rec.File, Line: rec.Line, Col: max(rec.Col, 1), Record: rec.Type}})
+		}
+	}
+	if !ok {
+		return false
+	}
+	if t.Identity {
+		u.Identity = true
+	}
+	for i := range e.pending {
+		a := &e.pending[i]
+		ref := u.AddOrigin(a.origin)
+		switch {
+		case a.member == mapping.AssertAbsent:
+			if err := u.Assert(a.path, false, ref); err != nil {
+				fail(e.diagAt(a, err.Error()))
+			}
+		case a.member == mapping.AssertPresent:
+			if err := u.Assert(a.path, true, ref); err != nil {
+				fail(e.diagAt(a, err.Error()))
+				continue
+			}
+			if a.init != "" {
+				if err := mergeInit(u, a.path, a.init); err != nil {
+					fail(e.diagAt(a, err.Error()))
+				}
+			}
+			if a.value.Kind != scim.Null && len(a.path.Sub) > 0 {
+				a.value.Origin = ref
+				u.Set(a.path, a.value)
+			}
+		case a.segment:
+			if err := appendSegment(u, a.path, a.value.Str, ref); err != nil {
+				fail(e.diagAt(a, err.Error()))
+			}
+		default:
+			a.value.Origin = ref
+			conflict, err := u.Set(a.path, a.value)
+			if err != nil {
+				fail(e.diagAt(a, err.Error()))
+				continue
+			}
+			if conflict != nil {
+				e.counts.Conflicts++
+				diag(source.Diagnostic{File: a.origin.File, Line: a.origin.Line, Col: a.origin.Col, Severity: source.Warning,
+					Field: a.origin.Field, Column: a.origin.Column,
+					Msg: fmt.Sprintf("replaces %s given by an earlier record of employee %s", display(conflict.Old), u.Key)})
+			}
+		}
+	}
+	return ok
+}
+
+func (e *Engine) diagAt(a *assignment, msg string) source.Diagnostic {
+	return source.Diagnostic{File: a.origin.File, Line: a.origin.Line, Col: a.origin.Col, Severity: source.Error,
+		Field: a.origin.Field, Column: a.origin.Column, Msg: msg}
+}
+
+func display(v scim.Value) string {
+	return string(scim.AppendJSON(nil, v))
+}
+
+func colName(c *mapping.Column) string {
+	if c == nil {
+		return ""
+	}
+	return c.Name
+}
+
+// fieldValue returns the trimmed value of a column or named field and its
+// index in rec.Fields (-1 when absent).
+func (e *Engine) fieldValue(rec *source.Record, t *mapping.Table, col int, field string) (string, int) {
+	if field != "" {
+		c := t.ColumnNamed(field)
+		for i := range rec.Fields {
+			if strings.EqualFold(rec.Fields[i].Name, field) || c != nil && t.ColumnNamed(rec.Fields[i].Name) == c {
+				return strings.TrimSpace(rec.Fields[i].Value), i
+			}
+		}
+		return "", -1
+	}
+	if col < 1 || col > len(rec.Fields) {
+		return "", -1
+	}
+	return strings.TrimSpace(rec.Fields[col-1].Value), col - 1
+}
+
+// column handles one row for one value. It returns false on an error.
+func (e *Engine) column(rec *source.Record, t *mapping.Table, c *mapping.Column, i int, val string, diag, fail source.Sink) bool {
+	at := func(sev source.Severity, msg string) source.Diagnostic {
+		d := rec.At(i, sev, c.Name, msg)
+		if i < 0 || i >= len(rec.Fields) {
+			d.Column = c.Col
+		}
+		return d
+	}
+	if val == "" {
+		if c.Required {
+			fail(at(source.Error, "required, but blank"))
+			return false
+		}
+		if c.Default == "" {
+			return true
+		}
+		val = c.Default
+	}
+	switch {
+	case c.Use == "type" || c.Use == "gate" || c.Use == "var":
+		return true
+	case c.Ignore != "":
+		e.counts.Ignored++
+		return true
+	case c.Option != "" && !e.cfg.Option(c.Option), c.Unsupported != "" && c.Option == "":
+		e.counts.Unsupported++
+		diag(at(source.Warning, fmt.Sprintf("not sent: %s (value %q)", c.Unsupported, redact(c, val))))
+		return true
+	case c.To == "":
+		return true
+	}
+	if c.When > 0 {
+		g, _ := e.fieldValue(rec, t, c.When, "")
+		if on, err := mapping.ParseYN(g); err != nil || !on {
+			e.counts.Gated++
+			gate := t.ColumnAt(c.When)
+			diag(at(source.Warning, fmt.Sprintf("ignored: %s (column %d) is not Y", colName(gate), c.When)))
+			return true
+		}
+	}
+	if c.Unless > 0 {
+		if other, _ := e.fieldValue(rec, t, c.Unless, ""); other != "" {
+			return true // the primary column supplied the value
+		}
+	}
+	out, err := c.Transform().Apply(val)
+	if err != nil {
+		fail(at(source.Error, err.Error()))
+		return false
+	}
+	var p *scimpath.Path
+	switch {
+	case out.Entitlement != "":
+		p, err = e.parse(`entitlements[value eq "` + escapeLit(out.Entitlement) + `"]`)
+	case c.Templated():
+		p, err = e.expand(c.To, out.Value.Str)
+	default:
+		p = c.Path()
+	}
+	if err != nil {
+		var miss *missingConfig
+		if asMissing(err, &miss) {
+			e.counts.Unsupported++
+			diag(at(source.Warning, "not sent: "+miss.Error()))
+			return true
+		}
+		fail(at(source.Error, err.Error()))
+		return false
+	}
+	a := assignment{path: p, value: out.Value, member: out.Membership, segment: c.As == "segment",
+		origin: scim.Origin{File: rec.File, Line: rec.Line, Col: max(rec.Col, 1), Column: c.Col, Field: c.Name, Record: rec.Type}}
+	if i >= 0 && i < len(rec.Fields) {
+		a.origin.Line, a.origin.Col = int(rec.Fields[i].Line), int(rec.Fields[i].Col)
+	}
+	if out.Membership == mapping.AssertPresent && out.Entitlement == "" && c.As == "role" {
+		a.value = scim.Value{} // the role name is in the filter
+	}
+	if out.Membership != mapping.NoMembership {
+		a.init = c.Element
+		if out.Entitlement != "" {
+			a.init = ""
+		}
+	}
+	e.pending = append(e.pending, a)
+	return true
+}
+
+// redact hides values of columns that must never be echoed (passwords).
+func redact(c *mapping.Column, v string) string {
+	if strings.Contains(strings.ToLower(c.Name), "password") {
+		return "***"
+	}
+	if len(v) > 40 {
+		return v[:37] + "..."
+	}
+	return v
+}
+
+func (e *Engine) transform(c *mapping.Column, as, val string) (mapping.Out, error) {
+	if c != nil && c.As == as && c.Transform() != nil {
+		return c.Transform().Apply(val)
+	}
+	xf, err := mapping.LookupTransform(as, e.set.Codes)
+	if err != nil {
+		return mapping.Out{}, err
+	}
+	return xf.Apply(val)
+}
+
+type missingConfig struct{ name string }
+
+func (m *missingConfig) Error() string {
+	if n, ok := strings.CutPrefix(m.name, "travelCustom"); ok {
+		return fmt.Sprintf("no travel custom field name is configured for Custom %s (set travelCustomFields: {%s: \"<field name>\"} in the config file)", n, n)
+	}
+	return fmt.Sprintf("the config file does not set %s", m.name)
+}
+
+func asMissing(err error, target **missingConfig) bool {
+	m, ok := err.(*missingConfig)
+	if ok {
+		*target = m
+	}
+	return ok
+}
+
+// expand fills a path template and parses it (cached).
+func (e *Engine) expand(tmpl, value string) (*scimpath.Path, error) {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(tmpl, '{')
+		if i < 0 {
+			b.WriteString(tmpl)
+			break
+		}
+		j := strings.IndexByte(tmpl[i:], '}')
+		if j < 0 {
+			b.WriteString(tmpl)
+			break
+		}
+		b.WriteString(tmpl[:i])
+		name := tmpl[i+1 : i+j]
+		var v string
+		switch {
+		case name == "value":
+			v = value
+		case strings.HasPrefix(name, "cfg:"):
+			cv, ok := e.cfg.Value(name[4:])
+			if !ok {
+				return nil, &missingConfig{name: name[4:]}
+			}
+			v = cv
+		default:
+			vv, ok := e.vars[name]
+			if !ok || vv == "" {
+				return nil, fmt.Errorf("no value for {%s}", name)
+			}
+			v = vv
+		}
+		// Inside a quoted filter literal the value must be escaped; as a bare
+		// attribute name (Delegate:{product}) it must be a name.
+		if i > 0 && tmpl[i-1] == '"' {
+			b.WriteString(escapeLit(v))
+		} else {
+			b.WriteString(v)
+		}
+		tmpl = tmpl[i+j+1:]
+	}
+	return e.parse(b.String())
+}
+
+func (e *Engine) parse(s string) (*scimpath.Path, error) {
+	if p, ok := e.paths[s]; ok {
+		return p, nil
+	}
+	p, err := scimpath.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if len(e.paths) > 4096 {
+		clear(e.paths)
+	}
+	e.paths[s] = p
+	return p, nil
+}
+
+func escapeLit(s string) string {
+	if !strings.ContainsAny(s, `"\`) {
+		return s
+	}
+	b := scim.AppendString(nil, s)
+	return string(b[1 : len(b)-1])
+}
+
+// mergeInit merges a JSON object into the element a filtered path selects,
+// without replacing members already there.
+func mergeInit(u *scim.User, p *scimpath.Path, init string) error {
+	el, ok := u.Lookup(p)
+	if !ok || el.Kind != scim.ObjectKind {
+		return nil
+	}
+	v, err := scim.Decode([]byte(init))
+	if err != nil || v.Kind != scim.ObjectKind {
+		return fmt.Errorf("element init %s is not a JSON object", init)
+	}
+	for _, m := range v.Obj.Members {
+		if _, ok := el.Obj.Get(m.Name); !ok {
+			el.Obj.Set(m.Name, m.Value)
+		}
+	}
+	return nil
+}
+
+// appendSegment joins group-hierarchy segments with '-' into the single
+// roleGroups entry at p (400 Segment 1–10).
+func appendSegment(u *scim.User, p *scimpath.Path, seg string, origin int32) error {
+	slot, ok := u.Lookup(p)
+	if !ok || slot.Kind == scim.Null {
+		_, err := u.Set(p, scim.Value{Kind: scim.Array, Arr: []scim.Value{{Kind: scim.String, Str: seg, Origin: origin}}})
+		return err
+	}
+	if slot.Kind != scim.Array {
+		return fmt.Errorf("%s is not a list", p)
+	}
+	if len(slot.Arr) == 0 {
+		slot.Arr = append(slot.Arr, scim.Value{Kind: scim.String, Str: seg, Origin: origin})
+		return nil
+	}
+	slot.Arr[0].Str += "-" + seg
+	return nil
+}

@@ -1,0 +1,566 @@
+package converter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"scimigrate/converter/flatfile"
+	"scimigrate/converter/scim"
+	"scimigrate/converter/scimpath"
+	"scimigrate/converter/source"
+	"scimigrate/mapping"
+)
+
+// Violation is a failed validation rule of a converted user.
+type Violation struct {
+	Path   string // SCIM path of the offending attribute
+	Origin int32  // the value's origin in the user, 0 if none
+	Rule   string
+	Msg    string
+}
+
+// Validator checks a converted user; create says whether the user is to be
+// created (required attributes apply) or only updated.
+type Validator func(u *scim.User, create bool) []Violation
+
+// Options configure a conversion run.
+type Options struct {
+	Set       *mapping.Set
+	Workers   int       // default GOMAXPROCS
+	Validate  Validator // nil: no validation
+	CompanyID string    // injected into every user to be created
+	// Emit receives each converted user to be created, in order of first
+	// appearance, with its resource encoded as JSON (the buffer is reused
+	// after Emit returns).
+	Emit func(r *Result) error
+	// Update receives users whose records only update an existing user (no
+	// identity record in the input). Optional.
+	Update func(r *Result) error
+	// Intent receives ID-change intents (320 records). Optional.
+	Intent func(in *Intent) error
+	// Diag receives diagnostics in input order per phase.
+	Diag source.Sink
+}
+
+// RecordRef names a record that contributed to a user.
+type RecordRef struct {
+	File   string
+	Line   int
+	Type   string
+	Seq    int
+	Failed bool // rejected on its own
+}
+
+// Result is one converted user.
+type Result struct {
+	User    *scim.User
+	JSON    []byte
+	Records []RecordRef
+	Create  bool
+}
+
+// Stats counts what a run did. Every record read ends up in exactly one of
+// the Records* outcome counters.
+type Stats struct {
+	Files    int
+	Read     map[string]int // records read by type (blank lines not counted)
+	Settings []flatfile.Settings
+
+	UsersEmitted  int // users to be created
+	UsersUpdates  int // users with only update records (no identity record)
+	UsersRejected int // users dropped whole by validation
+
+	RecordsSettings    int // 100 records
+	RecordsConverted   int // merged into an emitted (create) user
+	RecordsUpdates     int // merged into an update-only user
+	RecordsIntents     int // 320 ID changes
+	RecordsRejected    int // rejected with errors (their own, or their user's)
+	RecordsUnsupported int // record types that are not converted
+
+	Errors, Warnings int
+	Values           valueCounts
+	ThresholdBreach  []string // files whose 100-record error threshold was exceeded
+}
+
+// Total returns the records read.
+func (s *Stats) Total() int {
+	n := 0
+	for _, c := range s.Read {
+		n += c
+	}
+	return n
+}
+
+// Accounted returns the records in an outcome; equals Total.
+func (s *Stats) Accounted() int {
+	return s.RecordsSettings + s.RecordsConverted + s.RecordsUpdates + s.RecordsIntents + s.RecordsRejected + s.RecordsUnsupported
+}
+
+// ErrFatal marks input the run cannot continue with (no 100 record, I/O).
+var ErrFatal = errors.New("fatal input error")
+
+type entry struct {
+	in    int32
+	loc   Loc
+	table *mapping.Table
+	next  int32
+}
+
+type employee struct {
+	key        string
+	head, tail int32
+}
+
+// index is the state pass 1 builds: which records belong to which employee,
+// in order of first appearance. It grows with the number of records (one
+// entry of ~40 bytes each) and employees (the key and two links), never with
+// record contents.
+type index struct {
+	entries []entry
+	emps    []employee
+	byKey   map[string]int32
+	intents []entry
+}
+
+// Run converts the inputs. It returns ErrFatal (wrapped) for input that
+// cannot be read at all; rejected records are reported through Diag and
+// counted in Stats.
+func Run(ctx context.Context, inputs []Input, opts Options) (*Stats, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	st := &Stats{Read: map[string]int{}, Files: len(inputs)}
+	diag := func(d source.Diagnostic) {
+		if d.Severity == source.Error {
+			st.Errors++
+		} else {
+			st.Warnings++
+		}
+		if opts.Diag != nil {
+			opts.Diag(d)
+		}
+	}
+	idx := &index{byKey: map[string]int32{}}
+	for i, in := range inputs {
+		if err := scanInput(int32(i), in, opts.Set, idx, st, diag); err != nil {
+			return st, err
+		}
+	}
+	if err := convertAll(ctx, inputs, idx, opts, st, diag); err != nil {
+		return st, err
+	}
+	for _, s := range st.Settings {
+		if s.ErrorThreshold > 0 && st.RecordsRejected > s.ErrorThreshold {
+			st.ThresholdBreach = append(st.ThresholdBreach, s.File)
+			diag(source.Diagnostic{File: s.File, Line: s.Line, Col: 1, Severity: source.Error, Field: "Error Threshold", Column: 2,
+				Msg: fmt.Sprintf("%d records were rejected, more than the file's error threshold of %d", st.RecordsRejected, s.ErrorThreshold)})
+		}
+	}
+	return st, nil
+}
+
+// scanInput is pass 1 over one input.
+func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, diag source.Sink) error {
+	first := true
+	flat := in.Format() == "flat"
+	type unsup struct {
+		n    int
+		line int
+	}
+	unsupported := map[string]*unsup{}
+	var order []string
+	err := in.Scan(func(rec *source.Record, loc Loc, syntax *source.Diagnostic) error {
+		st.Read[rec.Type]++
+		if flat && first {
+			first = false
+			if syntax != nil {
+				diag(*syntax)
+				return fmt.Errorf("%w: %s:%d: the 100 record cannot be read", ErrFatal, rec.File, rec.Line)
+			}
+			s, diags := flatfile.ParseSettings(rec)
+			for _, d := range diags {
+				diag(d)
+			}
+			if len(diags) > 0 {
+				return fmt.Errorf("%w: %s:%d: the file must start with a valid 100 (Import Settings) record", ErrFatal, rec.File, rec.Line)
+			}
+			st.Settings = append(st.Settings, s)
+			st.RecordsSettings++
+			return nil
+		}
+		if syntax != nil {
+			diag(*syntax)
+			st.RecordsRejected++
+			return nil
+		}
+		if flat && rec.Type == "100" {
+			diag(rec.At(0, source.Error, "Transaction Type", "a second 100 record; only the first record of a file may be 100"))
+			st.RecordsRejected++
+			return nil
+		}
+		t := set.Table(rec.Type)
+		if t == nil {
+			if name, ok := flatfile.Unsupported[rec.Type]; ok || !flat {
+				u := unsupported[rec.Type]
+				if u == nil {
+					u = &unsup{line: rec.Line}
+					unsupported[rec.Type] = u
+					order = append(order, rec.Type+"\x00"+name)
+				}
+				u.n++
+				st.RecordsUnsupported++
+				return nil
+			}
+			diag(rec.At(0, source.Error, "Transaction Type", fmt.Sprintf("unknown record type %q", rec.Type)))
+			st.RecordsRejected++
+			return nil
+		}
+		if t.Width > 0 && !t.Named() {
+			if n := len(rec.Fields); n > t.Width {
+				diag(rec.At(t.Width, source.Error, "", fmt.Sprintf("record %s has %d columns, more than its %d; the record is rejected", t.Record, n, t.Width)))
+				st.RecordsRejected++
+				return nil
+			} else if n < t.Width {
+				diag(rec.At(n-1, source.Warning, "", fmt.Sprintf("record %s has %d of its %d columns; the missing columns are read as blank", t.Record, n, t.Width)))
+			}
+		}
+		key := keyOf(rec, t)
+		if key == "" {
+			c := keyColumn(t)
+			i := t.Key.Col - 1
+			diag(rec.At(i, source.Error, c, "required, but blank: the employee ID identifies the user"))
+			st.RecordsRejected++
+			return nil
+		}
+		e := entry{in: inIdx, loc: loc, table: t, next: -1}
+		if t.Intent != "" {
+			idx.intents = append(idx.intents, e)
+			return nil
+		}
+		ei := int32(len(idx.entries))
+		idx.entries = append(idx.entries, e)
+		k, ok := idx.byKey[key]
+		if !ok {
+			k = int32(len(idx.emps))
+			key = strings.Clone(key)
+			idx.byKey[key] = k
+			idx.emps = append(idx.emps, employee{key: key, head: ei, tail: ei})
+			return nil
+		}
+		emp := &idx.emps[k]
+		idx.entries[emp.tail].next = ei
+		emp.tail = ei
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if flat && first {
+		diag(source.Diagnostic{File: in.Name(), Line: 1, Col: 1, Severity: source.Error,
+			Msg: "the file is empty: it must start with a 100 (Import Settings) record"})
+		return fmt.Errorf("%w: %s: no 100 record", ErrFatal, in.Name())
+	}
+	for _, o := range order {
+		typ, name, _ := strings.Cut(o, "\x00")
+		u := unsupported[typ]
+		what := "record type " + typ
+		if name != "" {
+			what += " (" + name + ")"
+		}
+		diag(source.Diagnostic{File: in.Name(), Line: u.line, Col: 1, Severity: source.Warning, Field: "Transaction Type", Column: 1,
+			Msg: fmt.Sprintf("%s is not supported: %d record(s), the first here, are not converted", what, u.n)})
+	}
+	return nil
+}
+
+func keyOf(rec *source.Record, t *mapping.Table) string {
+	if t.Key.Field != "" {
+		for i := range rec.Fields {
+			if c := t.ColumnNamed(rec.Fields[i].Name); c != nil && strings.EqualFold(c.Field, t.Key.Field) {
+				return strings.TrimSpace(rec.Fields[i].Value)
+			}
+		}
+		return ""
+	}
+	if t.Key.Col < 1 || t.Key.Col > len(rec.Fields) {
+		return ""
+	}
+	return strings.TrimSpace(rec.Fields[t.Key.Col-1].Value)
+}
+
+func keyColumn(t *mapping.Table) string {
+	if c := t.ColumnAt(t.Key.Col); c != nil {
+		return c.Name
+	}
+	if c := t.ColumnNamed(t.Key.Field); c != nil {
+		return c.Name
+	}
+	return "Employee ID"
+}
+
+type job struct {
+	seq     int
+	emp     int32
+	entries []entry
+}
+
+type result struct {
+	seq     int
+	user    *scim.User
+	json    []byte
+	refs    []RecordRef
+	diags   []source.Diagnostic
+	create  bool
+	dropped bool // rejected whole
+	counts  valueCounts
+}
+
+// convertAll is pass 2: employees in order of first appearance are converted
+// by a pool of workers and delivered in order.
+func convertAll(ctx context.Context, inputs []Input, idx *index, opts Options, st *Stats, diag source.Sink) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan *job, opts.Workers*4)
+	results := make(chan *result, opts.Workers*4)
+	var wg sync.WaitGroup
+	errc := make(chan error, opts.Workers+1)
+	for w := 0; w < opts.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wk := newWorker(inputs, opts)
+			for j := range jobs {
+				r, err := wk.convert(idx, j)
+				if err != nil {
+					errc <- err
+					cancel()
+					return
+				}
+				select {
+				case results <- r:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for i := range idx.emps {
+			j := &job{seq: i, emp: int32(i)}
+			for e := idx.emps[i].head; e >= 0; e = idx.entries[e].next {
+				j.entries = append(j.entries, idx.entries[e])
+			}
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+
+	pending := map[int]*result{}
+	next := 0
+	var emitErr error
+	deliver := func(r *result) {
+		for _, d := range r.diags {
+			diag(d)
+		}
+		st.Values.Unsupported += r.counts.Unsupported
+		st.Values.Ignored += r.counts.Ignored
+		st.Values.Gated += r.counts.Gated
+		st.Values.Conflicts += r.counts.Conflicts
+		for _, ref := range r.refs {
+			switch {
+			case ref.Failed || r.dropped:
+				st.RecordsRejected++
+			case r.create:
+				st.RecordsConverted++
+			default:
+				st.RecordsUpdates++
+			}
+		}
+		if r.dropped {
+			if r.user != nil && r.user.Identity {
+				st.UsersRejected++
+			}
+			return
+		}
+		res := &Result{User: r.user, JSON: r.json, Records: r.refs, Create: r.create}
+		if r.create {
+			st.UsersEmitted++
+			if opts.Emit != nil && emitErr == nil {
+				emitErr = opts.Emit(res)
+			}
+		} else {
+			st.UsersUpdates++
+			if opts.Update != nil && emitErr == nil {
+				emitErr = opts.Update(res)
+			}
+		}
+		if emitErr != nil {
+			cancel()
+		}
+	}
+	for r := range results {
+		pending[r.seq] = r
+		for {
+			p, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			deliver(p)
+			next++
+		}
+	}
+	select {
+	case err := <-errc:
+		return err
+	default:
+	}
+	if emitErr != nil {
+		return emitErr
+	}
+	if err := ctx.Err(); err != nil && next < len(idx.emps) {
+		return err
+	}
+	return convertIntents(inputs, idx, opts, st, diag)
+}
+
+// convertIntents converts the ID-change records, in input order.
+func convertIntents(inputs []Input, idx *index, opts Options, st *Stats, diag source.Sink) error {
+	if len(idx.intents) == 0 {
+		return nil
+	}
+	sort.SliceStable(idx.intents, func(i, j int) bool {
+		a, b := idx.intents[i], idx.intents[j]
+		return a.in < b.in || a.in == b.in && a.loc.Off < b.loc.Off
+	})
+	eng := NewEngine(opts.Set)
+	fetchers := make([]Fetcher, len(inputs))
+	for _, e := range idx.intents {
+		if fetchers[e.in] == nil {
+			fetchers[e.in] = inputs[e.in].Fetcher()
+		}
+		var rec source.Record
+		if err := fetchers[e.in].Fetch(e.loc, &rec); err != nil {
+			return fmt.Errorf("%w: %v", ErrFatal, err)
+		}
+		u := &scim.User{Key: keyOf(&rec, e.table)}
+		if !eng.Convert(&rec, e.table, u, diag) {
+			st.RecordsRejected++
+			continue
+		}
+		st.RecordsIntents++
+		if opts.Intent != nil {
+			rec.Fields = append([]source.Field(nil), rec.Fields...)
+			if err := opts.Intent(&Intent{Current: u.Key, Changes: u, Record: rec}); err != nil {
+				return err
+			}
+		}
+	}
+	st.Values.Unsupported += eng.counts.Unsupported
+	st.Values.Ignored += eng.counts.Ignored
+	return nil
+}
+
+type worker struct {
+	eng      *Engine
+	fetchers []Fetcher
+	inputs   []Input
+	opts     Options
+	rec      source.Record
+	enterpr  *scimpath.Path
+	company  *scimpath.Path
+}
+
+func newWorker(inputs []Input, opts Options) *worker {
+	return &worker{
+		eng:      NewEngine(opts.Set),
+		fetchers: make([]Fetcher, len(inputs)),
+		inputs:   inputs,
+		opts:     opts,
+		enterpr:  scimpath.MustParse(scimpath.EnterpriseUser + ":employeeNumber"),
+		company:  scimpath.MustParse(scimpath.EnterpriseUser + ":companyId"),
+	}
+}
+
+func (w *worker) convert(idx *index, j *job) (*result, error) {
+	emp := &idx.emps[j.emp]
+	r := &result{seq: j.seq}
+	u := &scim.User{Key: emp.key}
+	r.user = u
+	collect := func(d source.Diagnostic) { r.diags = append(r.diags, d) }
+	before := w.eng.counts
+	converted := 0
+	for _, e := range j.entries {
+		f := w.fetchers[e.in]
+		if f == nil {
+			f = w.inputs[e.in].Fetcher()
+			w.fetchers[e.in] = f
+		}
+		if err := f.Fetch(e.loc, &w.rec); err != nil {
+			var d source.Diagnostic
+			if errors.As(err, &d) {
+				collect(d)
+				r.refs = append(r.refs, RecordRef{File: w.inputs[e.in].Name(), Line: int(e.loc.Line), Type: e.table.Record, Seq: int(e.loc.Seq), Failed: true})
+				continue
+			}
+			return nil, fmt.Errorf("%w: %v", ErrFatal, err)
+		}
+		ok := w.eng.Convert(&w.rec, e.table, u, collect)
+		r.refs = append(r.refs, RecordRef{File: w.rec.File, Line: w.rec.Line, Type: w.rec.Type, Seq: w.rec.Seq, Failed: !ok})
+		if ok {
+			converted++
+		}
+	}
+	c := w.eng.counts
+	r.counts = valueCounts{Unsupported: c.Unsupported - before.Unsupported, Ignored: c.Ignored - before.Ignored,
+		Gated: c.Gated - before.Gated, Conflicts: c.Conflicts - before.Conflicts}
+	if converted == 0 {
+		r.dropped = true
+		return r, nil
+	}
+	r.create = u.Identity
+	if u.Identity && w.opts.CompanyID != "" {
+		if _, ok := u.Lookup(w.company); !ok {
+			u.Set(w.company, scim.Str(w.opts.CompanyID))
+		}
+	}
+	if w.opts.Validate != nil {
+		if vs := w.opts.Validate(u, u.Identity); len(vs) > 0 {
+			first := firstIdentityRef(r.refs)
+			for _, v := range vs {
+				d := source.Diagnostic{File: first.File, Line: first.Line, Col: 1, Severity: source.Error, Msg: v.Msg}
+				if o, ok := u.OriginOf(v.Origin); ok {
+					d.File, d.Line, d.Col, d.Field, d.Column = o.File, o.Line, o.Col, o.Field, o.Column
+				} else {
+					d.Msg = v.Path + ": " + v.Msg
+				}
+				collect(d)
+			}
+			collect(source.Diagnostic{File: first.File, Line: first.Line, Col: 1, Severity: source.Error,
+				Msg: fmt.Sprintf("employee %s is rejected: %d validation error(s); none of its %d record(s) is sent", u.Key, len(vs), len(r.refs))})
+			r.dropped = true
+			return r, nil
+		}
+	}
+	r.json = u.AppendResource(make([]byte, 0, 4096))
+	return r, nil
+}
+
+func firstIdentityRef(refs []RecordRef) RecordRef {
+	for _, r := range refs {
+		if !r.Failed {
+			return r
+		}
+	}
+	return refs[0]
+}

@@ -1,0 +1,125 @@
+package mapping
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config holds the site-specific settings a conversion needs that no input
+// file carries (scimigrate.yaml, --config).
+type Config struct {
+	// CompanyID is the Concur company UUID; UPS requires it on create.
+	CompanyID string `yaml:"companyId"`
+	// TravelCustomFields names the travel custom fields behind 350 Custom 1–25
+	// (the travel extension identifies them by their configured name).
+	TravelCustomFields map[int]string `yaml:"travelCustomFields"`
+	// Email2Type and Email3Type are the email types for 350 Email 2 and 3
+	// (work, home, work2, other, other2). Defaults: work2, other.
+	Email2Type string `yaml:"email2Type"`
+	Email3Type string `yaml:"email3Type"`
+	// Options switch on mappings the public pages leave open (see the tables'
+	// "option:" rows and docs/configuration.md).
+	Options map[string]bool `yaml:"options"`
+	// Existing is the existing-record handling when no 100 record says it
+	// (UPDATE or REPLACE).
+	Existing string `yaml:"existing"`
+}
+
+// DefaultConfig is used when no config file is given.
+func DefaultConfig() *Config {
+	return &Config{Email2Type: "work2", Email3Type: "other"}
+}
+
+// LoadConfig reads a config file; unknown keys are errors with their line.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(data, path)
+}
+
+// ParseConfig parses config YAML.
+func ParseConfig(data []byte, name string) (*Config, error) {
+	c := DefaultConfig()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && err.Error() != "EOF" {
+		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	for k := range c.TravelCustomFields {
+		if k < 1 || k > 25 {
+			return nil, fmt.Errorf("%s: travelCustomFields: custom field %d is not between 1 and 25", name, k)
+		}
+	}
+	for _, t := range []string{c.Email2Type, c.Email3Type} {
+		switch t {
+		case "work", "home", "work2", "other", "other2":
+		default:
+			return nil, fmt.Errorf("%s: email type %q is not one of work, home, work2, other, other2", name, t)
+		}
+	}
+	for o := range c.Options {
+		if _, ok := KnownOptions[o]; !ok {
+			return nil, fmt.Errorf("%s: options: unknown option %q (known: %s)", name, o, strings.Join(optionNames(), ", "))
+		}
+	}
+	switch strings.ToUpper(c.Existing) {
+	case "", "UPDATE", "REPLACE":
+		c.Existing = strings.ToUpper(c.Existing)
+	default:
+		return nil, fmt.Errorf("%s: existing: %q is not UPDATE or REPLACE", name, c.Existing)
+	}
+	return c, nil
+}
+
+// KnownOptions are the optional behaviours, with what they do.
+var KnownOptions = map[string]string{
+	"paymentRequestAssigned": "305 column 81 'A Payment Request has been Assigned' → WorkflowPreference emailStatusChangeOnPayment when column 51 is blank (the page maps both columns to one attribute)",
+	"xmlProfileSyncId":       "350 column 58 (missing on the page; XML Profile Sync ID) → travel xmlProfileSyncId",
+	"travelPermissions":      "350 columns 59 and 61 → travel permissions.ProfileUser / permissions.OpenBookingUser",
+	"travelEntitlement":      "Travel Wizard User (300/305 column 86, 310 column 14) also asserts the Travel entitlement",
+	"locateEntitlement":      "310 column 17 'Locate and Alert' → entitlement Locate",
+	"roleGroupsFromSegments": "400 segments 1–10 joined with '-' into one roleGroups entry",
+	"customFieldFallback":    "350 Custom N with no configured travel field name is sent as customN instead of being reported unmapped",
+}
+
+func optionNames() []string {
+	out := make([]string, 0, len(KnownOptions))
+	for k := range KnownOptions {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Option reports whether an option is on.
+func (c *Config) Option(name string) bool { return c != nil && c.Options[name] }
+
+// Value resolves {cfg:name} placeholders in path templates.
+func (c *Config) Value(name string) (string, bool) {
+	switch {
+	case name == "email2Type":
+		return c.Email2Type, c.Email2Type != ""
+	case name == "email3Type":
+		return c.Email3Type, c.Email3Type != ""
+	case strings.HasPrefix(name, "travelCustom"):
+		var n int
+		if _, err := fmt.Sscanf(name, "travelCustom%d", &n); err != nil {
+			return "", false
+		}
+		v, ok := c.TravelCustomFields[n]
+		if !ok && c.Option("customFieldFallback") {
+			return fmt.Sprintf("custom%d", n), true
+		}
+		return v, ok && v != ""
+	}
+	return "", false
+}
+
+func sortStrings(s []string) { sort.Strings(s) }
