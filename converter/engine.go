@@ -41,6 +41,7 @@ type Engine struct {
 	pending []assignment
 	vars    map[string]string
 	counts  valueCounts
+	failed  bool // the current record has an error
 }
 
 // NewEngine returns an engine over a loaded mapping set.
@@ -63,10 +64,12 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 	e.pending = e.pending[:0]
 	clear(e.vars)
 	ok := true
+	e.failed = false
 	fail := func(d source.Diagnostic) {
 		d.Severity = source.Error
 		diag(d)
 		ok = false
+		e.failed = true
 	}
 	// Shape.
 	if !t.Named() && t.Width > 0 {
@@ -79,13 +82,20 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 	for name, v := range t.Vars {
 		val, i := e.fieldValue(rec, t, v.Col, v.Field)
 		if val == "" {
+			e.vars[name] = ""
 			continue
 		}
 		if v.As != "" {
 			c := t.ColumnAt(v.Col)
 			out, err := e.transform(c, v.As, val)
 			if err != nil {
-				fail(rec.At(i, source.Error, colName(c), err.Error()))
+				e.vars[name] = ""
+				if c == nil || c.Use == "var" {
+					fail(rec.At(i, source.Error, colName(c), err.Error()))
+				} else {
+					ok = false // the column's own row reports it
+					e.failed = true
+				}
 				continue
 			}
 			if out.Entitlement != "" {
@@ -286,6 +296,9 @@ func (e *Engine) column(rec *source.Record, t *mapping.Table, c *mapping.Column,
 		p = c.Path()
 	}
 	if err != nil {
+		if _, bad := err.(missingVar); bad && e.failed {
+			return false // the var's own column was blank or invalid and is reported
+		}
 		var miss *missingConfig
 		if asMissing(err, &miss) {
 			e.counts.Unsupported++
@@ -335,6 +348,11 @@ func (e *Engine) transform(c *mapping.Column, as, val string) (mapping.Out, erro
 	return xf.Apply(val)
 }
 
+// missingVar: a path template needs a var whose column is blank or invalid.
+type missingVar string
+
+func (m missingVar) Error() string { return fmt.Sprintf("no value for {%s}", string(m)) }
+
 type missingConfig struct{ name string }
 
 func (m *missingConfig) Error() string {
@@ -381,7 +399,7 @@ func (e *Engine) expand(tmpl, value string) (*scimpath.Path, error) {
 		default:
 			vv, ok := e.vars[name]
 			if !ok || vv == "" {
-				return nil, fmt.Errorf("no value for {%s}", name)
+				return nil, missingVar(name)
 			}
 			v = vv
 		}

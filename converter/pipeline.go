@@ -180,6 +180,7 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 			first = false
 			if syntax != nil {
 				diag(*syntax)
+				st.RecordsRejected++
 				return fmt.Errorf("%w: %s:%d: the 100 record cannot be read", ErrFatal, rec.File, rec.Line)
 			}
 			s, diags := flatfile.ParseSettings(rec)
@@ -187,6 +188,7 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 				diag(d)
 			}
 			if len(diags) > 0 {
+				st.RecordsRejected++
 				return fmt.Errorf("%w: %s:%d: the file must start with a valid 100 (Import Settings) record", ErrFatal, rec.File, rec.Line)
 			}
 			st.Settings = append(st.Settings, s)

@@ -129,13 +129,14 @@ func Check(t *Table, set *Set) Problems {
 	} else if !t.Named() {
 		tableProblem("record %s: a positional table needs width", t.Record)
 	}
-	// Two columns on one target.
+	// Two columns on one target (an optional row counts: its option may be on).
 	targets := map[string]*Column{}
 	for _, c := range t.Columns {
-		if !c.Mapped() && c.Use != "key" || c.template && c.path == nil {
+		optional := c.Option != "" && c.Ignore == ""
+		if !c.Mapped() && !optional && c.Use != "key" || c.template && c.path == nil {
 			continue
 		}
-		if c.To == "" || c.template {
+		if c.To == "" || c.template || c.path == nil { // nil: the path did not parse (reported)
 			continue
 		}
 		k := strings.ToLower(c.path.String())

@@ -306,7 +306,9 @@ func overlay(set *Set, o *Table) Problems {
 		set("name", &bc.Name, oc.Name)
 		if oc.To != "" {
 			bc.To = oc.To
-			bc.Unsupported = ""
+			if bc.Option == "" { // an optional row keeps its reason for when the option is off
+				bc.Unsupported = ""
+			}
 			bc.Ignore = ""
 			changed = append(changed, "to")
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"scimigrate/converter"
+	"scimigrate/mapping"
 )
 
 func runMappings(args []string, io IO) int {
@@ -37,7 +38,7 @@ func runMappings(args []string, io IO) int {
 				fmt.Fprintf(io.Err, "scimigrate: no mapping table for record %q (known: %v)\n", r, set.Records())
 				return exitUsage
 			}
-			if err := showTable(io.Out, t); err != nil {
+			if err := mapping.Show(io.Out, t); err != nil {
 				fmt.Fprintf(io.Err, "scimigrate: %v\n", err)
 				return exitUsage
 			}

@@ -56,26 +56,27 @@ func (s *Scanner) Next() bool {
 		s.raw = s.raw[:0]
 		startLine := s.line + 1
 		s.recOff = s.off
-		quotes := 0
+		var q quoteState
 		for {
 			chunk, err := s.r.ReadSlice('\n')
 			s.raw = append(s.raw, chunk...)
 			s.off += int64(len(chunk))
+			q.feed(chunk)
 			if err == bufio.ErrBufferFull {
-				quotes += bytes.Count(chunk, quote)
 				continue
 			}
 			if err != nil && err != io.EOF {
 				s.err = err
 				return false
 			}
-			quotes += bytes.Count(chunk, quote)
-			if len(chunk) > 0 && chunk[len(chunk)-1] == '\n' {
+			if len(chunk) > 0 || len(s.raw) > 0 {
 				s.line++
-			} else if len(chunk) > 0 || len(s.raw) > 0 {
-				s.line++ // last line without newline
 			}
-			if quotes%2 == 0 || err == io.EOF {
+			if !q.open() {
+				break
+			}
+			if err == io.EOF || len(s.raw) > MaxQuotedSpan {
+				s.unclosed(startLine)
 				break
 			}
 		}
@@ -100,11 +101,81 @@ func (s *Scanner) Next() bool {
 	}
 }
 
-var quote = []byte{'"'}
+// quoteState follows RFC 4180 quoting across chunks to tell whether a line
+// end falls inside a quoted field (the record goes on) or not. A quote in the
+// middle of an unquoted field does not open one, so a stray quote costs one
+// line, not the rest of the file.
+type quoteState struct {
+	started    bool // a field has begun on this record (not at a field start)
+	inQuoted   bool
+	quoteSeen  bool // inside a quoted field, a quote that may close it or start a doubled pair
+	fieldStart bool
+}
+
+func (q *quoteState) feed(b []byte) {
+	if !q.started {
+		q.started, q.fieldStart = true, true
+	}
+	if !q.inQuoted && bytes.IndexByte(b, '"') < 0 {
+		if len(b) > 0 {
+			q.fieldStart = b[len(b)-1] == ','
+		}
+		return
+	}
+	for _, c := range b {
+		if q.inQuoted {
+			if q.quoteSeen {
+				q.quoteSeen = false
+				if c == '"' {
+					continue // doubled quote
+				}
+				q.inQuoted = false // closed; c is outside
+			} else {
+				if c == '"' {
+					q.quoteSeen = true
+				}
+				continue
+			}
+		}
+		switch c {
+		case ',':
+			q.fieldStart = true
+		case '"':
+			if q.fieldStart {
+				q.inQuoted = true
+			}
+			q.fieldStart = false
+		default:
+			q.fieldStart = false
+		}
+	}
+}
+
+// open reports whether the data fed so far ends inside a quoted field.
+func (q *quoteState) open() bool { return q.inQuoted && !q.quoteSeen }
 
 func trimEOL(b []byte) []byte {
 	b = bytes.TrimSuffix(b, []byte{'\n'})
 	return bytes.TrimSuffix(b, []byte{'\r'})
+}
+
+// MaxQuotedSpan bounds how far a quoted field may run over line ends before
+// it is taken as never closed (so a stray opening quote costs a line, not the
+// rest of the file or its size in memory).
+const MaxQuotedSpan = 1 << 20
+
+// unclosed handles a quoted field that does not close: the record is cut to
+// its first line (its parse reports the error) and the rest is read again.
+func (s *Scanner) unclosed(startLine int) {
+	nl := bytes.IndexByte(s.raw, '\n')
+	if nl < 0 || nl == len(s.raw)-1 {
+		return
+	}
+	rest := append([]byte(nil), s.raw[nl+1:]...)
+	s.raw = s.raw[:nl+1]
+	s.off -= int64(len(rest))
+	s.line = startLine
+	s.r = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(rest), s.r), 256<<10)
 }
 
 // Record returns the current record. It is reused by the next call to Next.

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"scimigrate/converter/scimpath"
@@ -343,14 +344,16 @@ func (u *User) Schemas() []string {
 func (u *User) AppendResource(b []byte) []byte {
 	b = append(b, `{"schemas":[`...)
 	b = AppendString(b, scimpath.CoreUser)
-	for _, m := range u.Doc.Members {
+	for _, i := range u.order() {
+		m := u.Doc.Members[i]
 		if strings.HasPrefix(m.Name, "urn:") && !empty(m.Value) {
 			b = append(b, ',')
 			b = AppendString(b, m.Name)
 		}
 	}
 	b = append(b, ']')
-	for _, m := range u.Doc.Members {
+	for _, i := range u.order() {
+		m := u.Doc.Members[i]
 		if m.Name == "schemas" || empty(m.Value) {
 			continue
 		}
@@ -360,6 +363,38 @@ func (u *User) AppendResource(b []byte) []byte {
 		b = appendPruned(b, m.Value)
 	}
 	return append(b, '}')
+}
+
+// topOrder is the order of top-level members in emitted resources: core
+// attributes as the UPS reference lists them, then the extensions. Members
+// not listed keep their insertion order after the listed core ones.
+var topOrder = map[string]int{
+	"id": 1, "externalId": 2, "userName": 3, "active": 4, "name": 5, "displayName": 6, "nickName": 7,
+	"title": 8, "dateOfBirth": 9, "preferredLanguage": 10, "timezone": 11, "emails": 12, "phoneNumbers": 13,
+	"addresses": 14, "entitlements": 15,
+	scimpath.EnterpriseUser: 100, scimpath.EnterprisePayroll: 101, scimpath.SpendUser: 102, scimpath.SpendRole: 103,
+	scimpath.SpendApprover: 104, scimpath.SpendDelegate: 105, scimpath.SpendUserPreference: 106,
+	scimpath.SpendWorkflowPreference: 107, scimpath.TravelUser: 108,
+}
+
+// order returns the indexes of the top-level members in emission order.
+func (u *User) order() []int {
+	idx := make([]int, len(u.Doc.Members))
+	for i := range idx {
+		idx[i] = i
+	}
+	rank := func(i int) int {
+		name := u.Doc.Members[i].Name
+		if r, ok := topOrder[name]; ok {
+			return r
+		}
+		if strings.HasPrefix(name, "urn:") {
+			return 200
+		}
+		return 50
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return rank(idx[a]) < rank(idx[b]) })
+	return idx
 }
 
 // empty reports whether v carries nothing worth sending.
