@@ -42,6 +42,7 @@ type Engine struct {
 	vars    map[string]string
 	counts  valueCounts
 	failed  bool // the current record has an error
+	inits   map[string]scim.Value
 }
 
 // NewEngine returns an engine over a loaded mapping set.
@@ -171,7 +172,7 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 				continue
 			}
 			if a.init != "" {
-				if err := mergeInit(u, a.path, a.init); err != nil {
+				if err := e.mergeInit(u, a.path, a.init); err != nil {
 					fail(e.diagAt(a, err.Error()))
 				}
 			}
@@ -440,18 +441,26 @@ func escapeLit(s string) string {
 
 // mergeInit merges a JSON object into the element a filtered path selects,
 // without replacing members already there.
-func mergeInit(u *scim.User, p *scimpath.Path, init string) error {
+func (e *Engine) mergeInit(u *scim.User, p *scimpath.Path, init string) error {
 	el, ok := u.Lookup(p)
 	if !ok || el.Kind != scim.ObjectKind {
 		return nil
 	}
-	v, err := scim.Decode([]byte(init))
-	if err != nil || v.Kind != scim.ObjectKind {
-		return fmt.Errorf("element init %s is not a JSON object", init)
+	v, ok := e.inits[init]
+	if !ok {
+		var err error
+		v, err = scim.Decode([]byte(init))
+		if err != nil || v.Kind != scim.ObjectKind {
+			return fmt.Errorf("element init %s is not a JSON object", init)
+		}
+		if e.inits == nil {
+			e.inits = map[string]scim.Value{}
+		}
+		e.inits[init] = v
 	}
 	for _, m := range v.Obj.Members {
 		if _, ok := el.Obj.Get(m.Name); !ok {
-			el.Obj.Set(m.Name, m.Value)
+			el.Obj.Set(m.Name, scim.Clone(m.Value))
 		}
 	}
 	return nil

@@ -2,7 +2,6 @@ package scim
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"scimigrate/converter/scimpath"
@@ -40,10 +39,40 @@ type User struct {
 	Doc      Object // the resource; extensions are members named by their URN
 	Absent   []Membership
 	Origins  []Origin
+
+	root Value // the Doc as a value, for path walks
+
+	// Slabs the tree's objects and member lists are cut from: a user holds
+	// dozens of small objects, allocated here a few chunks at a time.
+	objSlab []Object
+	memSlab []Member
+}
+
+func (u *User) newObject(n int) *Object {
+	if len(u.objSlab) == cap(u.objSlab) {
+		u.objSlab = make([]Object, 0, 32)
+	}
+	u.objSlab = append(u.objSlab, Object{Members: u.members(n)})
+	return &u.objSlab[len(u.objSlab)-1]
+}
+
+// members returns an empty member list with room for n; growing past n
+// reallocates it on its own.
+func (u *User) members(n int) []Member {
+	l := len(u.memSlab)
+	if cap(u.memSlab)-l < n {
+		u.memSlab = make([]Member, 0, max(256, n))
+		l = 0
+	}
+	u.memSlab = u.memSlab[:l+n]
+	return u.memSlab[l : l : l+n]
 }
 
 // AddOrigin records o and returns the reference to store in Value.Origin.
 func (u *User) AddOrigin(o Origin) int32 {
+	if u.Origins == nil {
+		u.Origins = make([]Origin, 0, 64)
+	}
 	u.Origins = append(u.Origins, o)
 	return int32(len(u.Origins))
 }
@@ -89,9 +118,8 @@ func (u *User) Assert(p *scimpath.Path, present bool, origin int32) error {
 	if p.Filter == nil || len(p.Sub) != 0 {
 		return fmt.Errorf("%s: a membership path must end with a filter", p)
 	}
-	key := p.String()
 	for i := range u.Absent {
-		if u.Absent[i].Path.String() == key {
+		if q := u.Absent[i].Path; q == p || q.String() == p.String() {
 			u.Absent = append(u.Absent[:i], u.Absent[i+1:]...)
 			break
 		}
@@ -124,16 +152,18 @@ func (u *User) Lookup(p *scimpath.Path) (*Value, bool) {
 // container returns the object holding the path's attributes: the top level
 // for the core schema, the extension object otherwise.
 func (u *User) container(p *scimpath.Path, create bool) (*Value, error) {
-	root := &Value{Kind: ObjectKind, Obj: &u.Doc}
-	if p.URN == "" || strings.EqualFold(p.URN, scimpath.CoreUser) {
-		return root, nil
+	if p.URN == "" || p.URN == scimpath.CoreUser || strings.EqualFold(p.URN, scimpath.CoreUser) {
+		if u.root.Obj == nil {
+			u.root = Value{Kind: ObjectKind, Obj: &u.Doc}
+		}
+		return &u.root, nil
 	}
 	ext, ok := u.Doc.Get(p.URN)
 	if !ok {
 		if !create {
 			return nil, nil
 		}
-		u.Doc.Members = append(u.Doc.Members, Member{Name: p.URN, Value: Obj(&Object{})})
+		u.Doc.Members = append(u.Doc.Members, Member{Name: p.URN, Value: Obj(u.newObject(8))})
 		ext = &u.Doc.Members[len(u.Doc.Members)-1].Value
 	}
 	if ext.Kind != ObjectKind {
@@ -148,14 +178,14 @@ func (u *User) slot(p *scimpath.Path, create bool) (*Value, error) {
 	if err != nil || cur == nil {
 		return nil, err
 	}
-	cur, err = walk(cur, p.Attr, create)
+	cur, err = u.walk(cur, p.Attr, create)
 	if err != nil || cur == nil {
 		return cur, err
 	}
 	if p.Filter == nil {
 		return cur, nil
 	}
-	eqs, err := p.Filter.Equalities()
+	eqs, err := p.KeyTerms()
 	if err != nil {
 		if create {
 			return nil, fmt.Errorf("%s: %w", p, err)
@@ -176,7 +206,7 @@ func (u *User) slot(p *scimpath.Path, create bool) (*Value, error) {
 		if !create {
 			return nil, nil
 		}
-		nv, err := newElement(eqs)
+		nv, err := u.newElement(eqs)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
@@ -190,16 +220,16 @@ func (u *User) slot(p *scimpath.Path, create bool) (*Value, error) {
 	if el.Kind != ObjectKind {
 		return nil, fmt.Errorf("%s: elements are not objects", p)
 	}
-	return walk(el, p.Sub, create)
+	return u.walk(el, p.Sub, create)
 }
 
-func walk(cur *Value, names []string, create bool) (*Value, error) {
+func (u *User) walk(cur *Value, names []string, create bool) (*Value, error) {
 	for _, name := range names {
 		if cur.Kind == Null {
 			if !create {
 				return nil, nil
 			}
-			*cur = Obj(&Object{})
+			*cur = Obj(u.newObject(4))
 		}
 		if cur.Kind != ObjectKind {
 			return nil, fmt.Errorf("cannot descend into %q: not an object", name)
@@ -273,15 +303,15 @@ func literalEqual(v Value, lit scimpath.Value) bool {
 }
 
 // newElement builds the element an equality filter describes.
-func newElement(eqs []Equality) (Value, error) {
+func (u *User) newElement(eqs []Equality) (Value, error) {
 	if primitiveKey(eqs) && eqs[0].Value.Kind == scimpath.String {
 		// Could be a primitive array; the caller decides by the array's
 		// existing contents. Entitlements are strings in UPS.
 		return Str(eqs[0].Value.Str), nil
 	}
-	el := Obj(&Object{})
+	el := Obj(u.newObject(len(eqs) + 3))
 	for _, eq := range eqs {
-		slot, err := walk(&el, eq.Attr, true)
+		slot, err := u.walk(&el, eq.Attr, true)
 		if err != nil {
 			return Value{}, err
 		}
@@ -309,11 +339,11 @@ func (u *User) remove(p *scimpath.Path) {
 	if err != nil || cur == nil {
 		return
 	}
-	arr, err := walk(cur, p.Attr, false)
+	arr, err := u.walk(cur, p.Attr, false)
 	if err != nil || arr == nil || arr.Kind != Array {
 		return
 	}
-	eqs, err := p.Filter.Equalities()
+	eqs, err := p.KeyTerms()
 	if err != nil {
 		return
 	}
@@ -379,9 +409,13 @@ var topOrder = map[string]int{
 
 // order returns the indexes of the top-level members in emission order.
 func (u *User) order() []int {
-	idx := make([]int, len(u.Doc.Members))
-	for i := range idx {
-		idx[i] = i
+	var buf [32]int
+	idx := buf[:0]
+	if len(u.Doc.Members) > len(buf) {
+		idx = make([]int, 0, len(u.Doc.Members))
+	}
+	for i := range u.Doc.Members {
+		idx = append(idx, i)
 	}
 	rank := func(i int) int {
 		name := u.Doc.Members[i].Name
@@ -393,7 +427,12 @@ func (u *User) order() []int {
 		}
 		return 50
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return rank(idx[a]) < rank(idx[b]) })
+	// Insertion sort: stable, no allocation, a few dozen members at most.
+	for i := 1; i < len(idx); i++ {
+		for j := i; j > 0 && rank(idx[j]) < rank(idx[j-1]); j-- {
+			idx[j], idx[j-1] = idx[j-1], idx[j]
+		}
+	}
 	return idx
 }
 

@@ -33,6 +33,22 @@ type Path struct {
 	Attr   []string // attribute then sub-attributes before the filter: ["name","givenName"]; empty when the path names a whole extension
 	Filter *Filter  // value filter selecting elements of the multi-valued attribute Attr
 	Sub    []string // sub-attributes after the filter: ["value"], ["approver","employeeNumber"]
+
+	canon string // String(), computed by Parse
+	eqs   []Equality
+	eqErr error
+}
+
+// KeyTerms returns the equality terms of the path's filter (see
+// Filter.Equalities), computed once by Parse.
+func (p *Path) KeyTerms() ([]Equality, error) {
+	if p.Filter == nil {
+		return nil, ErrNotEqualities
+	}
+	if p.eqs == nil && p.eqErr == nil {
+		return p.Filter.Equalities()
+	}
+	return p.eqs, p.eqErr
 }
 
 // Error is a parse error with the byte offset where it was found.
@@ -86,6 +102,10 @@ func Parse(s string) (*Path, error) {
 	if p.pos != len(s) {
 		return nil, p.errf("unexpected %q", s[p.pos:])
 	}
+	path.canon = path.render()
+	if path.Filter != nil {
+		path.eqs, path.eqErr = path.Filter.Equalities()
+	}
 	return path, nil
 }
 
@@ -113,7 +133,15 @@ func ParseFilter(s string) (*Filter, error) {
 }
 
 // String renders the path in canonical form; Parse(p.String()) equals p.
+// Paths from Parse keep it, so String does not allocate for them.
 func (p *Path) String() string {
+	if p.canon != "" {
+		return p.canon
+	}
+	return p.render()
+}
+
+func (p *Path) render() string {
 	var b strings.Builder
 	if p.URN != "" {
 		b.WriteString(p.URN)
@@ -150,6 +178,7 @@ func (p *Path) Element() *Path {
 	}
 	q := *p
 	q.Sub = nil
+	q.canon = ""
 	return &q
 }
 
