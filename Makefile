@@ -1,0 +1,41 @@
+GO ?= go
+BENCH_ROWS ?= 100000
+
+.PHONY: all build demo test vet bench fuzz golden reference clean
+
+all: vet test
+
+build:
+	$(GO) build -o bin/scimigrate ./cmd/scimigrate
+
+# The main job on the embedded sample data.
+demo:
+	$(GO) run ./cmd/scimigrate demo
+
+# The whole test suite (what .ci/run runs).
+test:
+	$(GO) test ./...
+
+vet:
+	gofmt -l . | (! grep .) && $(GO) vet ./...
+
+# Speed and memory: rows/s and allocations per row on a generated 305 file.
+bench:
+	BENCH_ROWS=$(BENCH_ROWS) $(GO) test -run '^$$' -bench . -benchtime 3x ./converter/
+	$(GO) test -run '^$$' -bench . -benchmem ./converter/schema/ ./batcher/
+
+# Short runs of every fuzz target (go test runs their seed corpora always).
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
+	  done; \
+	done
+
+# Regenerate golden files and the generated mapping reference after a reviewed change.
+golden:
+	$(GO) test ./converter/ -update
+	$(GO) test ./mapping/ -update
+
+clean:
+	rm -rf bin

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var binary string
+
+// TestMain builds the real binary once; the tests run it as a user would.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "scimigrate-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "scimigrate")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCLI(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+var diagLine = regexp.MustCompile(`^[^:]+:\d+:\d+: (error|warning): `)
+
+func TestConvertSample(t *testing.T) {
+	r := runCLI(t, "../../fixtures/flat", "convert", "--config", "config.yaml", "sample.txt")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("%d resources, want 5", len(lines))
+	}
+	for _, l := range lines {
+		var u struct {
+			Schemas  []string `json:"schemas"`
+			UserName string   `json:"userName"`
+		}
+		if err := json.Unmarshal([]byte(l), &u); err != nil || u.UserName == "" || u.Schemas[0] != "urn:ietf:params:scim:schemas:core:2.0:User" {
+			t.Fatalf("bad resource %s: %v", l, err)
+		}
+	}
+	for _, l := range strings.Split(r.stderr, "\n") {
+		if strings.HasPrefix(l, "sample.txt:") && !diagLine.MatchString(l) {
+			t.Errorf("diagnostic not in FILE:LINE:COL: severity: form: %s", l)
+		}
+	}
+	if !strings.Contains(r.stderr, "users emitted:       5 to create, 1 update-only") {
+		t.Errorf("summary missing:\n%s", r.stderr)
+	}
+}
+
+func TestConvertExitCodes(t *testing.T) {
+	dir := "../../fixtures/flat"
+	tests := []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"convert", "errors.txt"}, 1, `errors.txt:3:75: error: Active (column 15): "maybe" is not Y or N`},
+		{[]string{"validate", "errors.txt"}, 1, "records read:        16"},
+		{[]string{"convert", "no-settings.txt"}, 2, "the first record must be the 100"},
+		{[]string{"convert"}, 2, "no input files"},
+		{[]string{"convert", "does-not-exist.txt"}, 2, "no such file"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"convert", "--config", "nope.yaml", "sample.txt"}, 2, "nope.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := runCLI(t, dir, tt.args...)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("exit %d (want %d), stderr:\n%s\nwant it to contain %q", r.code, tt.code, r.stderr, tt.stderr)
+			}
+			if tt.args[0] == "validate" && r.stdout != "" {
+				t.Errorf("validate wrote to stdout: %s", r.stdout)
+			}
+		})
+	}
+}
+
+func TestConvertOutputFileAndStdin(t *testing.T) {
+	dir := t.TempDir()
+	sample, _ := os.ReadFile("../../fixtures/flat/sample.txt")
+	out := filepath.Join(dir, "users.ndjson")
+	cmd := exec.Command(binary, "convert", "-o", out, "-")
+	cmd.Stdin = bytes.NewReader(sample)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("output mode %v, want 0600 (employee data)", st.Mode().Perm())
+	}
+	data, _ := os.ReadFile(out)
+	if n := bytes.Count(data, []byte("\n")); n != 5 {
+		t.Errorf("%d lines", n)
+	}
+	if !strings.Contains(errb.String(), "<stdin>:2:44: warning: Password (column 7)") {
+		t.Errorf("stdin diagnostics: %s", errb.String())
+	}
+}
+
+func TestMappingsCommands(t *testing.T) {
+	r := runCLI(t, ".", "mappings", "show", "305")
+	if r.code != 0 || !strings.Contains(r.stdout, "custom21") || !strings.Contains(r.stdout, "embedded:305.yaml:") {
+		t.Errorf("show 305: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "305.yaml"), []byte("record: \"305\"\ncolumns:\n  - col: 22\n    to: 'urn:ietf:params:scim:schemas:extension:spend:2.0:User:customData[id eq \"custom9\"].value'\n    colour: red\n"), 0o644)
+	r = runCLI(t, ".", "mappings", "check", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "305.yaml:5: field colour") {
+		t.Errorf("check bad override: exit %d\n%s", r.code, r.stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "305.yaml"), []byte("record: \"305\"\ncolumns:\n  - col: 22\n    ignore: we do not send custom 1\n"), 0o644)
+	r = runCLI(t, ".", "mappings", "check", dir)
+	if r.code != 0 {
+		t.Errorf("check good override: exit %d\n%s", r.code, r.stderr)
+	}
+	r = runCLI(t, ".", "mappings", "show", "--mappings", dir, "305")
+	if !strings.Contains(r.stdout, filepath.Join(dir, "305.yaml")+":3 (ignore)") {
+		t.Errorf("show with override lacks provenance:\n%s", r.stdout)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	r := runCLI(t, t.TempDir(), "demo")
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 5 || !strings.Contains(r.stderr, "sample.txt:2:44: warning: Password") {
+		t.Errorf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
