@@ -35,8 +35,8 @@ type Options struct {
 	Validate  Validator // nil: no validation
 	CompanyID string    // injected into every user to be created
 	// Emit receives each converted user to be created, in order of first
-	// appearance, with its resource encoded as JSON (the buffer is reused
-	// after Emit returns).
+	// appearance, with its resource encoded as JSON. The Result, its User
+	// and its JSON are reused after Emit returns: copy what must outlive it.
 	Emit func(r *Result) error
 	// Update receives users whose records only update an existing user (no
 	// identity record in the input). Optional.
@@ -419,6 +419,7 @@ func convertAll(ctx context.Context, inputs []Input, idx *index, opts Options, s
 			}
 			delete(pending, next)
 			deliver(p)
+			recycle(p)
 			next++
 		}
 	}
@@ -473,6 +474,26 @@ func convertIntents(inputs []Input, idx *index, opts Options, st *Stats, diag so
 	return nil
 }
 
+// Users and output buffers are recycled between employees: a user's tree is
+// cut from slabs that Reset keeps, so steady-state conversion allocates little.
+var (
+	userPool = sync.Pool{New: func() any { return &scim.User{} }}
+	bufPool  = sync.Pool{New: func() any { b := make([]byte, 0, 8192); return &b }}
+)
+
+func recycle(r *result) {
+	if r.user != nil {
+		r.user.Reset()
+		userPool.Put(r.user)
+		r.user = nil
+	}
+	if r.json != nil {
+		b := r.json[:0]
+		bufPool.Put(&b)
+		r.json = nil
+	}
+}
+
 type worker struct {
 	eng      *Engine
 	fetchers []Fetcher
@@ -497,7 +518,8 @@ func newWorker(inputs []Input, opts Options) *worker {
 func (w *worker) convert(idx *index, j *job) (*result, error) {
 	emp := &idx.emps[j.emp]
 	r := &result{seq: j.seq}
-	u := &scim.User{Key: emp.key}
+	u := userPool.Get().(*scim.User)
+	u.Key = emp.key
 	r.user = u
 	collect := func(d source.Diagnostic) { r.diags = append(r.diags, d) }
 	before := w.eng.counts
@@ -554,7 +576,7 @@ func (w *worker) convert(idx *index, j *job) (*result, error) {
 			return r, nil
 		}
 	}
-	r.json = u.AppendResource(make([]byte, 0, 4096))
+	r.json = u.AppendResource((*bufPool.Get().(*[]byte))[:0])
 	return r, nil
 }
 

@@ -43,35 +43,69 @@ type User struct {
 	root Value // the Doc as a value, for path walks
 
 	// Slabs the tree's objects and member lists are cut from: a user holds
-	// dozens of small objects, allocated here a few chunks at a time.
-	objSlab []Object
-	memSlab []Member
+	// dozens of small objects. Reset keeps the slabs for the next user.
+	objSlabs [][]Object
+	memSlabs [][]Member
+	objCur   int // index of the slab being filled
+	memCur   int
 }
 
 func (u *User) newObject(n int) *Object {
-	if len(u.objSlab) == cap(u.objSlab) {
-		u.objSlab = make([]Object, 0, 32)
+	for {
+		if u.objCur < len(u.objSlabs) {
+			s := &u.objSlabs[u.objCur]
+			if len(*s) < cap(*s) {
+				*s = append(*s, Object{Members: u.members(n)})
+				return &(*s)[len(*s)-1]
+			}
+			u.objCur++
+			continue
+		}
+		u.objSlabs = append(u.objSlabs, make([]Object, 0, 32))
 	}
-	u.objSlab = append(u.objSlab, Object{Members: u.members(n)})
-	return &u.objSlab[len(u.objSlab)-1]
 }
 
 // members returns an empty member list with room for n; growing past n
 // reallocates it on its own.
 func (u *User) members(n int) []Member {
-	l := len(u.memSlab)
-	if cap(u.memSlab)-l < n {
-		u.memSlab = make([]Member, 0, max(256, n))
-		l = 0
+	for {
+		if u.memCur < len(u.memSlabs) {
+			s := &u.memSlabs[u.memCur]
+			if l := len(*s); cap(*s)-l >= n {
+				*s = (*s)[:l+n]
+				return (*s)[l : l : l+n]
+			}
+			u.memCur++
+			continue
+		}
+		u.memSlabs = append(u.memSlabs, make([]Member, 0, max(128, n)))
 	}
-	u.memSlab = u.memSlab[:l+n]
-	return u.memSlab[l : l : l+n]
+}
+
+// Reset empties u for reuse by another employee, keeping its allocations.
+// Nothing may still refer to the previous tree.
+func (u *User) Reset() {
+	for i := range u.objSlabs {
+		clear(u.objSlabs[i])
+		u.objSlabs[i] = u.objSlabs[i][:0]
+	}
+	for i := range u.memSlabs {
+		clear(u.memSlabs[i])
+		u.memSlabs[i] = u.memSlabs[i][:0]
+	}
+	u.objCur, u.memCur = 0, 0
+	clear(u.Doc.Members)
+	u.Doc.Members = u.Doc.Members[:0]
+	clear(u.Origins)
+	u.Origins = u.Origins[:0]
+	u.Absent = u.Absent[:0]
+	u.Key, u.Identity, u.root = "", false, Value{}
 }
 
 // AddOrigin records o and returns the reference to store in Value.Origin.
 func (u *User) AddOrigin(o Origin) int32 {
 	if u.Origins == nil {
-		u.Origins = make([]Origin, 0, 64)
+		u.Origins = make([]Origin, 0, 128)
 	}
 	u.Origins = append(u.Origins, o)
 	return int32(len(u.Origins))
