@@ -324,6 +324,10 @@ func (e *Engine) column(rec *source.Record, t *mapping.Table, c *mapping.Column,
 		}
 	}
 	e.pending = append(e.pending, a)
+	if ap := c.AlsoPath(); ap != nil && out.Membership != mapping.NoMembership && (c.AlsoOption == "" || e.cfg.Option(c.AlsoOption)) {
+		a.path, a.init = ap, ""
+		e.pending = append(e.pending, a)
+	}
 	return true
 }
 

@@ -217,3 +217,31 @@ func TestEngineConflictWarns(t *testing.T) {
 		t.Errorf("diags %v", diags)
 	}
 }
+
+func TestEngineAlsoOption(t *testing.T) {
+	fs := fstest.MapFS{"codes.yaml": testTables["codes.yaml"], "903.yaml": {Data: []byte(`record: "903"
+title: also
+key: 2
+width: 3
+columns:
+  - {col: 1, name: Type, use: type}
+  - {col: 2, name: Employee ID, use: key, to: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber'}
+  - {col: 3, name: Travel, as: flag, to: 'urn:ietf:params:scim:schemas:extension:spend:2.0:Role:roles[roleName eq "TRAVEL_USER"]', also: 'entitlements[value eq "Travel"]', alsoOption: travelEntitlement}
+`)}}
+	for _, on := range []bool{false, true} {
+		cfg := mapping.DefaultConfig()
+		cfg.Options = map[string]bool{"travelEntitlement": on}
+		set, err := mapping.LoadFS(fs, "t:", nil, "", cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _, _ := apply(t, set, "903,E1,Y")
+		if got := strings.Contains(resource(u), `"entitlements":["Travel"]`); got != on {
+			t.Errorf("option %v: entitlement asserted = %v: %s", on, got, resource(u))
+		}
+		u, _, _ = apply(t, set, "903,E1,N")
+		if got := len(u.Absent) == 2; got != on {
+			t.Errorf("option %v: N asserted %d absences", on, len(u.Absent))
+		}
+	}
+}

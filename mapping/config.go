@@ -83,7 +83,7 @@ var KnownOptions = map[string]string{
 	"paymentRequestAssigned": "305 column 81 'A Payment Request has been Assigned' → WorkflowPreference emailStatusChangeOnPayment when column 51 is blank (the page maps both columns to one attribute)",
 	"xmlProfileSyncId":       "350 column 58 (missing on the page; XML Profile Sync ID) → travel xmlProfileSyncId",
 	"travelPermissions":      "350 columns 59 and 61 → travel permissions.ProfileUser / permissions.OpenBookingUser",
-	"travelEntitlement":      "Travel Wizard User (300/305 column 86, 310 column 14) also asserts the Travel entitlement",
+	"travelEntitlement":      "Travel Wizard User (300/305 column 86) and Travel User (310 column 14) also assert the Travel entitlement",
 	"locateEntitlement":      "310 column 17 'Locate and Alert' → entitlement Locate",
 	"roleGroupsFromSegments": "400 segments 1–10 joined with '-' into one roleGroups entry",
 	"customFieldFallback":    "350 Custom N with no configured travel field name is sent as customN instead of being reported unmapped",

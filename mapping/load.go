@@ -183,7 +183,7 @@ func lineProblem(label, msg string) Problem {
 		var n int
 		fmt.Sscan(m[1], &n)
 		msg = m[2]
-		msg = strings.Replace(msg, "not found in type mapping.Column", "is not a column key (known: col, field, aliases, name, to, as, required, default, when, unless, option, element, use, unsupported, ignore, note)", 1)
+		msg = strings.Replace(msg, "not found in type mapping.Column", "is not a column key (known: col, field, aliases, name, to, as, required, default, when, unless, option, element, also, alsoOption, use, unsupported, ignore, note)", 1)
 		msg = strings.Replace(msg, "not found in type mapping.Table", "is not a table key (known: record, title, format, identity, intent, key, width, vars, element, elementInit, columns)", 1)
 		return Problem{File: label, Line: n, Msg: msg}
 	}
@@ -419,6 +419,22 @@ func compile(t *Table, set *Set) Problems {
 		if p.Filter != nil {
 			if _, err := p.Filter.Equalities(); err != nil {
 				add(c, "path %s: the filter must be a conjunction of eq terms so the element can be built", c.To)
+			}
+		}
+		if c.Also != "" {
+			ap, err := scimpath.Parse(c.Also)
+			switch {
+			case err != nil:
+				add(c, "also: %v", err)
+			case c.As != "flag" || ap.Filter == nil || len(ap.Sub) != 0:
+				add(c, "also: only flag rows can assert a second membership, and its path must end with a filter")
+			default:
+				c.also = ap
+			}
+			if c.AlsoOption != "" {
+				if _, ok := KnownOptions[c.AlsoOption]; !ok {
+					add(c, "alsoOption: unknown option %q", c.AlsoOption)
+				}
 			}
 		}
 		if c.Element != "" && p.Filter == nil {

@@ -146,6 +146,10 @@ func targetMarkdown(t *Table, c *Column) string {
 		return code(c.To) + " with option `" + c.Option + "`; otherwise not sent: " + c.Unsupported
 	case c.Unsupported != "":
 		return "not sent: " + c.Unsupported
+	case c.Also != "" && c.AlsoOption != "":
+		return code(c.To) + ", and with option `" + c.AlsoOption + "` also " + code(c.Also)
+	case c.Also != "":
+		return code(c.To) + " and " + code(c.Also)
 	}
 	return code(c.To)
 }

@@ -110,6 +110,10 @@ func showTarget(t *Table, c *Column) string {
 		return c.To + " (option " + c.Option + "; off: not sent: " + c.Unsupported + ")"
 	case c.Unsupported != "":
 		return "not sent: " + c.Unsupported
+	case c.Also != "" && c.AlsoOption != "":
+		return c.To + " (and " + c.Also + " with option " + c.AlsoOption + ")"
+	case c.Also != "":
+		return c.To + " (and " + c.Also + ")"
 	}
 	return c.To
 }

@@ -117,6 +117,8 @@ type Column struct {
 	Unless      int      `yaml:"unless,omitempty"`      // applies only when this column is blank (a fallback for it)
 	Option      string   `yaml:"option,omitempty"`      // applies only when this config option is on
 	Element     string   `yaml:"element,omitempty"`     // JSON object merged into an element the path creates
+	Also        string   `yaml:"also,omitempty"`        // a second membership path asserted with the same Y/N (flag rows)
+	AlsoOption  string   `yaml:"alsoOption,omitempty"`  // the config option that switches Also on ("" = always)
 	Use         string   `yaml:"use,omitempty"`         // "type", "key", "gate", "var": consumed by the reader/engine
 	Unsupported string   `yaml:"unsupported,omitempty"` // why it is not sent (a supplied value is warned about)
 	Ignore      string   `yaml:"ignore,omitempty"`      // user override: drop silently-but-counted, with a reason
@@ -125,12 +127,16 @@ type Column struct {
 	From string `yaml:"-"` // "embedded:305.yaml:42" or "overrides/305.yaml:7"
 
 	path     *scimpath.Path // compiled To when it has no template
+	also     *scimpath.Path
 	template bool
 	xf       Transform
 }
 
 // Path returns the compiled target path (nil for templates and unmapped rows).
 func (c *Column) Path() *scimpath.Path { return c.path }
+
+// AlsoPath returns the compiled second membership path, if any.
+func (c *Column) AlsoPath() *scimpath.Path { return c.also }
 
 // Templated reports whether To holds {placeholders}.
 func (c *Column) Templated() bool { return c.template }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"scimigrate/converter/scim"
 )
@@ -52,11 +53,12 @@ var transforms = map[string]Transform{
 	"datetime":    fn{"datetime", DateTime},
 	"integer":     fn{"integer", Integer},
 	"segment":     fn{"segment", func(v string) (Out, error) { return Out{Value: scim.Str(v)}, nil }},
+	"listcode":    fn{"listcode", ListCode},
 }
 
 // TransformNames lists the built-in transform names (for checks and docs).
 func TransformNames() []string {
-	return []string{"string", "upper", "yesno", "flag", "present", "locale", "subdivision", "date", "datetime", "integer", "segment", "code:<table>", "role"}
+	return []string{"string", "upper", "yesno", "flag", "present", "locale", "subdivision", "date", "datetime", "integer", "segment", "listcode", "code:<table>", "role"}
 }
 
 // ParseYN reads a Y/N flag, case-insensitively.
@@ -187,6 +189,22 @@ func Integer(v string) (Out, error) {
 		v = "0"
 	}
 	return Out{Value: scim.Num(v)}, nil
+}
+
+// ListCode: "(CODE)Display Name" → CODE, the form in which the Users V1 GET
+// returns list fields ("(SBS AU)SBS Australia", "(1234) Project 1234"). Other
+// values pass unchanged, and so does a value whose name part has no letter,
+// such as the phone number "(555) 123-4567".
+func ListCode(v string) (Out, error) {
+	if strings.HasPrefix(v, "(") {
+		if i := strings.IndexByte(v, ')'); i > 1 {
+			code := strings.TrimSpace(v[1:i])
+			if code != "" && !strings.ContainsRune(code, '(') && strings.IndexFunc(v[i+1:], unicode.IsLetter) >= 0 {
+				return Out{Value: scim.Str(code)}, nil
+			}
+		}
+	}
+	return Out{Value: scim.Str(v)}, nil
 }
 
 // Codes are translation tables: table name → source code → target value.
