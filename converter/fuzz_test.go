@@ -1,0 +1,61 @@
+package converter_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"scimigrate/converter"
+	"scimigrate/converter/source"
+)
+
+// FuzzConvert feeds arbitrary files through the whole conversion: it must
+// not panic, every diagnostic must point inside the file, and every record
+// read must be accounted for (converted, update, intent, rejected,
+// unsupported or settings) unless the input is fatal.
+func FuzzConvert(f *testing.F) {
+	sample, _ := os.ReadFile("../fixtures/flat/sample.txt")
+	errs, _ := os.ReadFile("../fixtures/flat/errors.txt")
+	f.Add(string(sample))
+	f.Add(string(errs))
+	f.Add("100,0,SSO,UPDATE,EN,N,N\n305,a,,b,E1,a@x\n350,E1\n500,E1,E2,EXP,Y\n320,E1,E3\n")
+	f.Add("100,0,SSO,UPDATE,EN,N,N\n400,E9,\"A,B\"\n999\n\"\n")
+	set, err := converter.LoadMappings("", nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, in string) {
+		path := filepath.Join(dir, "in.txt")
+		if err := os.WriteFile(path, []byte(in), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		inputs, err := converter.OpenInputs([]string{path}, nil)
+		if err != nil {
+			t.Skip(err)
+		}
+		defer inputs[0].Close()
+		lines := strings.Count(in, "\n") + 1
+		st, err := converter.Run(context.Background(), inputs, converter.Options{
+			Set: set, Workers: 2, Validate: converter.DefaultValidator,
+			Emit: func(*converter.Result) error { return nil },
+			Diag: func(d source.Diagnostic) {
+				if d.File != path || d.Line < 1 || d.Line > lines || d.Col < 1 {
+					t.Fatalf("diagnostic outside the input: %+v", d)
+				}
+			},
+		})
+		if err != nil {
+			if !errors.Is(err, converter.ErrFatal) {
+				t.Fatalf("unexpected error kind: %v", err)
+			}
+			return
+		}
+		if st.Accounted() != st.Total() {
+			t.Fatalf("%d records read, %d accounted for: %+v", st.Total(), st.Accounted(), st)
+		}
+	})
+}
