@@ -33,7 +33,7 @@ func FuzzConvert(f *testing.F) {
 		if err := os.WriteFile(path, []byte(in), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		inputs, err := converter.OpenInputs([]string{path}, nil)
+		inputs, err := converter.OpenInputsFormat([]string{path}, nil, "flat")
 		if err != nil {
 			t.Skip(err)
 		}

@@ -169,8 +169,8 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 	first := true
 	flat := in.Format() == "flat"
 	type unsup struct {
-		n    int
-		line int
+		n         int
+		line, col int
 	}
 	unsupported := map[string]*unsup{}
 	var order []string
@@ -210,7 +210,7 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 			if name, ok := flatfile.Unsupported[rec.Type]; ok || !flat {
 				u := unsupported[rec.Type]
 				if u == nil {
-					u = &unsup{line: rec.Line}
+					u = &unsup{line: rec.Line, col: max(rec.Col, 1)}
 					unsupported[rec.Type] = u
 					order = append(order, rec.Type+"\x00"+name)
 				}
@@ -270,12 +270,18 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 	for _, o := range order {
 		typ, name, _ := strings.Cut(o, "\x00")
 		u := unsupported[typ]
-		what := "record type " + typ
-		if name != "" {
-			what += " (" + name + ")"
+		d := source.Diagnostic{File: in.Name(), Line: u.line, Col: u.col, Severity: source.Warning}
+		if flat {
+			what := "record type " + typ
+			if name != "" {
+				what += " (" + name + ")"
+			}
+			d.Field, d.Column = "Transaction Type", 1
+			d.Msg = fmt.Sprintf("%s is not supported: %d record(s), the first here, are not converted", what, u.n)
+		} else {
+			d.Msg = fmt.Sprintf("element %s is not supported: %d of them, the first here, are not converted", typ, u.n)
 		}
-		diag(source.Diagnostic{File: in.Name(), Line: u.line, Col: 1, Severity: source.Warning, Field: "Transaction Type", Column: 1,
-			Msg: fmt.Sprintf("%s is not supported: %d record(s), the first here, are not converted", what, u.n)})
+		diag(d)
 	}
 	return nil
 }

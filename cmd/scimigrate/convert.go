@@ -24,6 +24,7 @@ type convertOptions struct {
 	Output    string
 	Intents   string
 	Workers   int
+	Format    string
 	Files     []string
 }
 
@@ -32,6 +33,7 @@ func (o *convertOptions) register(fs *flag.FlagSet, withOutput bool) {
 	fs.StringVar(&o.Config, "config", "", "site configuration YAML (companyId, travel custom fields, email types, options)")
 	fs.StringVar(&o.Mappings, "mappings", "", "directory of mapping-table overrides (305.yaml, codes.yaml, …)")
 	fs.IntVar(&o.Workers, "workers", 0, "conversion workers (default: number of CPUs)")
+	fs.StringVar(&o.Format, "format", "", "input format: flat, v1 (Users V1 XML) or v3 (v3.0/v3.1 JSON); default: sniffed from each file's content")
 	if withOutput {
 		fs.StringVar(&o.Output, "o", "", "write the NDJSON resources to this file (mode 0600) instead of stdout")
 		fs.StringVar(&o.Intents, "intents", "", "write ID-change intents (320 records) as NDJSON to this file")
@@ -89,7 +91,7 @@ func (o *convertOptions) convert(ctx context.Context, io IO, write bool) int {
 		fmt.Fprintf(io.Err, "scimigrate: %v\n", err)
 		return exitUsage
 	}
-	inputs, err := converter.OpenInputs(o.Files, io.In)
+	inputs, err := converter.OpenInputsFormat(o.Files, io.In, o.Format)
 	if err != nil {
 		fmt.Fprintf(io.Err, "scimigrate: %v\n", err)
 		return exitUsage

@@ -41,13 +41,13 @@ func ReadV1(name string, data []byte) (*Doc, error) {
 	d.CharsetReader = charsetReader
 	p := &v1Reader{name: name, d: d, doc: &Doc{Name: name, Format: FormatV1}}
 	for {
-		line, col := d.InputPos()
+		line, col := inputPos(d)
 		tok, err := d.Token()
 		if err == io.EOF {
 			return nil, *diagAt(name, line, col, "no root element: not a Users V1 document (<batch> or <UserProfile>)")
 		}
 		if err != nil {
-			l, c := d.InputPos()
+			l, c := inputPos(d)
 			return nil, *diagAt(name, l, c, "not a readable Users V1 document: "+xmlMsg(err))
 		}
 		switch t := tok.(type) {
@@ -92,6 +92,13 @@ type v1Reader struct {
 	doc  *Doc
 }
 
+// inputPos is the decoder's position, at least 1:1 (its column can be 0
+// after it puts back a newline).
+func inputPos(d *xml.Decoder) (line, col int) {
+	line, col = d.InputPos()
+	return max(line, 1), max(col, 1)
+}
+
 func xmlMsg(err error) string {
 	var se *xml.SyntaxError
 	if errors.As(err, &se) {
@@ -103,7 +110,7 @@ func xmlMsg(err error) string {
 // fail records a syntax error that ends the reading, on rec (partial) or on a
 // record of its own at the error.
 func (p *v1Reader) fail(rec *source.Record, err error) {
-	line, col := p.d.InputPos()
+	line, col := inputPos(p.d)
 	if rec == nil {
 		rec = &source.Record{File: p.name, Line: line, Col: col, Type: TypeV1, Seq: len(p.doc.Records) + 1}
 	}
@@ -114,7 +121,7 @@ func (p *v1Reader) fail(rec *source.Record, err error) {
 func (p *v1Reader) batch() bool {
 	n := 0
 	for {
-		line, col := p.d.InputPos()
+		line, col := inputPos(p.d)
 		tok, err := p.d.Token()
 		if err != nil {
 			p.fail(nil, err)
@@ -145,7 +152,7 @@ func (p *v1Reader) batch() bool {
 func (p *v1Reader) profile(line, col, n int) bool {
 	rec := source.Record{File: p.name, Line: line, Col: col, Type: TypeV1, Seq: n}
 	for {
-		fl, fc := p.d.InputPos()
+		fl, fc := inputPos(p.d)
 		tok, err := p.d.Token()
 		if err != nil {
 			p.fail(&rec, err)
@@ -300,7 +307,7 @@ func rename(fields []source.Field, i int, name string, nv *source.Field) []sourc
 // processing instructions may.
 func (p *v1Reader) trailer(root string) {
 	for {
-		line, col := p.d.InputPos()
+		line, col := inputPos(p.d)
 		tok, err := p.d.Token()
 		if err == io.EOF {
 			return

@@ -79,11 +79,15 @@ func (r *v3Reader) at(off int, msg string) *source.Diagnostic {
 	return diagAt(r.name, line, col, msg)
 }
 
-// errOffset is where a decoder error happened.
-func (r *v3Reader) errOffset(err error) int {
+// errOffset is where a decoder error happened. The offsets of the streaming
+// decoder's errors are relative to the value being read, so the document is
+// checked whole (only on error) for the absolute offset of its first syntax
+// error, which is the one the decoder stopped at.
+func (r *v3Reader) errOffset(error) int {
+	var v struct{}
 	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return max(int(se.Offset)-1, 0)
+	if err := json.Unmarshal(r.data, &v); errors.As(err, &se) {
+		return min(max(int(se.Offset)-1, 0), len(r.data))
 	}
 	return len(r.data)
 }

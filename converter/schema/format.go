@@ -25,12 +25,17 @@ func isDate(s string) bool {
 // the others need '-' after a four-digit year.
 func isDateTime(s string) bool {
 	if len(s) > 4 && s[4] == '-' {
-		for _, layout := range [...]string{"2006-01-02", time.RFC3339, time.RFC3339Nano} {
-			if _, err := time.Parse(layout, s); err == nil {
-				return true
-			}
+		// "2006-01-02" matches only 10-byte strings, which are too short
+		// for RFC 3339.
+		if len(s) == 10 {
+			_, err := time.Parse("2006-01-02", s)
+			return err == nil
 		}
-		return false
+		if _, err := time.Parse(time.RFC3339, s); err == nil {
+			return true
+		}
+		_, err := time.Parse(time.RFC3339Nano, s)
+		return err == nil
 	}
 	if len(s) > 2 && (s[1] == ':' || s[2] == ':') {
 		for _, layout := range [...]string{"15:04:05", "15:04:05Z07:00"} {

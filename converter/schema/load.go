@@ -278,6 +278,7 @@ func (c *compiler) compile(file, ptr string, v *scim.Value) (*Node, error) {
 				return nil, c.errf(file, at, "%v", err)
 			}
 			n.Pattern, n.pattern = val.Str, re
+			n.fixed, n.fixedEnd, _ = fixedPattern(val.Str)
 		case "format":
 			if val.Kind != scim.String {
 				return nil, c.errf(file, at, "format must be a string")
@@ -365,6 +366,7 @@ func (c *compiler) compile(file, ptr string, v *scim.Value) (*Node, error) {
 		n.Required = append(n.Required, r)
 		n.required = append(n.required, i)
 	}
+	n.buildIndex()
 	if len(n.keys) > 0 && n.Items == nil {
 		return nil, c.errf(file, ptr, "x-key on a schema without items")
 	}

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"regexp/syntax"
 	"strings"
+	"unicode/utf8"
 
 	"scimigrate/converter/scimpath"
 )
@@ -43,11 +45,62 @@ type Node struct {
 	props    []prop
 	required []int // indexes into props
 	pattern  *regexp.Regexp
+	fixed    []runeClass // pattern as a fixed sequence of classes (matchPattern)
+	fixedEnd bool
 	format   func(string) bool
 	minimum  *big.Rat
 	maximum  *big.Rat
 	keys     [][]string
 	hooks    []hook // rules a schema cannot say (rules.go)
+	ptab     [128]uint8          // exact property lookup: 1 + index into props, 0 empty
+	enumSet  map[string]struct{} // for long enums
+}
+
+// propHash spreads property names over Node.ptab.
+func propHash(s string) int {
+	return len(s)*131 + int(s[0])*31 + int(s[len(s)-1])*7 + int(s[len(s)/2])
+}
+
+// buildIndex fills the open-addressing table of exact property names.
+func (n *Node) buildIndex() {
+	for i, p := range n.props {
+		if p.name == "" {
+			continue
+		}
+		h := propHash(p.name)
+		for k := range len(n.ptab) {
+			slot := (h + k) & (len(n.ptab) - 1)
+			if n.ptab[slot] == 0 {
+				n.ptab[slot] = uint8(i + 1)
+				break
+			}
+		}
+	}
+	if len(n.Enum) > 8 {
+		n.enumSet = make(map[string]struct{}, len(n.Enum))
+		for _, e := range n.Enum {
+			n.enumSet[e] = struct{}{}
+		}
+	}
+}
+
+// inEnum reports whether s (as the encoder writes it) is an allowed value.
+func (n *Node) inEnum(s string) bool {
+	if n.enumSet != nil {
+		if _, ok := n.enumSet[s]; ok {
+			return true
+		}
+	} else {
+		for _, e := range n.Enum {
+			if e == s {
+				return true
+			}
+		}
+	}
+	if !utf8.ValidString(s) {
+		return n.inEnum(sanitize(s))
+	}
+	return false
 }
 
 type prop struct {
@@ -58,9 +111,16 @@ type prop struct {
 // index finds a property: an exact match first, then a case-insensitive one
 // (SCIM attribute names are case-insensitive, RFC 7643 §2.1).
 func (n *Node) index(name string) int {
-	for i := range n.props {
-		if n.props[i].name == name {
-			return i
+	if len(name) > 0 && len(n.props) > 0 {
+		h := propHash(name)
+		for k := range len(n.ptab) {
+			e := n.ptab[(h+k)&(len(n.ptab)-1)]
+			if e == 0 {
+				break
+			}
+			if n.props[e-1].name == name {
+				return int(e - 1)
+			}
 		}
 	}
 	for i := range n.props {
@@ -113,8 +173,10 @@ func URNs() []string { return append([]string(nil), std.urns...) }
 
 // Schema returns the node holding the attributes of a schema URN (for the
 // core schema, the resource's top level). Case-insensitive.
-func Schema(urn string) (*Node, bool) {
-	n, ok := std.byURN[strings.ToLower(urn)]
+func Schema(urn string) (*Node, bool) { return std.schema(urn) }
+
+func (s *Set) schema(urn string) (*Node, bool) {
+	n, ok := s.byURN[strings.ToLower(urn)]
 	return n, ok
 }
 
@@ -132,7 +194,7 @@ func shortURN(urn string) string {
 // sub-attribute, or for a filtered path without sub-attributes the element
 // schema. It reports false when any piece does not exist.
 func Lookup(p *scimpath.Path) (*Node, bool) {
-	n, err := resolve(p)
+	n, err := std.resolve(p)
 	return n, err == nil
 }
 
@@ -141,15 +203,15 @@ func Lookup(p *scimpath.Path) (*Node, bool) {
 // attributes its filter compares (on the elements), and that a filter is
 // applied to a multi-valued attribute. The error names the missing piece.
 func CheckPath(p *scimpath.Path) error {
-	_, err := resolve(p)
+	_, err := std.resolve(p)
 	return err
 }
 
-func resolve(p *scimpath.Path) (*Node, error) {
+func (s *Set) resolve(p *scimpath.Path) (*Node, error) {
 	urn := p.Schema()
-	n, ok := Schema(urn)
+	n, ok := s.schema(urn)
 	if !ok {
-		return nil, fmt.Errorf("unknown schema %q (known: %s)", urn, strings.Join(std.urns, ", "))
+		return nil, fmt.Errorf("unknown schema %q (known: %s)", urn, strings.Join(s.urns, ", "))
 	}
 	where := shortURN(urn)
 	if strings.EqualFold(urn, scimpath.CoreUser) {
@@ -242,4 +304,92 @@ func checkFilter(el *Node, where string, f *scimpath.Filter) error {
 		return checkFilter(n.Items, at, a.Filter)
 	}
 	return nil
+}
+
+// matchPattern is n.pattern.MatchString(s), faster for the patterns that are
+// a fixed sequence of characters from classes, anchored at the start: each
+// class then consumes exactly one character, so a single pass decides.
+func (n *Node) matchPattern(s string) bool {
+	if n.fixed == nil {
+		return n.pattern.MatchString(s)
+	}
+	i := 0
+	for _, cls := range n.fixed {
+		if i >= len(s) {
+			return false
+		}
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		if !cls.has(r) {
+			return false
+		}
+		i += size
+	}
+	return !n.fixedEnd || i == len(s)
+}
+
+// runeClass is a set of rune ranges (lo, hi pairs).
+type runeClass []rune
+
+func (c runeClass) has(r rune) bool {
+	for i := 0; i+1 < len(c); i += 2 {
+		if c[i] <= r && r <= c[i+1] {
+			return true
+		}
+	}
+	return false
+}
+
+// fixedPattern compiles a pattern of the form ^x1x2…xn or ^x1x2…xn$, each xi
+// a literal or a character class repeated an exact number of times, into
+// one class per character; ok is false for any other pattern.
+func fixedPattern(pattern string) (classes []runeClass, anchoredEnd bool, ok bool) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, false, false
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpBeginText {
+		return nil, false, false
+	}
+	subs := re.Sub[1:]
+	if last := subs[len(subs)-1]; last.Op == syntax.OpEndText {
+		anchoredEnd = true
+		subs = subs[:len(subs)-1]
+	}
+	var add func(*syntax.Regexp) bool
+	add = func(x *syntax.Regexp) bool {
+		switch x.Op {
+		case syntax.OpLiteral:
+			if x.Flags&syntax.FoldCase != 0 {
+				return false
+			}
+			for _, r := range x.Rune {
+				classes = append(classes, runeClass{r, r})
+			}
+			return true
+		case syntax.OpCharClass:
+			classes = append(classes, runeClass(append([]rune(nil), x.Rune...)))
+			return true
+		case syntax.OpConcat:
+			for _, s := range x.Sub {
+				if !add(s) {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+	for _, x := range subs {
+		if !add(x) {
+			return nil, false, false
+		}
+	}
+	if len(classes) == 0 {
+		return nil, false, false
+	}
+	return classes, anchoredEnd, true
 }

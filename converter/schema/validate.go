@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -73,6 +74,43 @@ func validateWithPointers(u *scim.User, mode Mode, schemaOnly bool) ([]Violation
 	return w.out, w.ptrs
 }
 
+// emissionOrder returns the indexes of the top-level members the encoder
+// writes, in the order it writes them (read back from its output, so that it
+// follows whatever order scim.User.AppendResource uses).
+func emissionOrder(u *scim.User) []int {
+	dec := json.NewDecoder(bytes.NewReader(u.AppendResource(nil)))
+	var names []string
+	if t, err := dec.Token(); err == nil && t == json.Delim('{') {
+		for dec.More() {
+			t, err := dec.Token()
+			if err != nil {
+				break
+			}
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				break
+			}
+			if name, ok := t.(string); ok {
+				names = append(names, name)
+			}
+		}
+	}
+	used := make([]bool, len(u.Doc.Members))
+	var out []int
+	for _, name := range names {
+		for i := range u.Doc.Members {
+			m := &u.Doc.Members[i]
+			if used[i] || m.Name == "schemas" || empty(&m.Value) || sanitize(m.Name) != name {
+				continue
+			}
+			used[i] = true
+			out = append(out, i)
+			break
+		}
+	}
+	return out
+}
+
 // prune says how the encoder writes a value (see scim.User.AppendResource).
 type prune uint8
 
@@ -86,11 +124,9 @@ const maxFrames = 32
 
 // frame is one step of the path from the resource to the value at hand.
 type frame struct {
-	name string      // attribute name (canonical when known)
+	name string      // attribute name (canonical when known); for a synthesised string element (schemas), its value
+	val  *scim.Value // the value; nil for the synthesised schemas list and its elements
 	elem int         // element index, -1 for an attribute
-	val  *scim.Value // the value; nil for the synthesised schemas list
-	arr  *Node       // for elements: the multi-valued attribute's schema
-	urn  bool        // an extension member of the resource
 }
 
 type walker struct {
@@ -132,13 +168,40 @@ func (w *walker) resource() {
 		w.schemasList(root.props[i].node)
 		w.pop()
 	}
+	// The encoder may reorder the top-level members (scim.User.order). The
+	// order matters only when a name is given twice: the first one written
+	// is the one that counts. So the members are looked up first, and only
+	// if a name repeats are they walked in the order the encoder writes them.
 	members := w.u.Doc.Members
+	var idx [64]int8
+	dup := len(members) > len(idx)
+	var probe uint64 = seen
 	for i := range members {
 		m := &members[i]
+		if dup {
+			break
+		}
 		if m.Name == "schemas" || empty(&m.Value) {
+			idx[i] = -2
 			continue
 		}
-		w.member(root, &seen, m, pruned)
+		j := root.index(m.Name)
+		idx[i] = int8(j)
+		if j >= 0 {
+			dup = probe&(1<<j) != 0
+			probe |= 1 << j
+		}
+	}
+	if !dup {
+		for i := range members {
+			if idx[i] != -2 {
+				w.memberAt(root, &seen, &members[i], int(idx[i]), pruned)
+			}
+		}
+	} else {
+		for _, i := range emissionOrder(w.u) {
+			w.memberAt(root, &seen, &members[i], root.index(members[i].Name), pruned)
+		}
 	}
 	w.checkRequired(root, seen)
 	if !w.schemaOnly {
@@ -148,7 +211,11 @@ func (w *walker) resource() {
 
 // member validates one member of an object of schema n.
 func (w *walker) member(n *Node, seen *uint64, m *scim.Member, childMode prune) {
-	j := n.index(m.Name)
+	w.memberAt(n, seen, m, n.index(m.Name), childMode)
+}
+
+// memberAt is member with the property index j of m.Name (-1: unknown).
+func (w *walker) memberAt(n *Node, seen *uint64, m *scim.Member, j int, childMode prune) {
 	if j < 0 {
 		if !n.AdditionalProperties {
 			w.reportChild(m.Name, "additionalProperties", &m.Value, noSuchAttribute(w, n, m.Name))
@@ -161,7 +228,7 @@ func (w *walker) member(n *Node, seen *uint64, m *scim.Member, childMode prune) 
 		return
 	}
 	*seen |= 1 << j
-	if !w.push(frame{name: name, elem: -1, val: &m.Value, urn: w.depth == 0 && strings.HasPrefix(name, "urn:")}) {
+	if !w.push(frame{name: name, elem: -1, val: &m.Value}) {
 		return
 	}
 	w.value(n.props[j].node, &m.Value, childMode)
@@ -181,51 +248,71 @@ func noSuchAttribute(w *walker, n *Node, name string) string {
 func (w *walker) schemasList(n *Node) {
 	saved := w.self
 	w.self = 0
-	defer func() { w.self = saved }()
+	w.schemasItems(n)
+	w.self = saved
+}
+
+func (w *walker) schemasItems(n *Node) {
 	if n.types != 0 && n.types&kArray == 0 {
 		w.report("type", "expected "+n.Type+", got array")
 		return
 	}
 	members := w.u.Doc.Members
+	var names [16]string
+	var valid [16]bool
+	names[0], valid[0] = scimpath.CoreUser, true
 	count := 1
-	core := scim.Str(scimpath.CoreUser)
 	if n.Items != nil {
-		w.schemaItem(n, 0, &core)
+		w.schemaItem(n, 0, scimpath.CoreUser)
 	}
 	for i := range members {
 		m := &members[i]
-		if strings.HasPrefix(m.Name, "urn:") && !empty(&m.Value) {
-			item := scim.Str(m.Name)
-			if n.Items != nil {
-				w.schemaItem(n, count, &item)
-			}
-			count++
+		if !strings.HasPrefix(m.Name, "urn:") || empty(&m.Value) {
+			continue
 		}
+		if n.Items != nil {
+			w.schemaItem(n, count, m.Name)
+		}
+		if n.UniqueItems {
+			ok := utf8.ValidString(m.Name)
+			k := min(count, len(names))
+			for j := 0; j < k; j++ {
+				if names[j] == m.Name || !(ok && valid[j]) && sameString(names[j], m.Name) {
+					w.report("uniqueItems", fmt.Sprintf("%q is listed twice", m.Name))
+					break
+				}
+			}
+			if count < len(names) {
+				names[count], valid[count] = m.Name, ok
+			}
+		}
+		count++
 	}
 	w.counts(n, count)
-	if n.UniqueItems {
-		names := make([]string, 0, 4)
-		names = append(names, scimpath.CoreUser)
-		for i := range members {
-			m := &members[i]
-			if strings.HasPrefix(m.Name, "urn:") && !empty(&m.Value) {
-				for _, prev := range names {
-					if sameString(prev, m.Name) {
-						w.report("uniqueItems", fmt.Sprintf("%q is listed twice", m.Name))
-						break
-					}
-				}
-				names = append(names, m.Name)
-			}
-		}
-	}
 }
 
-func (w *walker) schemaItem(n *Node, i int, item *scim.Value) {
-	if w.push(frame{elem: i, val: item, arr: n}) {
-		w.value(n.Items, item, raw)
-		w.pop()
+// schemaItem validates one URN of the schemas list (a string element that
+// is not in the document, hence lit instead of val).
+func (w *walker) schemaItem(n *Node, i int, urn string) {
+	if !w.push(frame{elem: i, name: urn}) {
+		return
 	}
+	saved := w.self
+	w.self = 0
+	it := n.Items
+	if it.types != 0 && it.types&kString == 0 {
+		w.report("type", "expected "+it.Type+", got string")
+	} else {
+		w.str(it, urn)
+		if it.Enum != nil && !it.inEnum(urn) {
+			w.report("enum", fmt.Sprintf("%q is not one of %s", urn, enumList(it.Enum)))
+		}
+		if it.Const != nil && !sameString(*it.Const, urn) {
+			w.report("const", fmt.Sprintf("%q is not %q", urn, *it.Const))
+		}
+	}
+	w.self = saved
+	w.pop()
 }
 
 // value validates v against n; mode says how the encoder writes it.
@@ -247,7 +334,7 @@ func (w *walker) value(n *Node, v *scim.Value, mode prune) {
 	case scim.Array:
 		w.array(n, v.Arr, mode)
 	}
-	if n.Enum != nil && !(v.Kind == scim.String && inEnum(n.Enum, v.Str)) {
+	if n.Enum != nil && !(v.Kind == scim.String && n.inEnum(v.Str)) {
 		w.report("enum", fmt.Sprintf("%s is not one of %s", show(v), enumList(n.Enum)))
 	}
 	if n.Const != nil && !(v.Kind == scim.String && sameString(*n.Const, v.Str)) {
@@ -255,7 +342,7 @@ func (w *walker) value(n *Node, v *scim.Value, mode prune) {
 	}
 	if w.self == 0 && len(n.hooks) > 0 && !w.schemaOnly {
 		for _, h := range n.hooks {
-			h(w, v)
+			w.runHook(h, n, v)
 		}
 	}
 	w.self = saved
@@ -280,7 +367,7 @@ func (w *walker) str(n *Node, s string) {
 			w.report("maxLength", fmt.Sprintf("longer than %d characters (%d)", n.MaxLength, c))
 		}
 	}
-	if n.pattern != nil && !n.pattern.MatchString(s) {
+	if n.pattern != nil && !n.matchPattern(s) {
 		w.report("pattern", fmt.Sprintf("%q does not match %s", s, n.Pattern))
 	}
 	if n.format != nil && !n.format(s) {
@@ -350,7 +437,7 @@ func (w *walker) array(n *Node, arr []scim.Value, mode prune) {
 	}
 	if n.Items != nil {
 		for i := range arr {
-			if w.push(frame{elem: i, val: &arr[i], arr: n}) {
+			if w.push(frame{elem: i, val: &arr[i]}) {
 				w.value(n.Items, &arr[i], elemMode)
 				w.pop()
 			}
@@ -382,9 +469,16 @@ func (w *walker) unique(arr []scim.Value, mode prune) {
 		}
 	}
 	if allStrings {
+		allValid := true
+		for i := range arr {
+			if !utf8.ValidString(arr[i].Str) {
+				allValid = false
+				break
+			}
+		}
 		for j := 1; j < len(arr); j++ {
 			for i := 0; i < j; i++ {
-				if sameString(arr[i].Str, arr[j].Str) {
+				if arr[i].Str == arr[j].Str || !allValid && sameString(arr[i].Str, arr[j].Str) {
 					w.report("uniqueItems", fmt.Sprintf("%s is listed twice", show(&arr[j])))
 					break
 				}
@@ -527,18 +621,6 @@ func kindName(v *scim.Value) string {
 	return v.Kind.String()
 }
 
-func inEnum(enum []string, s string) bool {
-	for _, e := range enum {
-		if e == s {
-			return true
-		}
-	}
-	if !utf8.ValidString(s) {
-		return inEnum(enum, sanitize(s))
-	}
-	return false
-}
-
 func enumList(enum []string) string {
 	if len(enum) > 8 {
 		return strings.Join(enum[:8], ", ") + fmt.Sprintf(", … (%d values)", len(enum))
@@ -594,16 +676,18 @@ func show(v *scim.Value) string {
 // report records a violation at the value of the innermost frame.
 func (w *walker) report(rule, msg string) {
 	w.self++
-	w.add("", rule, msg, nil)
+	w.add("", false, rule, msg, nil)
 }
 
 // reportChild records a violation at attribute name of the innermost frame's
 // value (missing, unknown or duplicate); v is the child value, if any.
 func (w *walker) reportChild(name, rule string, v *scim.Value, msg string) {
-	w.add(name, rule, msg, v)
+	w.add(name, true, rule, msg, v)
 }
 
-func (w *walker) add(child, rule, msg string, v *scim.Value) {
+// add records a violation at the innermost frame's value, or at its
+// attribute child when isChild.
+func (w *walker) add(child string, isChild bool, rule, msg string, v *scim.Value) {
 	var origin int32
 	if v != nil {
 		origin = v.Origin
@@ -613,34 +697,46 @@ func (w *walker) add(child, rule, msg string, v *scim.Value) {
 			origin = w.frames[i].val.Origin
 		}
 	}
-	w.out = append(w.out, Violation{Path: w.path(child), Origin: origin, Rule: rule, Msg: msg})
+	w.out = append(w.out, Violation{Path: w.path(child, isChild), Origin: origin, Rule: rule, Msg: msg})
 	if w.wantPtr {
-		w.ptrs = append(w.ptrs, w.pointer(child))
+		w.ptrs = append(w.ptrs, w.pointer(child, isChild))
 	}
 }
 
-// path renders the SCIM path of the innermost frame, plus child.
-func (w *walker) path(child string) string {
+// path renders the SCIM path of the innermost frame, plus child when
+// isChild.
+func (w *walker) path(child string, isChild bool) string {
 	var b strings.Builder
 	afterURN := false
+	n := std.root
 	for i := 0; i < w.depth; i++ {
 		f := &w.frames[i]
 		if f.elem >= 0 {
 			b.WriteByte('[')
-			b.WriteString(elementFilter(f.arr, f.val, f.elem))
+			if f.val == nil {
+				b.WriteString("value eq " + string(scim.AppendString(nil, f.name)))
+			} else {
+				b.WriteString(elementFilter(n, f.val, f.elem))
+			}
 			b.WriteByte(']')
+			if n != nil {
+				n = n.Items
+			}
 			continue
 		}
 		if b.Len() > 0 && !afterURN {
 			b.WriteByte('.')
 		}
 		b.WriteString(f.name)
-		afterURN = f.urn
-		if f.urn {
+		afterURN = i == 0 && strings.HasPrefix(f.name, "urn:")
+		if afterURN {
 			b.WriteByte(':')
 		}
+		if n != nil {
+			n, _, _ = n.Property(f.name)
+		}
 	}
-	if child != "" {
+	if isChild {
 		if b.Len() > 0 && !afterURN {
 			b.WriteByte('.')
 		}
@@ -654,10 +750,10 @@ func (w *walker) path(child string) string {
 // where names the innermost frame's value for messages: "spend:2.0:User",
 // "name", "emails[type eq \"work\"]".
 func (w *walker) where() string {
-	if w.depth == 1 && w.frames[0].urn {
+	if w.depth == 1 && strings.HasPrefix(w.frames[0].name, "urn:") {
 		return shortURN(w.frames[0].name)
 	}
-	return w.path("")
+	return w.path("", false)
 }
 
 // elementFilter names an element by its key attribute(s):
@@ -703,17 +799,19 @@ func getPath(v *scim.Value, names []string) *scim.Value {
 
 // pointer renders the JSON location of the innermost frame (plus child) as
 // gojsonschema reports it: segments joined by \x00.
-func (w *walker) pointer(child string) string {
+func (w *walker) pointer(child string, isChild bool) string {
 	var segs []string
 	for i := 0; i < w.depth; i++ {
 		f := &w.frames[i]
-		if f.elem >= 0 {
+		if f.elem >= 0 && f.val == nil {
+			segs = append(segs, "="+sanitize(f.name)) // schemas: by value, the encoder may reorder
+		} else if f.elem >= 0 {
 			segs = append(segs, strconv.Itoa(f.elem))
 		} else {
 			segs = append(segs, sanitize(f.name))
 		}
 	}
-	if child != "" {
+	if isChild {
 		segs = append(segs, sanitize(child))
 	}
 	return strings.Join(segs, "\x00")

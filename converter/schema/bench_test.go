@@ -1,0 +1,72 @@
+package schema
+
+import (
+	"testing"
+
+	"github.com/xeipuuv/gojsonschema"
+
+	"scimigrate/converter/scim"
+)
+
+// benchUser is a realistic 305 user with its 350 travel addendum and a 550
+// delegate: about 80 leaves.
+func benchUser() *scim.User {
+	g := newGen(7)
+	for i := 0; ; i++ {
+		u := g.user(i)
+		doc := scim.Obj(&u.Doc)
+		if _, ok := u.Doc.Get("phoneNumbers"); ok && leaves(&doc) >= 75 {
+			if _, ok := u.Doc.Get("urn:ietf:params:scim:schemas:extension:spend:2.0:Delegate"); ok {
+				return u
+			}
+		}
+	}
+}
+
+func BenchmarkValidateFast(b *testing.B) {
+	u := benchUser()
+	doc := scim.Obj(&u.Doc)
+	b.ReportMetric(float64(leaves(&doc)), "leaves")
+	if v := Validate(u, Create); len(v) != 0 {
+		b.Fatal(v)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Validate(u, Create)
+	}
+}
+
+// BenchmarkValidateFastInvalid measures a user with three violations.
+func BenchmarkValidateFastInvalid(b *testing.B) {
+	u := benchUser()
+	u.Doc.Set("userName", scim.Str("no at sign"))
+	ext, _ := u.Doc.Get("urn:ietf:params:scim:schemas:extension:spend:2.0:User")
+	ext.Obj.Set("country", scim.Str("USX"))
+	ext.Obj.Set("locale", scim.Str("en_US"))
+	if v := Validate(u, Create); len(v) != 3 {
+		b.Fatal(v)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Validate(u, Create)
+	}
+}
+
+// BenchmarkValidateGoJSONSchema is the reference on the encoded resource
+// (encoding included, as a pipeline would pay it).
+func BenchmarkValidateGoJSONSchema(b *testing.B) {
+	u := benchUser()
+	s, err := referenceSchemas()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		buf = u.AppendResource(buf[:0])
+		r, err := s[Create].Validate(gojsonschema.NewBytesLoader(buf))
+		if err != nil || !r.Valid() {
+			b.Fatal(err, r.Errors())
+		}
+	}
+}
