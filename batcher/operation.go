@@ -51,12 +51,18 @@ func (op *Operation) SourceString() string {
 }
 
 // References returns the employeeNumbers the operation references: op.Refs when
-// the converter set it, otherwise what Refs finds in a POST's User document.
+// the converter set it, otherwise what Refs finds in a POST's User document
+// or PatchRefs in a PATCH's PatchOp message.
 func (op *Operation) References() []string {
-	if op.Refs != nil || op.Method != "POST" {
+	switch {
+	case op.Refs != nil:
 		return op.Refs
+	case op.Method == "POST":
+		return Refs(op.Data)
+	case op.Method == "PATCH":
+		return PatchRefs(op.Data)
 	}
-	return Refs(op.Data)
+	return nil
 }
 
 // Limits bounds one Bulk request.

@@ -111,9 +111,10 @@ func NewBuilder(lim Limits) *Builder {
 // Limits returns the limits in force.
 func (b *Builder) Limits() Limits { return b.lim }
 
-// Reset starts a new, empty request.
+// Reset starts a new, empty request. The body buffer is allocated on the
+// first Add.
 func (b *Builder) Reset() {
-	b.buf = append(make([]byte, 0, 64<<10), b.prefix...)
+	b.buf = nil
 	b.keys = nil
 }
 
@@ -121,7 +122,12 @@ func (b *Builder) Reset() {
 func (b *Builder) Len() int { return len(b.keys) }
 
 // Size returns the size in bytes the body would have if finished now.
-func (b *Builder) Size() int { return len(b.buf) + len(bodySuffix) }
+func (b *Builder) Size() int {
+	if b.buf == nil {
+		return len(b.prefix) + len(bodySuffix)
+	}
+	return len(b.buf) + len(bodySuffix)
+}
 
 // Solo returns the size of a request holding only enc.
 func (b *Builder) Solo(enc []byte) int { return len(b.prefix) + len(enc) + len(bodySuffix) }
@@ -149,6 +155,9 @@ func (b *Builder) Add(key int, enc []byte) bool {
 	if !b.Fits(enc) {
 		return false
 	}
+	if b.buf == nil {
+		b.buf = append(make([]byte, 0, min(b.lim.MaxBytes, 1<<20)), b.prefix...)
+	}
 	if len(b.keys) > 0 {
 		b.buf = append(b.buf, ',')
 	}
@@ -159,10 +168,12 @@ func (b *Builder) Add(key int, enc []byte) bool {
 
 // Finish returns the request and resets the Builder.
 func (b *Builder) Finish() Request {
+	if b.buf == nil {
+		b.buf = append([]byte(nil), b.prefix...)
+	}
 	body := append(b.buf, bodySuffix...)
 	r := Request{Body: body, Ops: b.keys}
-	b.buf = append([]byte(nil), b.prefix...)
-	b.keys = nil
+	b.Reset()
 	return r
 }
 

@@ -190,3 +190,57 @@ func SplitReferences(data json.RawMessage) (identityOnly, refPatch json.RawMessa
 	}
 	return identityOnly, refPatch, nil
 }
+
+// PatchRefs returns the sorted, distinct employeeNumbers a PatchOp message
+// adds or replaces at the reference locations Refs knows: operations
+// without a path carry a partial User document; a path naming an extension
+// ("…:spend:2.0:Approver") or one of its attributes ("…:Approver:report",
+// "…:enterprise:2.0:User:manager") carries that part of it. Paths with
+// value filters are not followed.
+func PatchRefs(data json.RawMessage) []string {
+	var msg struct {
+		Operations []struct {
+			Op    string          `json:"op"`
+			Path  string          `json:"path"`
+			Value json.RawMessage `json:"value"`
+		} `json:"Operations"`
+	}
+	if json.Unmarshal(data, &msg) != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, o := range msg.Operations {
+		if o.Op == "remove" || len(o.Value) == 0 {
+			continue
+		}
+		doc := o.Value
+		if o.Path != "" {
+			doc = nil
+			for _, urn := range []string{URNApprover, URNDelegate, URNEnterprise, URNSpendUser, URNTravelUser} {
+				switch {
+				case o.Path == urn:
+					doc, _ = json.Marshal(map[string]json.RawMessage{urn: o.Value})
+				case len(o.Path) > len(urn)+1 && o.Path[:len(urn)+1] == urn+":":
+					attr := o.Path[len(urn)+1:]
+					if bytes.ContainsAny([]byte(attr), "[.") {
+						continue
+					}
+					inner, _ := json.Marshal(map[string]json.RawMessage{attr: o.Value})
+					doc, _ = json.Marshal(map[string]json.RawMessage{urn: inner})
+				}
+			}
+		}
+		for _, r := range Refs(doc) {
+			seen[r] = true
+		}
+	}
+	if len(seen) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(seen))
+	for s := range seen {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}

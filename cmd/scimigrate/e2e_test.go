@@ -159,7 +159,12 @@ func TestMappingsCommands(t *testing.T) {
 
 func TestDemo(t *testing.T) {
 	r := runCLI(t, t.TempDir(), "demo")
-	if r.code != 0 || strings.Count(r.stdout, "\n") != 5 || !strings.Contains(r.stderr, "sample.txt:2:44: warning: Password") {
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "file,line,record,employee_number,bulk_id") || strings.Count(r.stdout, ",success,") != 10 ||
+		!strings.Contains(r.stdout, "sample.txt,5,310,1004,sample.txt-5,POST,") || !strings.Contains(r.stderr, "the simulated tenant now holds 5 users") {
 		t.Errorf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, t.TempDir(), "demo", "--convert-only")
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 5 || !strings.Contains(r.stderr, "sample.txt:2:44: warning: Password") {
+		t.Errorf("demo --convert-only: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }

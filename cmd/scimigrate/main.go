@@ -33,6 +33,10 @@ func commands() []command {
 		{"demo", "run the main job on the embedded sample data", runDemo},
 		{"convert", "convert input files to SCIM User resources (NDJSON)", runConvert},
 		{"validate", "check input files without writing resources", runValidate},
+		{"apply", "convert and submit to UPS through a resumable journal (apply --create-only FILE...)", runApply},
+		{"status", "show progress and outcomes of an apply journal", runStatus},
+		{"report", "write the per-record report of an apply journal (csv, json)", runReport},
+		{"simulate", "serve the in-repo UPS simulator for rehearsals", runSimulate},
 		{"mappings", "show or check mapping tables (mappings show 305 | mappings check DIR)", runMappings},
 		{"version", "print the version", func([]string, IO) int { fmt.Println(version); return exitOK }},
 	}

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"iter"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"scimigrate/batcher"
+	"scimigrate/batcher/apply"
+	"scimigrate/converter"
+	"scimigrate/converter/source"
+)
+
+// applyOptions are the flags of apply (gh style: options, then run).
+type applyOptions struct {
+	convertOptions
+	BaseURL       string
+	Journal       string
+	CreateOnly    bool
+	PollInterval  time.Duration
+	Concurrency   int
+	Report        string
+	TokenFile     string
+	ProgressEvery time.Duration
+
+	env func(string) string // credentials; os.Getenv unless a test or the demo sets it
+}
+
+func (o *applyOptions) register(fs *flag.FlagSet) {
+	o.convertOptions.register(fs, false)
+	fs.StringVar(&o.BaseURL, "base-url", "", "datacenter URI, e.g. https://us2.api.concursolutions.com (required)")
+	fs.StringVar(&o.Journal, "journal", "scimigrate-journal.db", "resumable journal (SQLite, mode 0600); re-run the same command with it to resume")
+	fs.BoolVar(&o.CreateOnly, "create-only", false, "every employee is new: the first load into an empty tenant")
+	fs.DurationVar(&o.PollInterval, "poll-interval", 5*time.Second, "first wait before reading a provision's status (doubles up to 60s)")
+	fs.IntVar(&o.Concurrency, "concurrency", 4, "Bulk requests and HTTP calls in flight")
+	fs.StringVar(&o.Report, "report", "", "where to write the per-record CSV report (default: JOURNAL.report.csv; mode 0600)")
+	fs.StringVar(&o.TokenFile, "token-file", "", "keep a rotated refresh token and the geolocation here (mode 0600)")
+	fs.DurationVar(&o.ProgressEvery, "progress-interval", 10*time.Second, "interval of the plain progress line when stderr is not a terminal")
+}
+
+func runApply(args []string, io IO) int {
+	var o applyOptions
+	fs := newFlagSet("apply", io.Err)
+	o.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(io.Err, "usage: scimigrate apply --base-url URL --create-only [--journal FILE] [flags] FILE...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	o.Files = fs.Args()
+	switch {
+	case o.BaseURL == "":
+		fmt.Fprintln(io.Err, "scimigrate apply: --base-url is required")
+		return exitUsage
+	case len(o.Files) == 0:
+		fmt.Fprintln(io.Err, "scimigrate apply: no input files")
+		return exitUsage
+	case !o.CreateOnly:
+		fmt.Fprintln(io.Err, "scimigrate apply: updating existing users needs a plan of the changes: run 'scimigrate plan' and then 'scimigrate apply PLANDIR', or pass --create-only when every employee is new (the first load into an empty tenant)")
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return o.run(ctx, io)
+}
+
+// run converts the inputs and streams every user to create into the apply
+// engine, which journals, batches, submits and tracks them.
+func (o *applyOptions) run(ctx context.Context, io IO) int {
+	set, err := o.loadSet()
+	if err != nil {
+		fmt.Fprintf(io.Err, "scimigrate: %v\n", err)
+		return exitUsage
+	}
+	inputs, err := converter.OpenInputsFormat(o.Files, io.In, o.Format)
+	if err != nil {
+		fmt.Fprintf(io.Err, "scimigrate: %v\n", err)
+		return exitUsage
+	}
+	defer func() {
+		for _, in := range inputs {
+			in.Close()
+		}
+	}()
+	var st *converter.Stats
+	var updates, intents int
+	ops := func(yield func(batcher.Operation, error) bool) {
+		stopped := errors.New("stopped")
+		var err error
+		st, err = converter.Run(ctx, inputs, converter.Options{
+			Set: set, Workers: o.Workers, Validate: converter.DefaultValidator, CompanyID: set.Config.CompanyID,
+			Diag: func(d source.Diagnostic) { fmt.Fprintln(io.Err, d.String()) },
+			Emit: func(r *converter.Result) error {
+				if !yield(createOperation(r), nil) {
+					return stopped
+				}
+				return nil
+			},
+			Update: func(r *converter.Result) error {
+				updates++
+				first := r.Records[0]
+				fmt.Fprintf(io.Err, "%s:%d:1: error: employee %s has no identity record in the input: --create-only cannot update an existing user; use 'scimigrate plan'\n", first.File, first.Line, r.User.Key)
+				return nil
+			},
+			Intent: func(in *converter.Intent) error {
+				intents++
+				fmt.Fprintf(io.Err, "%s:%d:1: error: ID change of employee %s is not applied by --create-only; use 'scimigrate plan'\n", in.Record.File, in.Record.Line, in.Current)
+				return nil
+			},
+		})
+		if err != nil && !errors.Is(err, stopped) {
+			yield(batcher.Operation{}, err)
+		}
+	}
+	return o.submit(ctx, io, ops, func() (int, string) {
+		if st == nil {
+			return exitUsage, ""
+		}
+		writeSummary(io.Err, st)
+		code := exitOK
+		if st.RecordsRejected > 0 || updates > 0 || intents > 0 {
+			code = exitRejected
+		}
+		return code, ""
+	})
+}
+
+// createOperation turns a converted user into a Bulk POST whose bulkId is
+// derived from its first record, so results map back to file and line and a
+// re-run produces the same ids.
+func createOperation(r *converter.Result) batcher.Operation {
+	op := batcher.Operation{
+		Method:         "POST",
+		Path:           "/Users",
+		EmployeeNumber: r.User.Key,
+		Data:           append([]byte(nil), r.JSON...), // r is recycled after Emit
+	}
+	if v, ok := r.User.Doc.Get("userName"); ok {
+		op.UserName = v.Str
+	}
+	for _, rec := range r.Records {
+		if rec.Failed {
+			continue
+		}
+		op.Sources = append(op.Sources, batcher.Source{File: rec.File, Line: rec.Line, Record: rec.Type})
+	}
+	if len(op.Sources) > 0 {
+		op.BulkID = batcher.BulkID(op.Sources[0], 0)
+	}
+	op.Refs = batcher.Refs(op.Data)
+	return op
+}
+
+// submit runs the apply engine over ops and writes the summary and report.
+// after reports the conversion's own outcome once ops is exhausted.
+func (o *applyOptions) submit(ctx context.Context, io IO, ops iter.Seq2[batcher.Operation, error], after func() (int, string)) int {
+	env := o.env
+	if env == nil {
+		env = os.Getenv
+	}
+	opts := apply.Options{
+		BaseURL:      o.BaseURL,
+		JournalPath:  o.Journal,
+		Concurrency:  o.Concurrency,
+		PollInterval: o.PollInterval,
+		Progress:     apply.NewProgress(io.Err, o.ProgressEvery),
+		Logf:         func(format string, args ...any) { fmt.Fprintf(io.Err, "scimigrate: "+format+"\n", args...) },
+		Env:          env,
+		TokenFile:    o.TokenFile,
+	}
+	sum, err := apply.RunSeq(ctx, opts, ops)
+	convCode, _ := after()
+	if err != nil {
+		fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
+		if sum != nil {
+			fmt.Fprintln(io.Err, sum.String())
+		}
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintf(io.Err, "scimigrate apply: interrupted; run the same command again with --journal %s to resume\n", o.Journal)
+		}
+		return exitUsage
+	}
+	fmt.Fprintln(io.Err, sum.String())
+	report := o.Report
+	if report == "" {
+		report = o.Journal + ".report.csv"
+	}
+	if err := writeReport(ctx, o.Journal, "csv", report); err != nil {
+		fmt.Fprintf(io.Err, "scimigrate apply: writing the report: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(io.Err, "report: %s (one row per source record)\n", report)
+	return max(convCode, sum.ExitCode())
+}
+
+func writeReport(ctx context.Context, journal, format, path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := apply.Report(ctx, journal, format, f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func runStatus(args []string, io IO) int {
+	fs := newFlagSet("status", io.Err)
+	journal := fs.String("journal", "scimigrate-journal.db", "the journal of an apply run")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if err := apply.Status(context.Background(), *journal, io.Out); err != nil {
+		fmt.Fprintf(io.Err, "scimigrate status: %v\n", err)
+		return exitUsage
+	}
+	return exitOK
+}
+
+func runReport(args []string, s IO) int {
+	fs := newFlagSet("report", s.Err)
+	journal := fs.String("journal", "scimigrate-journal.db", "the journal of an apply run")
+	format := fs.String("format", "csv", "csv, json or ndjson")
+	out := fs.String("o", "", "write to this file (mode 0600) instead of stdout")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	w := s.Out
+	if *out != "" {
+		if err := writeReport(context.Background(), *journal, *format, *out); err != nil {
+			fmt.Fprintf(s.Err, "scimigrate report: %v\n", err)
+			return exitUsage
+		}
+		return exitOK
+	}
+	if err := apply.Report(context.Background(), *journal, *format, w); err != nil {
+		fmt.Fprintf(s.Err, "scimigrate report: %v\n", err)
+		return exitUsage
+	}
+	return exitOK
+}

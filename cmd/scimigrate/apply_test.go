@@ -1,0 +1,153 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"scimigrate/batcher/upsim"
+	"scimigrate/fixtures/gen"
+)
+
+// TestApplyAgainstSimulatorWithFaults runs the built CLI against the UPS
+// simulator on loopback with faults switched on (429 with Retry-After, 5xx,
+// slow answers, dropped connections after acceptance, token expiry), then
+// runs the same command again: the journal resumes and nothing is sent twice.
+func TestApplyAgainstSimulatorWithFaults(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "employees.txt")
+	f, _ := os.Create(in)
+	if err := gen.Write(f, gen.Options{Rows: 60, Seed: 7, Mix: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	const token = "s3cr3t-static-token"
+	sim := upsim.NewServer(upsim.Options{Seed: 3, AccessToken: token, CompletionDelay: 50 * time.Millisecond, PageSize: 7,
+		Faults: upsim.Faults{RateLimit: 0.1, Unavailable: 0.08, Slow: 0.05, SlowDelay: 20 * time.Millisecond, DropAfterAccept: 0.1, ExpireTokens: 0.05, MaxFaults: 25}})
+	defer sim.Close()
+	journal := filepath.Join(dir, "journal.db")
+	args := []string{"apply", "--base-url", sim.URL(), "--create-only", "--journal", journal, "--poll-interval", "20ms",
+		"--concurrency", "3", "--company-id", "c0ffee00-0000-0000-0000-000000000001", in}
+	run := func() result {
+		cmd := exec.Command(binary, args...)
+		cmd.Env = append(os.Environ(), "SCIMIGRATE_ACCESS_TOKEN="+token)
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return result{code, out.String(), errb.String()}
+	}
+	r := run()
+	if r.code != 0 {
+		t.Fatalf("apply exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "60 operations: ") || !strings.Contains(r.stderr, "0 partly applied, 0 failed") {
+		t.Errorf("summary:\n%s", r.stderr)
+	}
+	// Every employee exactly once.
+	seen := map[string]int{}
+	for _, u := range sim.Users() {
+		var v struct {
+			Ent struct {
+				EmployeeNumber string `json:"employeeNumber"`
+			} `json:"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`
+		}
+		json.Unmarshal(u, &v)
+		seen[v.Ent.EmployeeNumber]++
+	}
+	if len(seen) != 60 {
+		t.Errorf("%d distinct employees in the tenant, want 60", len(seen))
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("employee %s created %d times", k, n)
+		}
+	}
+	if st := sim.Stats(); st.FaultsInjected == 0 {
+		t.Errorf("no faults were injected: %+v", st)
+	}
+	// The report: one row per source record, 0600.
+	rep := journal + ".report.csv"
+	st, err := os.Stat(rep)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("report %v %v", st, err)
+	}
+	rows, _ := csv.NewReader(mustOpen(t, rep)).ReadAll()
+	if want := countRecords(t, in); len(rows)-1 != want {
+		t.Errorf("report has %d rows, input has %d records", len(rows)-1, want)
+	}
+	// Secrets never reach logs, journal or report.
+	for name, data := range map[string]string{"stderr": r.stderr, "report": readFile(t, rep), "journal": readFile(t, journal)} {
+		if strings.Contains(data, token) {
+			t.Errorf("the access token appears in the %s", name)
+		}
+	}
+	// Same command again: resumes, sends nothing, still succeeds.
+	before := sim.Stats().BulkReceived
+	r = run()
+	if r.code != 0 || sim.Stats().BulkReceived != before {
+		t.Errorf("re-run: exit %d, %d new Bulk requests\n%s", r.code, sim.Stats().BulkReceived-before, r.stderr)
+	}
+	// status and report commands read the journal.
+	r = runCLI(t, dir, "status", "--journal", journal)
+	if r.code != 0 || !strings.Contains(r.stdout, "60") {
+		t.Errorf("status: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, dir, "report", "--journal", journal, "--format", "json")
+	var js []map[string]any
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &js) != nil || len(js) == 0 {
+		t.Errorf("report json: %d %s", r.code, r.stderr)
+	}
+}
+
+func TestApplyUsage(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"apply", "x.txt"}, "--base-url is required"},
+		{[]string{"apply", "--base-url", "http://127.0.0.1:1", "x.txt"}, "needs a plan"},
+	} {
+		r := runCLI(t, ".", tt.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%v: exit %d\n%s", tt.args, r.code, r.stderr)
+		}
+	}
+}
+
+func mustOpen(t *testing.T, p string) *os.File {
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func readFile(t *testing.T, p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
+}
+
+// countRecords counts the records that end in a user (everything but the 100).
+func countRecords(t *testing.T, p string) int {
+	n := 0
+	for _, l := range strings.Split(readFile(t, p), "\n") {
+		if strings.TrimSpace(l) != "" && !strings.HasPrefix(l, "100,") {
+			n++
+		}
+	}
+	return n
+}
+
+var _ = exec.Command
