@@ -568,6 +568,9 @@ func (w *worker) convert(idx *index, j *job) (*result, error) {
 		if vs := w.opts.Validate(u, u.Identity); len(vs) > 0 {
 			first := firstIdentityRef(r.refs)
 			for _, v := range vs {
+				if v.Rule == "required" && strings.HasSuffix(v.Path, ":companyId") {
+					v.Msg += " (set --company-id, or companyId in the config file)"
+				}
 				d := source.Diagnostic{File: first.File, Line: first.Line, Col: 1, Severity: source.Error, Msg: v.Msg}
 				if o, ok := u.OriginOf(v.Origin); ok {
 					d.File, d.Line, d.Col, d.Field, d.Column = o.File, o.Line, o.Col, o.Field, o.Column

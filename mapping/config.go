@@ -86,6 +86,7 @@ var KnownOptions = map[string]string{
 	"travelEntitlement":      "Travel Wizard User (300/305 column 86) and Travel User (310 column 14) also assert the Travel entitlement",
 	"locateEntitlement":      "310 column 17 'Locate and Alert' → entitlement Locate",
 	"roleGroupsFromSegments": "400 segments 1–10 joined with '-' into one roleGroups entry",
+	"unlistedRoles":          "300/305 column 68 sends role EXP_AUTH_REQUEST_APPROVER, which no UPS role list contains (validation then rejects such users)",
 	"customFieldFallback":    "350 Custom N with no configured travel field name is sent as customN instead of being reported unmapped",
 }
 

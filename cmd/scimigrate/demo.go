@@ -83,7 +83,7 @@ func runDemo(args []string, io IO) int {
 	if code == exitRejected {
 		// The sample is built to show every kind of outcome: an update-only
 		// employee and an ID change that --create-only reports, and a 310-only
-		// user whose spend and travel extensions UPS rejects for missing data.
+		// user that validation rejects (no currency, country or rule class).
 		fmt.Fprintln(io.Err, "== done: the errors above are the sample's deliberate cases (a real run would exit 1)")
 		return exitOK
 	}

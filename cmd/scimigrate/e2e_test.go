@@ -54,12 +54,12 @@ var diagLine = regexp.MustCompile(`^[^:]+:\d+:\d+: (error|warning): `)
 
 func TestConvertSample(t *testing.T) {
 	r := runCLI(t, "../../fixtures/flat", "convert", "--config", "config.yaml", "sample.txt")
-	if r.code != 0 {
-		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	if r.code != 1 {
+		t.Fatalf("exit %d (want 1: employee 1004 fails validation)\n%s", r.code, r.stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if len(lines) != 5 {
-		t.Fatalf("%d resources, want 5", len(lines))
+	if len(lines) != 4 {
+		t.Fatalf("%d resources, want 4", len(lines))
 	}
 	for _, l := range lines {
 		var u struct {
@@ -75,7 +75,7 @@ func TestConvertSample(t *testing.T) {
 			t.Errorf("diagnostic not in FILE:LINE:COL: severity: form: %s", l)
 		}
 	}
-	if !strings.Contains(r.stderr, "users emitted:       5 to create, 1 update-only") {
+	if !strings.Contains(r.stderr, "users emitted:       4 to create, 1 update-only (kept for plan), 1 rejected by validation") {
 		t.Errorf("summary missing:\n%s", r.stderr)
 	}
 }
@@ -112,12 +112,12 @@ func TestConvertOutputFileAndStdin(t *testing.T) {
 	dir := t.TempDir()
 	sample, _ := os.ReadFile("../../fixtures/flat/sample.txt")
 	out := filepath.Join(dir, "users.ndjson")
-	cmd := exec.Command(binary, "convert", "-o", out, "-")
+	cmd := exec.Command(binary, "convert", "--company-id", "11111111-2222-3333-4444-555555555555", "-o", out, "-")
 	cmd.Stdin = bytes.NewReader(sample)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%v\n%s", err, errb.String())
+	if err := cmd.Run(); err == nil || err.(*exec.ExitError).ExitCode() != 1 {
+		t.Fatalf("%v (want exit 1: employee 1004 fails validation)\n%s", err, errb.String())
 	}
 	st, err := os.Stat(out)
 	if err != nil {
@@ -127,7 +127,7 @@ func TestConvertOutputFileAndStdin(t *testing.T) {
 		t.Errorf("output mode %v, want 0600 (employee data)", st.Mode().Perm())
 	}
 	data, _ := os.ReadFile(out)
-	if n := bytes.Count(data, []byte("\n")); n != 5 {
+	if n := bytes.Count(data, []byte("\n")); n != 4 {
 		t.Errorf("%d lines", n)
 	}
 	if !strings.Contains(errb.String(), "<stdin>:2:44: warning: Password (column 7)") {
@@ -160,11 +160,11 @@ func TestMappingsCommands(t *testing.T) {
 func TestDemo(t *testing.T) {
 	r := runCLI(t, t.TempDir(), "demo")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "file,line,record,employee_number,bulk_id") || strings.Count(r.stdout, ",success,") != 10 ||
-		!strings.Contains(r.stdout, "sample.txt,5,310,1004,sample.txt-5,POST,") || !strings.Contains(r.stderr, "the simulated tenant now holds 5 users") {
+		!strings.Contains(r.stderr, "sample.txt:5:1: error: employee 1004 is rejected") || !strings.Contains(r.stderr, "the simulated tenant now holds 4 users") {
 		t.Errorf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	r = runCLI(t, t.TempDir(), "demo", "--convert-only")
-	if r.code != 0 || strings.Count(r.stdout, "\n") != 5 || !strings.Contains(r.stderr, "sample.txt:2:44: warning: Password") {
+	if r.code != 1 || strings.Count(r.stdout, "\n") != 4 || !strings.Contains(r.stderr, "sample.txt:2:44: warning: Password") {
 		t.Errorf("demo --convert-only: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -33,6 +33,8 @@ func commands() []command {
 		{"demo", "run the main job on the embedded sample data", runDemo},
 		{"convert", "convert input files to SCIM User resources (NDJSON)", runConvert},
 		{"validate", "check input files without writing resources", runValidate},
+		{"plan", "diff the input against the target (snapshot or live) and show or save the plan", runPlan},
+		{"export", "save the target's current users as a snapshot for offline plans", runExport},
 		{"apply", "convert and submit to UPS through a resumable journal (apply --create-only FILE...)", runApply},
 		{"status", "show progress and outcomes of an apply journal", runStatus},
 		{"report", "write the per-record report of an apply journal (csv, json)", runReport},

@@ -145,8 +145,8 @@ func TestOpenStdin(t *testing.T) {
 // is merged.
 func TestMixedRun(t *testing.T) {
 	dir := t.TempDir()
-	x := write(t, dir, "a.xml", `<batch><UserProfile><EmpId>E1</EmpId><LoginId>e1@x.com</LoginId><FirstName>Eve</FirstName></UserProfile><Comment>x</Comment></batch>`)
-	j := write(t, dir, "b.json", `{"Items": [{"EmployeeID": "E1", "LoginID": "e1@x.com", "CellPhoneNumber": "555"}, {"EmployeeID": "E2", "LoginID": "e2@x.com"}]}`)
+	x := write(t, dir, "a.xml", `<batch><UserProfile><EmpId>E1</EmpId><LoginId>e1@x.com</LoginId><FirstName>Eve</FirstName><LastName>Ames</LastName><Active>Y</Active><EmailAddress>e1@x.com</EmailAddress></UserProfile><Comment>x</Comment></batch>`)
+	j := write(t, dir, "b.json", `{"Items": [{"EmployeeID": "E1", "LoginID": "e1@x.com", "CellPhoneNumber": "555"}, {"EmployeeID": "E2", "LoginID": "e2@x.com", "FirstName": "Al", "LastName": "Bo", "Active": true, "PrimaryEmail": "e2@x.com"}]}`)
 	r := convert(t, "", x, j)
 	if len(r.users) != 2 || r.st.Errors != 0 {
 		t.Fatalf("%v %v", r.users, r.diags)

@@ -70,7 +70,7 @@ func TestTablesCoverPublicPages(t *testing.T) {
 		{"v1", "TripUser", `entitlements[value eq "Travel"]`, "Travel"},
 		{"v1", "LedgerName", spendUser + "ledgerCode", "LedgerKey"},
 		{"v1", "CrnCode", spendUser + "reimbursementCurrency", "CrnKey"},
-		{"v3", "OrginzationUnit", travelUser + "orgUnit", "core:2.0:User"},
+		{"v3", "OrginzationUnit", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "core:2.0:User"},
 		{"v3", "ID", "", "v4 UUID"},
 		{"v3", "Total", "", "totalResults"},
 	} {
@@ -108,7 +108,7 @@ func TestTablesSameTargetsAsFlat(t *testing.T) {
 		{"v3", "EmployeeID", "305", 5}, {"v3", "LoginID", "305", 6}, {"v3", "PrimaryEmail", "305", 8},
 		{"v3", "FirstName", "305", 2}, {"v3", "MiddleName", "305", 3}, {"v3", "LastName", "305", 4},
 		{"v3", "CountryCode", "305", 10}, {"v3", "Active", "305", 15},
-		{"v3", "CellPhoneNumber", "350", 15}, {"v3", "OrganizationUnit", "350", 20},
+		{"v3", "CellPhoneNumber", "350", 15},
 		{"v3", "Emails[1]", "350", 31}, {"v3", "Emails[2]", "350", 32},
 	} {
 		got := set.Table(c.rec).ColumnNamed(c.field)

@@ -137,8 +137,9 @@ func TestV3SyntaxError(t *testing.T) {
 	}
 }
 
-// OrganizationUnit (and the page's misspelling) go to the travel orgUnit,
-// the attribute 350 Org Unit/Division fills: core has no orgUnit.
+// OrganizationUnit (and the page's misspelling) go to the enterprise
+// department: core has no orgUnit, and the travel orgUnit would need a rule
+// class v3 does not carry.
 func TestV3OrganizationUnit(t *testing.T) {
 	r := convert(t, "", root+"fixtures/v3/v30-users-page1.json")
 	if len(r.users) != 2 {
@@ -146,9 +147,12 @@ func TestV3OrganizationUnit(t *testing.T) {
 	}
 	for i, want := range []string{"Engineering", "Finance"} {
 		u := normalize(t, r.users[i]).(map[string]any)
-		travel, _ := u["urn:ietf:params:scim:schemas:extension:travel:2.0:User"].(map[string]any)
-		if travel["orgUnit"] != want {
-			t.Errorf("user %d: travel orgUnit %v, want %s", i+1, travel["orgUnit"], want)
+		ent, _ := u["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"].(map[string]any)
+		if ent["department"] != want {
+			t.Errorf("user %d: enterprise department %v, want %s", i+1, ent["department"], want)
+		}
+		if _, ok := u["urn:ietf:params:scim:schemas:extension:travel:2.0:User"]; ok {
+			t.Errorf("user %d: travel extension sent", i+1)
 		}
 		if _, ok := u["orgUnit"]; ok {
 			t.Errorf("user %d: core orgUnit sent", i+1)

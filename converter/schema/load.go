@@ -63,8 +63,8 @@ var typeNames = map[string]kindMask{
 	"integer": kInteger, "object": kObject, "array": kArray,
 }
 
-// Set is a compiled set of schema documents.
-type Set struct {
+// schemaSet is a compiled set of schema documents.
+type schemaSet struct {
 	root  *Node
 	urns  []string         // extension URNs in document order (core first)
 	byURN map[string]*Node // lower-case URN → node holding its attributes
@@ -76,8 +76,8 @@ type Set struct {
 // handle is a programming error: the package refuses to start.
 var std = mustCompile()
 
-func mustCompile() *Set {
-	s, err := Compile(schemaFS, "schemas")
+func mustCompile() *schemaSet {
+	s, err := compileFS(schemaFS, "schemas")
 	if err != nil {
 		panic("schema: " + err.Error())
 	}
@@ -85,15 +85,15 @@ func mustCompile() *Set {
 	return s
 }
 
-// Compile reads every *.json document of dir in fsys and compiles the
+// compileFS reads every *.json document of dir in fsys and compiles the
 // composition rooted at resource.json. It fails on any keyword, format or
 // keyword value the fast validator does not implement.
-func Compile(fsys fs.FS, dir string) (*Set, error) {
+func compileFS(fsys fs.FS, dir string) (*schemaSet, error) {
 	names, err := fs.Glob(fsys, path.Join(dir, "*.json"))
 	if err != nil {
 		return nil, err
 	}
-	s := &Set{docs: map[string]*scim.Value{}, byURN: map[string]*Node{}}
+	s := &schemaSet{docs: map[string]*scim.Value{}, byURN: map[string]*Node{}}
 	for _, n := range names {
 		data, err := fs.ReadFile(fsys, n)
 		if err != nil {
@@ -137,7 +137,7 @@ func Compile(fsys fs.FS, dir string) (*Set, error) {
 }
 
 type compiler struct {
-	set  *Set
+	set  *schemaSet
 	memo map[string]*Node // "file#pointer" → node; nil while being compiled
 }
 
@@ -367,7 +367,7 @@ func (c *compiler) compile(file, ptr string, v *scim.Value) (*Node, error) {
 		n.required = append(n.required, i)
 	}
 	n.buildIndex()
-	if len(n.keys) > 0 && n.Items == nil {
+	if len(n.keys) > 0 && (n.Items == nil || n.types != kArray) {
 		return nil, c.errf(file, ptr, "x-key on a schema without items")
 	}
 	return n, nil

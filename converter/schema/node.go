@@ -51,9 +51,15 @@ type Node struct {
 	minimum  *big.Rat
 	maximum  *big.Rat
 	keys     [][]string
-	hooks    []hook // rules a schema cannot say (rules.go)
+	hooks    []hook              // rules a schema cannot say (rules.go)
 	ptab     [128]uint8          // exact property lookup: 1 + index into props, 0 empty
 	enumSet  map[string]struct{} // for long enums
+}
+
+// eqFast is a == b, looking at the lengths and the last bytes first: the
+// names compared (URNs, attribute names) often share long prefixes.
+func eqFast(a, b string) bool {
+	return len(a) == len(b) && (len(a) == 0 || a[len(a)-1] == b[len(b)-1]) && a == b
 }
 
 // propHash spreads property names over Node.ptab.
@@ -76,7 +82,7 @@ func (n *Node) buildIndex() {
 			}
 		}
 	}
-	if len(n.Enum) > 8 {
+	if len(n.Enum) > 32 {
 		n.enumSet = make(map[string]struct{}, len(n.Enum))
 		for _, e := range n.Enum {
 			n.enumSet[e] = struct{}{}
@@ -92,7 +98,7 @@ func (n *Node) inEnum(s string) bool {
 		}
 	} else {
 		for _, e := range n.Enum {
-			if e == s {
+			if eqFast(e, s) {
 				return true
 			}
 		}
@@ -118,7 +124,7 @@ func (n *Node) index(name string) int {
 			if e == 0 {
 				break
 			}
-			if n.props[e-1].name == name {
+			if eqFast(n.props[e-1].name, name) {
 				return int(e - 1)
 			}
 		}
@@ -175,7 +181,7 @@ func URNs() []string { return append([]string(nil), std.urns...) }
 // core schema, the resource's top level). Case-insensitive.
 func Schema(urn string) (*Node, bool) { return std.schema(urn) }
 
-func (s *Set) schema(urn string) (*Node, bool) {
+func (s *schemaSet) schema(urn string) (*Node, bool) {
 	n, ok := s.byURN[strings.ToLower(urn)]
 	return n, ok
 }
@@ -207,7 +213,7 @@ func CheckPath(p *scimpath.Path) error {
 	return err
 }
 
-func (s *Set) resolve(p *scimpath.Path) (*Node, error) {
+func (s *schemaSet) resolve(p *scimpath.Path) (*Node, error) {
 	urn := p.Schema()
 	n, ok := s.schema(urn)
 	if !ok {

@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -27,13 +26,24 @@ var iso3166Text string
 var iso4217Text string
 
 var (
-	countryCodes  = codeSet(iso3166Text)
-	currencyCodes = codeSet(iso4217Text)
+	countryCodes  = codeSet(iso3166Text, 2)
+	currencyCodes = codeSet(iso4217Text, 3)
 )
 
+// letterCodes is a set of codes of n upper-case letters (ISO 3166-1
+// alpha-2, ISO 4217), indexed by the letters.
+type letterCodes struct {
+	n   int
+	set []bool
+}
+
 // codeSet reads "CODE name" lines, skipping # comments.
-func codeSet(text string) map[string]bool {
-	set := map[string]bool{}
+func codeSet(text string, n int) letterCodes {
+	size := 1
+	for range n {
+		size *= 26
+	}
+	c := letterCodes{n: n, set: make([]bool, size)}
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -41,9 +51,34 @@ func codeSet(text string) map[string]bool {
 			continue
 		}
 		code, _, _ := strings.Cut(line, " ")
-		set[code] = true
+		i, ok := c.index(code)
+		if !ok {
+			panic("schema: bad code " + code)
+		}
+		c.set[i] = true
 	}
-	return set
+	return c
+}
+
+func (c letterCodes) index(code string) (int, bool) {
+	if len(code) != c.n {
+		return 0, false
+	}
+	i := 0
+	for k := 0; k < len(code); k++ {
+		ch := code[k]
+		if ch < 'A' || ch > 'Z' {
+			return 0, false
+		}
+		i = i*26 + int(ch-'A')
+	}
+	return i, true
+}
+
+// has reports whether code is in the set.
+func (c letterCodes) has(code string) bool {
+	i, ok := c.index(code)
+	return ok && c.set[i]
 }
 
 // hook identifies a rule attached to a node. (A switch rather than func
@@ -87,25 +122,45 @@ var ruleHooks = []struct {
 	{scimpath.SpendUser + ":biManager", hReference}, // common userReference: also managers, approvers, delegates
 }
 
-func attachRules(s *Set) {
+func attachRules(s *schemaSet) {
 	for _, r := range ruleHooks {
 		n, err := s.resolve(scimpath.MustParse(r.path))
 		if err != nil {
 			panic("schema: rule on " + r.path + ": " + err.Error())
 		}
+		if r.h == hDateRange && n.format == nil {
+			panic("schema: the date range rule needs a date or date-time format on " + r.path)
+		}
 		n.hooks = append(n.hooks, r.h)
 	}
-	langs = map[string]bool{}
+	var b strings.Builder
 	if n, err := s.resolve(scimpath.MustParse("preferredLanguage")); err == nil {
 		for _, code := range n.Enum {
-			langs[code[:2]] = true
+			b.WriteString(strings.ToUpper(code[:2]) + "\n")
 		}
 	}
+	langs = codeSet(b.String(), 2)
 }
 
 // langs are the language subtags of the supported language codes
-// (languageCodes.md, the preferredLanguage enum).
-var langs map[string]bool
+// (languageCodes.md, the preferredLanguage enum), upper-cased.
+var langs letterCodes
+
+// hasLower is has for a lower-case code (a language subtag).
+func (c letterCodes) hasLower(code string) bool {
+	if len(code) != c.n {
+		return false
+	}
+	var up [4]byte
+	for i := 0; i < len(code); i++ {
+		ch := code[i]
+		if ch < 'a' || ch > 'z' {
+			return false
+		}
+		up[i] = ch - 'a' + 'A'
+	}
+	return c.has(string(up[:len(code)]))
+}
 
 // ruleState carries what the cross-attribute rules need from the walk.
 type ruleState struct {
@@ -131,25 +186,26 @@ func (w *walker) runHook(h hook, n *Node, v *scim.Value) {
 			w.userName(v.Str)
 		}
 	case hCountry:
-		if v.Kind == scim.String && !countryCodes[v.Str] {
+		if v.Kind == scim.String && !countryCodes.has(v.Str) {
 			w.rule("country", fmt.Sprintf("%q is not an ISO 3166 country code", v.Str))
 		}
 	case hCurrency:
-		if v.Kind == scim.String && !currencyCodes[v.Str] {
+		if v.Kind == scim.String && !currencyCodes.has(v.Str) {
 			w.rule("currency", fmt.Sprintf("%q is not an ISO 4217 currency code", v.Str))
 		}
 	case hLocale:
 		if v.Kind == scim.String && len(v.Str) == 5 {
-			if !langs[v.Str[:2]] {
+			if !langs.hasLower(v.Str[:2]) {
 				w.rule("locale", fmt.Sprintf("%q: %q is not a language SAP Concur supports (languageCodes.md)", v.Str, v.Str[:2]))
-			} else if !countryCodes[v.Str[3:]] {
+			} else if !countryCodes.has(v.Str[3:]) {
 				w.rule("locale", fmt.Sprintf("%q: %q is not an ISO 3166 country code", v.Str, v.Str[3:]))
 			}
 		}
 	case hDateRange:
+		// The node's format (date or date-time) has accepted the value, so
+		// it starts with a valid YYYY-MM-DD, which compares as a string.
 		if v.Kind == scim.String && len(v.Str) >= 10 {
-			d := v.Str[:10]
-			if _, err := time.Parse("2006-01-02", d); err == nil && (d < minDate || d > maxDate) {
+			if d := v.Str[:10]; d < minDate || d > maxDate {
 				w.rule("dateRange", fmt.Sprintf("%s is outside %s..%s", d, minDate, maxDate))
 			}
 		}
@@ -174,21 +230,42 @@ func (w *walker) runHook(h hook, n *Node, v *scim.Value) {
 func (w *walker) rule(rule, msg string) { w.add("", false, rule, msg, nil) }
 
 func (w *walker) userName(s string) {
-	if !strings.Contains(s, "@") {
+	if strings.IndexByte(s, '@') < 0 {
 		w.rule("userName", fmt.Sprintf("%q is not of the form user@domain", s))
 	}
-	if i := strings.IndexAny(s, userNameForbidden); i >= 0 {
-		w.rule("userName", fmt.Sprintf("%q contains %q, which a Concur login ID cannot contain", s, s[i:i+1]))
-		return
-	}
-	// Not documented, assumed: a login ID has no spaces or control characters.
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if userNameBad[c] {
+				w.rule("userName", fmt.Sprintf("%q contains %q, which a Concur login ID cannot contain", s, c))
+				return
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		// Not documented, assumed: no spaces or control characters.
 		if unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError {
 			w.rule("userName", fmt.Sprintf("%q contains %q, which a Concur login ID cannot contain", s, r))
 			return
 		}
+		i += size
 	}
 }
+
+// userNameBad marks the ASCII characters a login ID cannot contain: the
+// documented ones, and (assumed) spaces and control characters.
+var userNameBad = func() (t [utf8.RuneSelf]bool) {
+	for i := 0; i < len(userNameForbidden); i++ {
+		t[userNameForbidden[i]] = true
+	}
+	for c := 0; c < utf8.RuneSelf; c++ {
+		if c <= ' ' || c == 0x7f {
+			t[c] = true
+		}
+	}
+	return t
+}()
 
 // approvers checks one approver kind (report, request, …): at most one
 // primary approver, and non-primary approvers only for report and request
@@ -234,22 +311,16 @@ func (w *walker) uniqueKey(n *Node, v *scim.Value, phones bool) {
 		el := &v.Arr[j]
 		k := ""
 		if el.Kind == scim.ObjectKind {
-			for i := range el.Obj.Members {
-				m := &el.Obj.Members[i]
-				switch {
-				case phones && m.Value.Kind == scim.Bool && m.Value.Bool && strings.EqualFold(m.Name, "primary"):
+			if phones {
+				if p, ok := el.Obj.Get("primary"); ok && p.Kind == scim.Bool && p.Bool {
 					primaries++
 					if primaries == 2 {
-						w.atElement(v, j, "primary", &m.Value, "primary", "only one phone number can be primary")
+						w.atElement(v, j, "primary", p, "primary", "only one phone number can be primary")
 					}
-				case len(key) == 1 && m.Value.Kind == scim.String && strings.EqualFold(m.Name, key[0]):
-					k = m.Value.Str
 				}
 			}
-			if len(key) > 1 {
-				if kv := getPath(el, key); kv != nil && kv.Kind == scim.String {
-					k = kv.Str
-				}
+			if kv := getPath(el, key); kv != nil && kv.Kind == scim.String {
+				k = kv.Str
 			}
 		}
 		keys = append(keys, k)

@@ -349,10 +349,10 @@ func (w *walker) value(n *Node, v *scim.Value, mode prune) {
 }
 
 func (w *walker) str(n *Node, s string) {
-	if !utf8.ValidString(s) {
-		// The encoder writes each invalid byte as U+FFFD.
-		s = sanitize(s)
-	}
+	// Lengths count characters (runes) as gojsonschema does; the encoder's
+	// U+FFFD for an invalid byte is one character too, so the raw string
+	// counts the same. A string no longer in bytes than the maximum is
+	// short enough without counting.
 	if n.MinLength > 0 && len(s) < 4*n.MinLength {
 		if c := utf8.RuneCountInString(s); c < n.MinLength {
 			if n.MinLength == 1 {
@@ -366,6 +366,13 @@ func (w *walker) str(n *Node, s string) {
 		if c := utf8.RuneCountInString(s); c > n.MaxLength {
 			w.report("maxLength", fmt.Sprintf("longer than %d characters (%d)", n.MaxLength, c))
 		}
+	}
+	if n.pattern == nil && n.format == nil {
+		return
+	}
+	if !utf8.ValidString(s) {
+		// Pattern and format see the text the encoder writes.
+		s = sanitize(s)
 	}
 	if n.pattern != nil && !n.matchPattern(s) {
 		w.report("pattern", fmt.Sprintf("%q does not match %s", s, n.Pattern))

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"scimigrate/batcher/client"
+	"scimigrate/converter"
+	"scimigrate/converter/plan"
+	"scimigrate/converter/source"
+	"scimigrate/mapping"
+)
+
+// targetOptions say where the current state comes from.
+type targetOptions struct {
+	Snapshot    string
+	BaseURL     string
+	TokenFile   string
+	V4Filter    bool
+	Concurrency int
+}
+
+func (o *targetOptions) register(fs *flag.FlagSet, withSnapshot bool) {
+	if withSnapshot {
+		fs.StringVar(&o.Snapshot, "snapshot", "", "current state from a snapshot file (NDJSON of SCIM users, as 'scimigrate export' writes)")
+	}
+	fs.StringVar(&o.BaseURL, "base-url", "", "current state read live from this datacenter URI (credentials from SCIMIGRATE_ACCESS_TOKEN, or SCIMIGRATE_CLIENT_ID, SCIMIGRATE_CLIENT_SECRET and SCIMIGRATE_REFRESH_TOKEN)")
+	fs.StringVar(&o.TokenFile, "token-file", "", "keep a rotated refresh token and the geolocation in this file (mode 0600)")
+	fs.BoolVar(&o.V4Filter, "v4-lookup", false, "look users up with Identity v4 (one request per employee) instead of the v4.1 search")
+	fs.IntVar(&o.Concurrency, "concurrency", 4, "requests in flight when reading the target")
+}
+
+// live returns the reader of the target named by --base-url.
+func (o *targetOptions) live(ctx context.Context, logw io.Writer) (*plan.Live, error) {
+	creds, err := client.CredentialsFromEnv(nil)
+	if err != nil {
+		return nil, err
+	}
+	hc := &http.Client{Timeout: 60 * time.Second}
+	l := &plan.Live{BaseURL: strings.TrimRight(o.BaseURL, "/"), HTTP: hc, Concurrency: o.Concurrency, V4Filter: o.V4Filter,
+		Logf: func(format string, args ...any) { fmt.Fprintf(logw, "scimigrate: "+format+"\n", args...) }}
+	if creds.AccessToken != "" {
+		l.Tokens = client.StaticToken(creds.AccessToken)
+		return l, nil
+	}
+	refresh := creds.RefreshToken
+	if o.TokenFile != "" {
+		st, err := client.LoadTokenFile(o.TokenFile)
+		if err != nil {
+			return nil, err
+		}
+		if st != nil && st.RefreshToken != "" {
+			refresh = st.RefreshToken
+			if st.Geolocation != "" {
+				l.BaseURL = strings.TrimRight(st.Geolocation, "/")
+			}
+		}
+	}
+	geo := ""
+	base := l.BaseURL
+	ts := client.NewRefreshTokenSource(client.RefreshConfig{
+		ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, RefreshToken: refresh,
+		BaseURL: func() string { return base }, HTTPClient: hc,
+		Rotated: func(rt, g string) error {
+			geo = g
+			if o.TokenFile == "" {
+				return nil
+			}
+			return client.SaveTokenFile(o.TokenFile, client.StoredToken{RefreshToken: rt, Geolocation: g, Updated: time.Now().UTC()})
+		},
+	})
+	// The first token names the geolocation every later call goes to.
+	if _, err := ts.Token(ctx); err != nil {
+		return nil, err
+	}
+	if geo != "" {
+		l.BaseURL = strings.TrimRight(geo, "/")
+	}
+	l.Tokens = ts
+	return l, nil
+}
+
+type planOptions struct {
+	convertOptions
+	target            targetOptions
+	Existing          string
+	DeactivateMissing bool
+	MaxDeactivate     string
+	TerminationDate   string
+	Out               string
+	DetailedExitcode  bool
+}
+
+func runPlan(args []string, io IO) int {
+	var o planOptions
+	fs := newFlagSet("plan", io.Err)
+	o.convertOptions.register(fs, false)
+	o.target.register(fs, true)
+	fs.StringVar(&o.Existing, "existing", "", "existing-record handling UPDATE or REPLACE (default: each file's 100 record, else existing in --config, else UPDATE)")
+	fs.BoolVar(&o.DeactivateMissing, "deactivate-missing", false, "deactivate the users of the target that a full input file does not name (needs --max-deactivate)")
+	fs.StringVar(&o.MaxDeactivate, "max-deactivate", "", "with --deactivate-missing: the plan fails if it would deactivate more than N users or P% of the target (10 or 5%)")
+	fs.StringVar(&o.TerminationDate, "termination-date", "", "terminationDate set on deactivated users that have none (YYYY-MM-DD; default today, UTC)")
+	fs.StringVar(&o.Out, "out", "", "save the plan in this directory: plan.json and the exact Bulk request bodies (bulk-0001.json, …) for 'scimigrate apply DIR'")
+	fs.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing changes, 2 when the plan has changes, 1 on error")
+	fs.Usage = func() {
+		fmt.Fprintf(io.Err, "usage: scimigrate plan [--snapshot FILE | --base-url URL] [flags] FILE...\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	o.Files = fs.Args()
+	fail := exitUsage
+	if o.DetailedExitcode {
+		fail = exitRejected // 2 means "changes" with --detailed-exitcode
+	}
+	usageErr := func(format string, args ...any) int {
+		fmt.Fprintf(io.Err, "scimigrate plan: "+format+"\n", args...)
+		return fail
+	}
+	switch {
+	case len(o.Files) == 0:
+		return usageErr("no input files (use - for standard input)")
+	case (o.target.Snapshot == "") == (o.target.BaseURL == ""):
+		return usageErr("give the current state with exactly one of --snapshot FILE and --base-url URL")
+	case o.MaxDeactivate != "" && !o.DeactivateMissing:
+		return usageErr("--max-deactivate needs --deactivate-missing")
+	case o.DeactivateMissing && o.MaxDeactivate == "":
+		return usageErr("--deactivate-missing needs --max-deactivate N or P%% (the most users the plan may deactivate)")
+	}
+	switch strings.ToUpper(o.Existing) {
+	case "", "UPDATE", "REPLACE":
+	default:
+		return usageErr("--existing %q: want UPDATE or REPLACE", o.Existing)
+	}
+	popts := plan.Options{Existing: strings.ToUpper(o.Existing), DeactivateMissing: o.DeactivateMissing}
+	if o.DeactivateMissing {
+		lim, err := plan.ParseLimit(o.MaxDeactivate)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		popts.MaxDeactivate = lim
+	}
+	if o.TerminationDate != "" {
+		d, err := time.Parse("2006-01-02", o.TerminationDate)
+		if err != nil {
+			return usageErr("--termination-date %q: want YYYY-MM-DD", o.TerminationDate)
+		}
+		popts.TerminationDate = d.Format("2006-01-02T15:04:05Z")
+	}
+	return o.plan(context.Background(), io, popts, fail)
+}
+
+// collected is the converted input of a plan or an export.
+type collected struct {
+	set *mapping.Set
+	d   *plan.Desired
+}
+
+// collect loads the mappings and converts the inputs, writing diagnostics
+// to errw.
+func (o *convertOptions) collect(ctx context.Context, io IO, errw *bufio.Writer) (*collected, error) {
+	set, err := o.loadSet()
+	if err != nil {
+		return nil, err
+	}
+	inputs, err := converter.OpenInputsFormat(o.Files, io.In, o.Format)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, in := range inputs {
+			in.Close()
+		}
+	}()
+	d, err := plan.Collect(ctx, inputs, plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers,
+		Diag: func(dg source.Diagnostic) { errw.WriteString(dg.String()); errw.WriteByte('\n') }})
+	if d != nil && d.Stats != nil {
+		st := d.Stats
+		fmt.Fprintf(errw, "scimigrate: read %d record(s) from %d file(s): %d employee(s) (%d with an identity record), %d ID change(s), %d record(s) rejected, %d error(s), %d warning(s)\n",
+			st.Total(), st.Files, len(d.Users), st.UsersEmitted, len(d.Intents), st.RecordsRejected, st.Errors, st.Warnings)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &collected{set: set, d: d}, nil
+}
+
+func (o *planOptions) plan(ctx context.Context, io IO, popts plan.Options, fail int) int {
+	errw := bufio.NewWriter(io.Err)
+	defer errw.Flush()
+	c, err := o.collect(ctx, io, errw)
+	if err != nil {
+		fmt.Fprintf(errw, "scimigrate plan: %v\n", err)
+		return fail
+	}
+	popts.Set = c.set
+	var cur *plan.Snapshot
+	target := plan.TargetInfo{}
+	if o.target.Snapshot != "" {
+		f, err := os.Open(o.target.Snapshot)
+		if err != nil {
+			fmt.Fprintf(errw, "scimigrate plan: %v\n", err)
+			return fail
+		}
+		cur, err = plan.ReadSnapshot(f, o.target.Snapshot)
+		f.Close()
+		if err != nil {
+			fmt.Fprintf(errw, "scimigrate plan: %v\n", err)
+			return fail
+		}
+		target = plan.TargetInfo{Kind: "snapshot", Snapshot: o.target.Snapshot}
+	} else {
+		errw.Flush()
+		l, err := o.target.live(ctx, io.Err)
+		if err != nil {
+			fmt.Fprintf(errw, "scimigrate plan: %v\n", err)
+			return fail
+		}
+		cur, err = l.Snapshot(ctx, c.d.Wants(), o.DeactivateMissing, false)
+		if err != nil {
+			fmt.Fprintf(errw, "scimigrate plan: reading the target: %v\n", err)
+			return fail
+		}
+		target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL}
+	}
+	target.Users = len(cur.Users)
+	p, err := plan.Make(c.d, cur, popts)
+	if err != nil {
+		var le *plan.DeactivationLimitError
+		if errors.As(err, &le) {
+			fmt.Fprintf(errw, "scimigrate plan: --deactivate-missing would deactivate %d of the target's %d users; --max-deactivate %s allows %d. Users not in the input:\n",
+				len(le.Candidates), le.Total, le.Limit, le.Allowed)
+			for _, c := range le.Candidates {
+				fmt.Fprintf(errw, "  %s\n", c)
+			}
+			return exitRejected
+		}
+		fmt.Fprintf(errw, "scimigrate plan: %v\n", err)
+		return fail
+	}
+	errw.Flush()
+	if err := p.Render(io.Out, plan.RenderOptions{Color: colorOK(io.Out)}); err != nil {
+		fmt.Fprintf(errw, "scimigrate plan: %v\n", err)
+		return fail
+	}
+	if o.Out != "" {
+		info := plan.SaveInfo{Tool: "scimigrate " + version, Created: time.Now(), Target: target, Inputs: o.Files,
+			Mapping:  plan.MappingInfo{Version: plan.MappingVersion(c.set), Overrides: o.Mappings, Config: o.Config},
+			Snapshot: o.target.Snapshot}
+		if popts.DeactivateMissing {
+			info.Deactive = &plan.DeactivateIn{Max: popts.MaxDeactivate.String(), Allowed: popts.MaxDeactivate.Of(len(cur.Users)), TerminationDate: popts.TerminationDate}
+		}
+		for _, f := range o.Files {
+			if f == "-" {
+				fmt.Fprintf(errw, "scimigrate plan: --out: standard input cannot be hashed into plan.json; give the input as a file\n")
+				return fail
+			}
+		}
+		if _, err := p.Save(o.Out, info); err != nil {
+			fmt.Fprintf(errw, "scimigrate plan: saving the plan: %v\n", err)
+			return fail
+		}
+		fmt.Fprintf(errw, "scimigrate plan: saved in %s (%s and %d Bulk request(s)); run 'scimigrate apply %s' to send exactly this plan\n",
+			o.Out, plan.PlanFile, len(p.Requests), o.Out)
+	}
+	st := c.d.Stats
+	if p.Counts.Rejected > 0 || (st != nil && st.RecordsRejected > 0) {
+		return exitRejected
+	}
+	if o.DetailedExitcode && p.Counts.Changes() {
+		return 2
+	}
+	return exitOK
+}
+
+// colorOK: colour only on a terminal, and never with NO_COLOR set.
+func colorOK(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

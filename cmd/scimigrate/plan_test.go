@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"scimigrate/batcher/upsim"
+	"scimigrate/converter/plan"
+)
+
+const planFixtures = "../../fixtures/plan"
+
+// goldenPlan reads a golden human plan without its diagnostics section
+// (diagnostics go to stderr).
+func goldenPlan(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(planFixtures, "golden", name, "plan.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	if strings.HasPrefix(s, "# diagnostics\n") {
+		_, s, _ = strings.Cut(s, "\n\n")
+	}
+	return s
+}
+
+// TestPlanCommandGolden runs `scimigrate plan --snapshot` on the fixture
+// cases: stdout is the golden plan, --out writes plan.json and the golden
+// Bulk bodies, which load back.
+func TestPlanCommandGolden(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"create", []string{"create.txt"}, 2},
+		{"update", []string{"update.txt"}, 1}, // employee 9999 is rejected
+		{"remove", []string{"remove.txt"}, 2},
+		{"idchange", []string{"idchange-320.txt", "idchange-305.txt"}, 2},
+		{"replace", []string{"replace.txt"}, 2},
+		{"replace-override", []string{"--existing", "REPLACE", "remove.txt"}, 2},
+		{"deactivate", []string{"--deactivate-missing", "--max-deactivate", "1", "--termination-date", "2026-05-04", "deactivate.txt"}, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := t.TempDir()
+			args := append([]string{"plan", "--config", "config.yaml", "--snapshot", "snapshot.ndjson", "--detailed-exitcode", "--out", out}, c.args...)
+			r := runCLI(t, planFixtures, args...)
+			if r.code != c.code {
+				t.Fatalf("exit %d, want %d\n%s", r.code, c.code, r.stderr)
+			}
+			if want := goldenPlan(t, c.name); r.stdout != want {
+				t.Errorf("stdout differs from golden/%s/plan.txt:\n%s", c.name, r.stdout)
+			}
+			if strings.Contains(r.stdout, "\x1b[") {
+				t.Error("colour on a pipe")
+			}
+			saved, err := plan.Load(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, req := range saved.Requests {
+				want, err := os.ReadFile(filepath.Join(planFixtures, "golden", c.name, plan.BulkFile(i)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got bytes.Buffer
+				json.Indent(&got, req.Body, "", "  ")
+				got.WriteByte('\n')
+				if got.String() != string(want) {
+					t.Errorf("%s differs from the golden body", plan.BulkFile(i))
+				}
+			}
+			f := saved.File
+			if f.Mapping.Version == "" || !strings.HasPrefix(f.Mapping.Version, "sha256:") || f.Target.Kind != "snapshot" ||
+				len(f.Inputs) == 0 || f.Inputs[0].SHA256 == "" || f.Target.SnapshotSHA256 == "" {
+				t.Errorf("plan.json header: %+v", f)
+			}
+		})
+	}
+}
+
+// TestPlanDetailedExitcode: 0 no changes, 2 changes, 1 error.
+func TestPlanDetailedExitcode(t *testing.T) {
+	base := []string{"plan", "--config", "config.yaml", "--snapshot", "snapshot.ndjson", "--detailed-exitcode"}
+	if r := runCLI(t, planFixtures, append(base, "deactivate.txt")...); r.code != 0 || !strings.Contains(r.stdout, "No changes.") {
+		t.Errorf("no changes: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, planFixtures, append(base, "create.txt")...); r.code != 2 {
+		t.Errorf("changes: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, bad := range [][]string{
+		{"plan", "--config", "config.yaml", "--snapshot", "missing.ndjson", "--detailed-exitcode", "create.txt"},
+		{"plan", "--config", "config.yaml", "--detailed-exitcode", "create.txt"}, // no current state
+		append(base, "--deactivate-missing", "--max-deactivate", "0", "deactivate.txt"),
+		append(base, "--existing", "MERGE", "create.txt"),
+	} {
+		if r := runCLI(t, planFixtures, bad...); r.code != 1 {
+			t.Errorf("%v: exit %d, want 1\n%s", bad, r.code, r.stderr)
+		}
+	}
+	// Without --detailed-exitcode a plan with changes succeeds.
+	if r := runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--snapshot", "snapshot.ndjson", "create.txt"); r.code != 0 {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestPlanDeactivateGuard: beyond --max-deactivate the plan fails and lists
+// the users.
+func TestPlanDeactivateGuard(t *testing.T) {
+	r := runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--snapshot", "snapshot.ndjson",
+		"--deactivate-missing", "--max-deactivate", "0%", "deactivate.txt")
+	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "would deactivate 1 of the target's 6 users") ||
+		!strings.Contains(r.stderr, "  1008 pat.gone@example.com [00000000-0000-4000-8000-000000001008]") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func seededSim(t *testing.T) *upsim.Server {
+	t.Helper()
+	s := upsim.NewServer(upsim.Options{Seed: 3, AccessToken: "e2e-token"})
+	t.Cleanup(s.Close)
+	data, err := os.ReadFile(filepath.Join(planFixtures, "snapshot.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []json.RawMessage
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		users = append(users, json.RawMessage(l))
+	}
+	if err := s.Seed(users...); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SCIMIGRATE_ACCESS_TOKEN", "e2e-token")
+	return s
+}
+
+// TestPlanLiveAndExport plans against the simulator over loopback, exports
+// the employees of an input as a snapshot, and plans offline from it.
+func TestPlanLiveAndExport(t *testing.T) {
+	s := seededSim(t)
+	r := runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--detailed-exitcode", "remove.txt")
+	if r.code != 2 || !strings.Contains(r.stdout, "- urn:ietf:params:scim:schemas:extension:spend:2.0:Role:roles") &&
+		!strings.Contains(r.stdout, `- roles[roleName eq "INV_APPROVER"]`) {
+		t.Fatalf("live plan: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "the target does not return entitlements") {
+		t.Errorf("the live plan does not say that entitlements cannot be read:\n%s", r.stdout)
+	}
+	// v4 lookups give the same plan.
+	if r4 := runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--v4-lookup", "remove.txt"); r4.code != 0 || r4.stdout != r.stdout {
+		t.Errorf("--v4-lookup: exit %d\n%s", r4.code, r4.stdout)
+	}
+
+	dir := t.TempDir()
+	snap := filepath.Join(dir, "snap.ndjson")
+	r = runCLI(t, planFixtures, "export", "--config", "config.yaml", "--base-url", s.URL(), "-o", snap, "update.txt")
+	if r.code != 0 || !strings.Contains(r.stderr, "saved 3 user(s)") {
+		t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
+	}
+	off := runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--snapshot", snap, "update.txt")
+	live := runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--base-url", s.URL(), "update.txt")
+	if off.stdout != live.stdout || off.code != 1 || !strings.Contains(off.stdout, "Plan: 0 to create, 3 to update, 0 to deactivate, 0 unchanged, 1 rejected.") {
+		t.Errorf("offline plan from the export differs from the live plan (exit %d/%d):\n%s\n---\n%s", off.code, live.code, off.stdout, live.stdout)
+	}
+	// Without input files every user is exported.
+	r = runCLI(t, planFixtures, "export", "--base-url", s.URL(), "-o", "-")
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 6 {
+		t.Errorf("export all: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// Live deactivation reads the whole company.
+	r = runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--deactivate-missing", "--max-deactivate", "1", "deactivate.txt")
+	if r.code != 0 || !strings.Contains(r.stdout, "- deactivate 1008 pat.gone@example.com") {
+		t.Errorf("live deactivate: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
