@@ -141,7 +141,7 @@ var corrections = []struct {
 	{records: "300 305", col: 56, to: tUP + "allowReceiptImageAvailEmails", as: "yesno"},                                             // §4 #2
 	{records: "300 305", col: 62, to: tAppr + "invoice[primary eq true].approver.employeeNumber"},                                    // §4 #14
 	{records: "300 305", col: 66, to: tRole + `roles[roleName eq "SHD_IMPORT_EXTRACT_ADMIN"]`, as: "flag"},                           // §4 #9
-	{records: "300 305", col: 68, to: tRole + `roles[roleName eq "EXP_AUTH_REQUEST_APPROVER"]`, as: "flag"},                          // §4 #9
+	{records: "300 305", col: 68, to: tRole + `roles[roleName eq "EXP_AUTH_REQUEST_APPROVER"]`, as: "flag", option: "unlistedRoles"}, // §4 #9
 	{records: "300 305", col: 77, to: tSpend + "biManager.employeeNumber"},                                                           // §4 #19
 	{records: "300 305", col: 81, to: tWF + "emailStatusChangeOnPayment", as: "yesno", option: "paymentRequestAssigned", unless: 51}, // §4 #3
 	{records: "300 305", col: 82}, // §4 #12
