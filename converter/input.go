@@ -39,10 +39,15 @@ type Fetcher interface {
 // FlatInput reads a flat file; stdin is spooled to a private temporary file
 // so that pass 2 can seek.
 type FlatInput struct {
-	name string
-	f    *os.File
-	temp string
+	name  string
+	f     *os.File
+	temp  string
+	limit int
 }
+
+// SetFieldLimit makes Scan parse only the first n fields of each record
+// (pass 1 needs the record type and the employee ID); pass 2 parses in full.
+func (in *FlatInput) SetFieldLimit(n int) { in.limit = n }
 
 type flatFetcher struct {
 	in     *FlatInput
@@ -92,6 +97,7 @@ func (in *FlatInput) Scan(fn func(*source.Record, Loc, *source.Diagnostic) error
 		return err
 	}
 	sc := flatfile.NewScanner(in.f, in.name)
+	sc.SetFieldLimit(in.limit)
 	for sc.Next() {
 		r := sc.Record()
 		loc := Loc{Off: sc.Offset(), Len: int32(len(sc.Raw())), Line: int32(r.Line), Seq: int32(r.Seq)}

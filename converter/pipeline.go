@@ -146,6 +146,19 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Stats, error) {
 		}
 	}
 	idx := &index{byKey: map[string]int32{}}
+	// Pass 1 parses only as far as the employee ID of any positional table
+	// (and the 100 record's columns).
+	limit := flatfile.SettingsWidth
+	for _, t := range opts.Set.Tables {
+		if !t.Named() {
+			limit = max(limit, t.Key.Col)
+		}
+	}
+	for _, in := range inputs {
+		if l, ok := in.(interface{ SetFieldLimit(int) }); ok {
+			l.SetFieldLimit(limit)
+		}
+	}
 	for i, in := range inputs {
 		if err := scanInput(int32(i), in, opts.Set, idx, st, diag); err != nil {
 			return st, err
@@ -223,12 +236,16 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 			return nil
 		}
 		if t.Width > 0 && !t.Named() {
-			if n := len(rec.Fields); n > t.Width {
-				diag(rec.At(t.Width, source.Error, "", fmt.Sprintf("record %s has %d columns, more than its %d; the record is rejected", t.Record, n, t.Width)))
+			if n := rec.Width(); n > t.Width {
+				d := rec.At(t.Width, source.Error, "", fmt.Sprintf("record %s has %d columns, more than its %d; the record is rejected", t.Record, n, t.Width))
+				d.Column = t.Width + 1
+				diag(d)
 				st.RecordsRejected++
 				return nil
 			} else if n < t.Width {
-				diag(rec.At(n-1, source.Warning, "", fmt.Sprintf("record %s has %d of its %d columns; the missing columns are read as blank", t.Record, n, t.Width)))
+				d := rec.At(n-1, source.Warning, "", fmt.Sprintf("record %s has %d of its %d columns; the missing columns are read as blank", t.Record, n, t.Width))
+				d.Column = n
+				diag(d)
 			}
 		}
 		key := keyOf(rec, t)

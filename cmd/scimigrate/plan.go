@@ -194,59 +194,88 @@ func (o *convertOptions) collect(ctx context.Context, io IO, errw *bufio.Writer)
 	return &collected{set: set, d: d}, nil
 }
 
+// planned is a computed plan with what it was computed from.
+type planned struct {
+	c      *collected
+	cur    *plan.Snapshot
+	target plan.TargetInfo
+	p      *plan.Plan
+}
+
+// makePlan converts the inputs of co, reads the current state (to's
+// snapshot, or the live target, the whole company when deactivateAll) and
+// computes the plan. It is what `scimigrate plan` runs, and what `apply
+// FILE...` without a saved plan runs first (with a live target).
+// Diagnostics go to errw; errors are returned (see reportPlanError).
+func makePlan(ctx context.Context, io IO, errw *bufio.Writer, co *convertOptions, to *targetOptions, popts plan.Options) (*planned, error) {
+	c, err := co.collect(ctx, io, errw)
+	if err != nil {
+		return nil, err
+	}
+	popts.Set = c.set
+	r := &planned{c: c}
+	if to.Snapshot != "" {
+		f, err := os.Open(to.Snapshot)
+		if err != nil {
+			return nil, err
+		}
+		r.cur, err = plan.ReadSnapshot(f, to.Snapshot)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		r.target = plan.TargetInfo{Kind: "snapshot", Snapshot: to.Snapshot}
+	} else {
+		errw.Flush()
+		l, err := to.live(ctx, io.Err)
+		if err != nil {
+			return nil, err
+		}
+		r.cur, err = l.Snapshot(ctx, c.d.Wants(), popts.DeactivateMissing, false)
+		if err != nil {
+			return nil, fmt.Errorf("reading the target: %w", err)
+		}
+		r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL}
+	}
+	r.target.Users = len(r.cur.Users)
+	r.p, err = plan.Make(c.d, r.cur, popts)
+	if err != nil {
+		return nil, err
+	}
+	if c.set.Config.CompanyID == "" && r.p.Counts.Create > 0 {
+		fmt.Fprintf(errw, "scimigrate: warning: no company ID (--company-id or companyId in --config): UPS requires enterprise companyId on create\n")
+	}
+	return r, nil
+}
+
+// reportPlanError writes a planning error; a --max-deactivate breach lists
+// the users.
+func reportPlanError(errw io.Writer, cmd string, err error) {
+	var le *plan.DeactivationLimitError
+	if errors.As(err, &le) {
+		fmt.Fprintf(errw, "scimigrate %s: --deactivate-missing would deactivate %d of the target's %d users; --max-deactivate %s allows %d. Users not in the input:\n",
+			cmd, len(le.Candidates), le.Total, le.Limit, le.Allowed)
+		for _, c := range le.Candidates {
+			fmt.Fprintf(errw, "  %s\n", c)
+		}
+		return
+	}
+	fmt.Fprintf(errw, "scimigrate %s: %v\n", cmd, err)
+}
+
 func (o *planOptions) plan(ctx context.Context, io IO, popts plan.Options, fail int) int {
 	errw := bufio.NewWriter(io.Err)
 	defer errw.Flush()
-	c, err := o.collect(ctx, io, errw)
+	r, err := makePlan(ctx, io, errw, &o.convertOptions, &o.target, popts)
 	if err != nil {
-		fmt.Fprintf(errw, "scimigrate plan: %v\n", err)
-		return fail
-	}
-	popts.Set = c.set
-	var cur *plan.Snapshot
-	target := plan.TargetInfo{}
-	if o.target.Snapshot != "" {
-		f, err := os.Open(o.target.Snapshot)
-		if err != nil {
-			fmt.Fprintf(errw, "scimigrate plan: %v\n", err)
-			return fail
-		}
-		cur, err = plan.ReadSnapshot(f, o.target.Snapshot)
-		f.Close()
-		if err != nil {
-			fmt.Fprintf(errw, "scimigrate plan: %v\n", err)
-			return fail
-		}
-		target = plan.TargetInfo{Kind: "snapshot", Snapshot: o.target.Snapshot}
-	} else {
-		errw.Flush()
-		l, err := o.target.live(ctx, io.Err)
-		if err != nil {
-			fmt.Fprintf(errw, "scimigrate plan: %v\n", err)
-			return fail
-		}
-		cur, err = l.Snapshot(ctx, c.d.Wants(), o.DeactivateMissing, false)
-		if err != nil {
-			fmt.Fprintf(errw, "scimigrate plan: reading the target: %v\n", err)
-			return fail
-		}
-		target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL}
-	}
-	target.Users = len(cur.Users)
-	p, err := plan.Make(c.d, cur, popts)
-	if err != nil {
+		reportPlanError(errw, "plan", err)
 		var le *plan.DeactivationLimitError
 		if errors.As(err, &le) {
-			fmt.Fprintf(errw, "scimigrate plan: --deactivate-missing would deactivate %d of the target's %d users; --max-deactivate %s allows %d. Users not in the input:\n",
-				len(le.Candidates), le.Total, le.Limit, le.Allowed)
-			for _, c := range le.Candidates {
-				fmt.Fprintf(errw, "  %s\n", c)
-			}
 			return exitRejected
 		}
-		fmt.Fprintf(errw, "scimigrate plan: %v\n", err)
 		return fail
 	}
+	c, cur, target, p := r.c, r.cur, r.target, r.p
 	errw.Flush()
 	if err := p.Render(io.Out, plan.RenderOptions{Color: colorOK(io.Out)}); err != nil {
 		fmt.Fprintf(errw, "scimigrate plan: %v\n", err)

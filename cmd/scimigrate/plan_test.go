@@ -42,6 +42,7 @@ func TestPlanCommandGolden(t *testing.T) {
 		{"update", []string{"update.txt"}, 1}, // employee 9999 is rejected
 		{"remove", []string{"remove.txt"}, 2},
 		{"idchange", []string{"idchange-320.txt", "idchange-305.txt"}, 2},
+		{"idchange-only", []string{"idchange-320.txt"}, 2},
 		{"replace", []string{"replace.txt"}, 2},
 		{"replace-override", []string{"--existing", "REPLACE", "remove.txt"}, 2},
 		{"deactivate", []string{"--deactivate-missing", "--max-deactivate", "1", "--termination-date", "2026-05-04", "deactivate.txt"}, 2},

@@ -33,7 +33,13 @@ type Scanner struct {
 	err     error // fatal I/O error
 	syntax  *source.Diagnostic
 	started bool
+	limit   int // parse only the first limit fields (0: all)
 }
+
+// SetFieldLimit makes the scanner parse only the first n fields of each
+// record (n <= 0: all); Record().NumFields still counts them all. Quoting
+// errors past the limit are then found when the record is parsed in full.
+func (s *Scanner) SetFieldLimit(n int) { s.limit = n }
 
 // NewScanner returns a Scanner reading r; name is used in diagnostics.
 func NewScanner(r io.Reader, name string) *Scanner {
@@ -89,8 +95,9 @@ func (s *Scanner) Next() bool {
 		}
 		s.rec.Line = startLine
 		s.rec.Seq++
-		fields, diag := ParseFields(body, s.name, startLine, s.rec.Fields[:0])
+		fields, diag := ParseFieldsN(body, s.name, startLine, s.rec.Fields[:0], s.limit)
 		s.rec.Fields = fields
+		s.rec.NumFields = q.fields()
 		s.syntax = diag
 		if len(fields) > 0 {
 			s.rec.Type = fields[0].Value
@@ -106,6 +113,7 @@ func (s *Scanner) Next() bool {
 // middle of an unquoted field does not open one, so a stray quote costs one
 // line, not the rest of the file.
 type quoteState struct {
+	commas     int  // field separators outside quoted fields
 	started    bool // a field has begun on this record (not at a field start)
 	inQuoted   bool
 	quoteSeen  bool // inside a quoted field, a quote that may close it or start a doubled pair
@@ -117,6 +125,7 @@ func (q *quoteState) feed(b []byte) {
 		q.started, q.fieldStart = true, true
 	}
 	if !q.inQuoted && bytes.IndexByte(b, '"') < 0 {
+		q.commas += bytes.Count(b, comma)
 		if len(b) > 0 {
 			q.fieldStart = b[len(b)-1] == ','
 		}
@@ -139,6 +148,7 @@ func (q *quoteState) feed(b []byte) {
 		}
 		switch c {
 		case ',':
+			q.commas++
 			q.fieldStart = true
 		case '"':
 			if q.fieldStart {
@@ -150,6 +160,11 @@ func (q *quoteState) feed(b []byte) {
 		}
 	}
 }
+
+var comma = []byte{','}
+
+// fields returns the number of fields seen (separators + 1).
+func (q *quoteState) fields() int { return q.commas + 1 }
 
 // open reports whether the data fed so far ends inside a quoted field.
 func (q *quoteState) open() bool { return q.inQuoted && !q.quoteSeen }
@@ -202,6 +217,14 @@ var ErrQuote = errors.New("bad quoting")
 // of a single copy of rec, except quoted fields with doubled quotes. On a
 // quoting error it returns the fields read so far and a diagnostic.
 func ParseFields(rec []byte, file string, line int, dst []source.Field) ([]source.Field, *source.Diagnostic) {
+	return ParseFieldsN(rec, file, line, dst, 0)
+}
+
+// ParseFieldsN is ParseFields stopping after the first n fields (n <= 0: all).
+func ParseFieldsN(rec []byte, file string, line int, dst []source.Field, n int) ([]source.Field, *source.Diagnostic) {
+	if n > 0 {
+		rec = prefixFields(rec, n)
+	}
 	str := string(rec)
 	ln, lineStart := line, 0
 	i := 0
@@ -291,4 +314,23 @@ func ParseFields(rec []byte, file string, line int, dst []source.Field) ([]sourc
 			return dst, nil
 		}
 	}
+}
+
+// prefixFields returns the bytes of the first n fields of rec (quote-aware).
+func prefixFields(rec []byte, n int) []byte {
+	inQuoted := false
+	for i := 0; i < len(rec); i++ {
+		switch rec[i] {
+		case '"':
+			inQuoted = !inQuoted // a doubled quote toggles twice
+		case ',':
+			if !inQuoted {
+				n--
+				if n == 0 {
+					return rec[:i]
+				}
+			}
+		}
+	}
+	return rec
 }

@@ -54,6 +54,15 @@ func appendObject(b []byte, o *Object) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// plain marks the ASCII bytes that need no escaping in a JSON string (as
+// encoding/json writes them: <, > and & are escaped too).
+var plain = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // AppendString appends s as a JSON string literal, escaping as encoding/json
 // does (including <, > and & and U+2028/U+2029), and replacing invalid UTF-8
 // with U+FFFD.
@@ -63,7 +72,7 @@ func AppendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if plain[c] {
 				i++
 				continue
 			}

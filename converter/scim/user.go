@@ -46,8 +46,26 @@ type User struct {
 	// dozens of small objects. Reset keeps the slabs for the next user.
 	objSlabs [][]Object
 	memSlabs [][]Member
+	valSlabs [][]Value
 	objCur   int // index of the slab being filled
 	memCur   int
+	valCur   int
+}
+
+// values returns an empty value list with room for n, cut from a slab.
+func (u *User) values(n int) []Value {
+	for {
+		if u.valCur < len(u.valSlabs) {
+			s := &u.valSlabs[u.valCur]
+			if l := len(*s); cap(*s)-l >= n {
+				*s = (*s)[:l+n]
+				return (*s)[l : l : l+n]
+			}
+			u.valCur++
+			continue
+		}
+		u.valSlabs = append(u.valSlabs, make([]Value, 0, max(128, n)))
+	}
 }
 
 func (u *User) newObject(n int) *Object {
@@ -93,7 +111,11 @@ func (u *User) Reset() {
 		clear(u.memSlabs[i])
 		u.memSlabs[i] = u.memSlabs[i][:0]
 	}
-	u.objCur, u.memCur = 0, 0
+	for i := range u.valSlabs {
+		clear(u.valSlabs[i])
+		u.valSlabs[i] = u.valSlabs[i][:0]
+	}
+	u.objCur, u.memCur, u.valCur = 0, 0, 0
 	clear(u.Doc.Members)
 	u.Doc.Members = u.Doc.Members[:0]
 	clear(u.Origins)
@@ -186,7 +208,7 @@ func (u *User) Lookup(p *scimpath.Path) (*Value, bool) {
 // container returns the object holding the path's attributes: the top level
 // for the core schema, the extension object otherwise.
 func (u *User) container(p *scimpath.Path, create bool) (*Value, error) {
-	if p.URN == "" || p.URN == scimpath.CoreUser || strings.EqualFold(p.URN, scimpath.CoreUser) {
+	if p.URN == "" || len(p.URN) == len(scimpath.CoreUser) && strings.EqualFold(p.URN, scimpath.CoreUser) {
 		if u.root.Obj == nil {
 			u.root = Value{Kind: ObjectKind, Obj: &u.Doc}
 		}
@@ -230,7 +252,7 @@ func (u *User) slot(p *scimpath.Path, create bool) (*Value, error) {
 		if !create {
 			return nil, nil
 		}
-		*cur = Value{Kind: Array}
+		*cur = Value{Kind: Array, Arr: u.values(8)}
 	}
 	if cur.Kind != Array {
 		return nil, fmt.Errorf("%s is not multi-valued", strings.Join(p.Attr, "."))
@@ -326,8 +348,10 @@ func Matches(el Value, eqs []Equality) bool {
 func literalEqual(v Value, lit scimpath.Value) bool {
 	switch lit.Kind {
 	case scimpath.String:
-		// SCIM string comparison is case-insensitive unless caseExact (RFC 7644 §3.4.2.2).
-		return v.Kind == String && strings.EqualFold(v.Str, lit.Str)
+		// SCIM string comparison is case-insensitive unless caseExact (RFC
+		// 7644 §3.4.2.2). Key values (types, ids, role names, employee
+		// numbers) fold within their byte length, so unequal lengths differ.
+		return v.Kind == String && len(v.Str) == len(lit.Str) && strings.EqualFold(v.Str, lit.Str)
 	case scimpath.Bool:
 		return v.Kind == Bool && v.Bool == lit.Bool
 	case scimpath.Number:
@@ -406,9 +430,11 @@ func (u *User) Schemas() []string {
 // the members in insertion order. Empty arrays from removed memberships and
 // empty extensions are left out.
 func (u *User) AppendResource(b []byte) []byte {
+	var buf [32]int
+	order := u.order(buf[:0])
 	b = append(b, `{"schemas":[`...)
 	b = AppendString(b, scimpath.CoreUser)
-	for _, i := range u.order() {
+	for _, i := range order {
 		m := u.Doc.Members[i]
 		if strings.HasPrefix(m.Name, "urn:") && !empty(m.Value) {
 			b = append(b, ',')
@@ -416,7 +442,7 @@ func (u *User) AppendResource(b []byte) []byte {
 		}
 	}
 	b = append(b, ']')
-	for _, i := range u.order() {
+	for _, i := range order {
 		m := u.Doc.Members[i]
 		if m.Name == "schemas" || empty(m.Value) {
 			continue
@@ -441,13 +467,8 @@ var topOrder = map[string]int{
 	scimpath.SpendWorkflowPreference: 107, scimpath.TravelUser: 108,
 }
 
-// order returns the indexes of the top-level members in emission order.
-func (u *User) order() []int {
-	var buf [32]int
-	idx := buf[:0]
-	if len(u.Doc.Members) > len(buf) {
-		idx = make([]int, 0, len(u.Doc.Members))
-	}
+// order appends the indexes of the top-level members in emission order.
+func (u *User) order(idx []int) []int {
 	for i := range u.Doc.Members {
 		idx = append(idx, i)
 	}

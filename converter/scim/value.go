@@ -79,7 +79,8 @@ func (o *Object) Get(name string) (*Value, bool) {
 		}
 	}
 	for i := range o.Members {
-		if strings.EqualFold(o.Members[i].Name, name) {
+		// Attribute names are ASCII: equal length is necessary.
+		if len(o.Members[i].Name) == len(name) && strings.EqualFold(o.Members[i].Name, name) {
 			return &o.Members[i].Value, true
 		}
 	}

@@ -24,6 +24,9 @@ type Record struct {
 	Col    int    // column where it starts (1 for flat files)
 	Type   string // "305", "UserProfile", "v3User", …
 	Fields []Field
+	// NumFields is the number of fields the record has, when a reader
+	// parsed only the first ones (flat-file indexing); 0 means len(Fields).
+	NumFields int
 	// Seq is the record's position in its source (record number, or the V1
 	// FeedRecordNumber when given); used for stable bulkIds.
 	Seq int
@@ -102,6 +105,9 @@ func (r *Record) At(i int, sev Severity, field, msg string) Diagnostic {
 func (r *Record) Diag(sev Severity, msg string) Diagnostic {
 	return Diagnostic{File: r.File, Line: r.Line, Col: max(r.Col, 1), Severity: sev, Msg: msg}
 }
+
+// Width returns the number of fields of the record.
+func (r *Record) Width() int { return max(r.NumFields, len(r.Fields)) }
 
 // Sink receives diagnostics.
 type Sink func(Diagnostic)
