@@ -3,6 +3,7 @@ package scim
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"scimigrate/converter/scimpath"
 )
@@ -47,6 +48,8 @@ type User struct {
 	objSlabs [][]Object
 	memSlabs [][]Member
 	valSlabs [][]Value
+	lastURN  string // the extension container found last, for container
+	lastExt  Value
 	objCur   int // index of the slab being filled
 	memCur   int
 	valCur   int
@@ -122,6 +125,7 @@ func (u *User) Reset() {
 	u.Origins = u.Origins[:0]
 	u.Absent = u.Absent[:0]
 	u.Key, u.Identity, u.root = "", false, Value{}
+	u.lastURN, u.lastExt = "", Value{}
 }
 
 // AddOrigin records o and returns the reference to store in Value.Origin.
@@ -214,6 +218,12 @@ func (u *User) container(p *scimpath.Path, create bool) (*Value, error) {
 		}
 		return &u.root, nil
 	}
+	if u.lastExt.Obj != nil && u.lastURN == p.URN && len(p.Attr) > 0 {
+		// Consecutive columns mostly target one extension. The cached
+		// value only leads to the extension's Object (slab-allocated, it
+		// never moves); callers with attributes never write through it.
+		return &u.lastExt, nil
+	}
 	ext, ok := u.Doc.Get(p.URN)
 	if !ok {
 		if !create {
@@ -225,6 +235,7 @@ func (u *User) container(p *scimpath.Path, create bool) (*Value, error) {
 	if ext.Kind != ObjectKind {
 		return nil, fmt.Errorf("%s is not an object", p.URN)
 	}
+	u.lastURN, u.lastExt = p.URN, Value{Kind: ObjectKind, Obj: ext.Obj}
 	return ext, nil
 }
 
@@ -351,13 +362,38 @@ func literalEqual(v Value, lit scimpath.Value) bool {
 		// SCIM string comparison is case-insensitive unless caseExact (RFC
 		// 7644 §3.4.2.2). Key values (types, ids, role names, employee
 		// numbers) fold within their byte length, so unequal lengths differ.
-		return v.Kind == String && len(v.Str) == len(lit.Str) && strings.EqualFold(v.Str, lit.Str)
+		return v.Kind == String && foldEqual(v.Str, lit.Str)
 	case scimpath.Bool:
 		return v.Kind == Bool && v.Bool == lit.Bool
 	case scimpath.Number:
 		return v.Kind == Number && v.Str == lit.Str
 	}
 	return v.Kind == Null
+}
+
+// foldEqual is strings.EqualFold for key values, rejecting fast on length
+// and on a differing last ASCII byte (most keys differ there: custom1…custom9).
+func foldEqual(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if a == b {
+		return true
+	}
+	if n := len(a); n > 0 {
+		x, y := a[n-1], b[n-1]
+		if x < utf8.RuneSelf && y < utf8.RuneSelf && lower(x) != lower(y) {
+			return false
+		}
+	}
+	return strings.EqualFold(a, b)
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // newElement builds the element an equality filter describes.
