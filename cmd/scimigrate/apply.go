@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -8,12 +9,15 @@ import (
 	"iter"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"scimigrate/batcher"
 	"scimigrate/batcher/apply"
 	"scimigrate/converter"
+	"scimigrate/converter/plan"
 	"scimigrate/converter/source"
 )
 
@@ -28,6 +32,8 @@ type applyOptions struct {
 	Report        string
 	TokenFile     string
 	ProgressEvery time.Duration
+	AllowStale    bool
+	Existing      string
 
 	env func(string) string // credentials; os.Getenv unless a test or the demo sets it
 }
@@ -42,6 +48,8 @@ func (o *applyOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Report, "report", "", "where to write the per-record CSV report (default: JOURNAL.report.csv; mode 0600)")
 	fs.StringVar(&o.TokenFile, "token-file", "", "keep a rotated refresh token and the geolocation here (mode 0600)")
 	fs.DurationVar(&o.ProgressEvery, "progress-interval", 10*time.Second, "interval of the plain progress line when stderr is not a terminal")
+	fs.BoolVar(&o.AllowStale, "allow-stale", false, "apply a saved plan even if users changed in the target since it was made")
+	fs.StringVar(&o.Existing, "existing", "", "without a saved plan: existing-record handling UPDATE or REPLACE (default: the 100 record)")
 }
 
 func runApply(args []string, io IO) int {
@@ -49,7 +57,8 @@ func runApply(args []string, io IO) int {
 	fs := newFlagSet("apply", io.Err)
 	o.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(io.Err, "usage: scimigrate apply --base-url URL --create-only [--journal FILE] [flags] FILE...")
+		fmt.Fprintln(io.Err, "usage: scimigrate apply --base-url URL [--journal FILE] [flags] PLANDIR")
+		fmt.Fprintln(io.Err, "       scimigrate apply --base-url URL [--journal FILE] [--create-only] [flags] FILE...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -63,13 +72,87 @@ func runApply(args []string, io IO) int {
 	case len(o.Files) == 0:
 		fmt.Fprintln(io.Err, "scimigrate apply: no input files")
 		return exitUsage
-	case !o.CreateOnly:
-		fmt.Fprintln(io.Err, "scimigrate apply: updating existing users needs a plan of the changes: run 'scimigrate plan' and then 'scimigrate apply PLANDIR', or pass --create-only when every employee is new (the first load into an empty tenant)")
-		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(o.Files) == 1 && isPlanDir(o.Files[0]) {
+		return o.applySaved(ctx, io, o.Files[0])
+	}
+	if !o.CreateOnly {
+		return o.applyPlanned(ctx, io)
+	}
 	return o.run(ctx, io)
+}
+
+func isPlanDir(p string) bool {
+	st, err := os.Stat(filepath.Join(p, plan.PlanFile))
+	return err == nil && !st.IsDir()
+}
+
+// applySaved sends exactly the operations of a saved plan (their bodies, in
+// their order, with their bulkIds) through the journal, after checking that
+// no user it touches changed in the target since the plan was made.
+func (o *applyOptions) applySaved(ctx context.Context, io IO, dir string) int {
+	to := targetOptions{BaseURL: o.BaseURL, TokenFile: o.TokenFile, Concurrency: o.Concurrency}
+	var saved *plan.Saved
+	if _, err := os.Stat(o.Journal); err == nil {
+		// Resuming: the plan was checked when this apply started, and the
+		// users it already changed are expected to differ now.
+		s, err := plan.Load(dir)
+		if err != nil {
+			fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
+			return exitUsage
+		}
+		saved = s
+		fmt.Fprintf(io.Err, "scimigrate apply: resuming %s with journal %s (staleness was checked when it started)\n", dir, o.Journal)
+	} else {
+		live, err := to.live(ctx, io.Err)
+		if err != nil {
+			fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
+			return exitUsage
+		}
+		s, stale, err := plan.Check(ctx, dir, live, o.AllowStale)
+		if errors.Is(err, plan.ErrStale) {
+			fmt.Fprintf(io.Err, "scimigrate apply: %v\nrefusing to apply: run 'scimigrate plan' again, or pass --allow-stale\n", err)
+			return exitRejected
+		}
+		if err != nil {
+			fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
+			return exitUsage
+		}
+		for _, u := range stale {
+			fmt.Fprintf(io.Err, "scimigrate apply: warning (--allow-stale): changed since the plan: %s\n", u.String())
+		}
+		saved = s
+	}
+	fmt.Fprintf(io.Err, "== applying saved plan %s: %d operation(s) in %d request(s)\n", dir, len(saved.Ops), len(saved.Requests))
+	return o.submit(ctx, io, opsSeq(saved.Ops), func() (int, string) { return exitOK, "" })
+}
+
+// applyPlanned plans against the live target first (as 'scimigrate plan'
+// would), prints the plan's summary, and applies it.
+func (o *applyOptions) applyPlanned(ctx context.Context, io IO) int {
+	errw := bufio.NewWriter(io.Err)
+	to := &targetOptions{BaseURL: o.BaseURL, TokenFile: o.TokenFile, Concurrency: o.Concurrency}
+	switch strings.ToUpper(o.Existing) {
+	case "", "UPDATE", "REPLACE":
+	default:
+		fmt.Fprintf(io.Err, "scimigrate apply: --existing %q: want UPDATE or REPLACE\n", o.Existing)
+		return exitUsage
+	}
+	r, err := makePlan(ctx, io, errw, &o.convertOptions, to, plan.Options{Existing: strings.ToUpper(o.Existing)})
+	if err != nil {
+		reportPlanError(errw, "apply", err)
+		errw.Flush()
+		return exitUsage
+	}
+	r.p.Render(errw, plan.RenderOptions{})
+	errw.Flush()
+	convCode := exitOK
+	if st := r.c.d.Stats; st != nil && st.RecordsRejected > 0 || r.p.Counts.Rejected > 0 {
+		convCode = exitRejected
+	}
+	return o.submit(ctx, io, opsSeq(r.p.Ops), func() (int, string) { return convCode, "" })
 }
 
 // run converts the inputs and streams every user to create into the apply
@@ -247,4 +330,15 @@ func runReport(args []string, s IO) int {
 		return exitUsage
 	}
 	return exitOK
+}
+
+// opsSeq yields a list of operations to the apply engine.
+func opsSeq(ops []batcher.Operation) iter.Seq2[batcher.Operation, error] {
+	return func(yield func(batcher.Operation, error) bool) {
+		for _, op := range ops {
+			if !yield(op, nil) {
+				return
+			}
+		}
+	}
 }

@@ -116,7 +116,7 @@ func TestApplyUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"apply", "x.txt"}, "--base-url is required"},
-		{[]string{"apply", "--base-url", "http://127.0.0.1:1", "x.txt"}, "needs a plan"},
+		{[]string{"apply", "--base-url", "http://127.0.0.1:1", "x.txt"}, "x.txt"},
 	} {
 		r := runCLI(t, ".", tt.args...)
 		if r.code != 2 || !strings.Contains(r.stderr, tt.want) {

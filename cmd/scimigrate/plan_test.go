@@ -180,3 +180,52 @@ func TestPlanLiveAndExport(t *testing.T) {
 		t.Errorf("live deactivate: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestApplySavedPlan: plan against the live target, apply the saved plan
+// through a journal, refuse the same plan once the target has moved on,
+// and resume (without sending anything) with the journal of the first run.
+func TestApplySavedPlan(t *testing.T) {
+	s := seededSim(t)
+	dir := t.TempDir()
+	planDir := filepath.Join(dir, "plan")
+	r := runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--out", planDir, "update.txt")
+	if r.code != 1 || !strings.Contains(r.stdout, "3 to update") {
+		t.Fatalf("plan: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	journal := filepath.Join(dir, "j.db")
+	before := s.Stats().BulkReceived
+	r = runCLI(t, planFixtures, "apply", "--base-url", s.URL(), "--journal", journal, "--poll-interval", "10ms", planDir)
+	if r.code != 0 || !strings.Contains(r.stderr, "3 operations: 3 succeeded") {
+		t.Fatalf("apply DIR: exit %d\n%s", r.code, r.stderr)
+	}
+	if s.Stats().BulkReceived == before {
+		t.Fatal("nothing was sent")
+	}
+	// The saved bodies' operations reached the service unchanged: a new
+	// plan finds those three users up to date.
+	r = runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--base-url", s.URL(), "update.txt")
+	if strings.Contains(r.stdout, "3 to update") {
+		t.Errorf("after apply the plan still has the updates:\n%s", r.stdout)
+	}
+	// Same plan, fresh journal: the users changed since the plan → refused.
+	r = runCLI(t, planFixtures, "apply", "--base-url", s.URL(), "--journal", filepath.Join(dir, "other.db"), planDir)
+	if r.code != 1 || !strings.Contains(r.stderr, "saved plan is stale") || !strings.Contains(r.stderr, "refusing to apply") {
+		t.Errorf("stale plan: exit %d\n%s", r.code, r.stderr)
+	}
+	// Same plan, same journal: a resume, nothing sent again.
+	sent := s.Stats().BulkReceived
+	r = runCLI(t, planFixtures, "apply", "--base-url", s.URL(), "--journal", journal, planDir)
+	if r.code != 0 || s.Stats().BulkReceived != sent || !strings.Contains(r.stderr, "resuming") {
+		t.Errorf("resume: exit %d, %d new requests\n%s", r.code, s.Stats().BulkReceived-sent, r.stderr)
+	}
+}
+
+// TestApplyPlansFirst: apply FILE... without --create-only plans against the
+// live target, prints the plan and applies it.
+func TestApplyPlansFirst(t *testing.T) {
+	s := seededSim(t)
+	r := runCLI(t, planFixtures, "apply", "--config", "config.yaml", "--base-url", s.URL(), "--journal", filepath.Join(t.TempDir(), "j.db"), "--poll-interval", "10ms", "update.txt")
+	if r.code != 1 || !strings.Contains(r.stderr, "Plan: 0 to create, 3 to update") || !strings.Contains(r.stderr, "3 operations: 3 succeeded") {
+		t.Errorf("apply FILE: exit %d (want 1: the fixture has a rejected employee)\n%s", r.code, r.stderr)
+	}
+}
