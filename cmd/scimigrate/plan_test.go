@@ -3,9 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"scimigrate/batcher/upsim"
@@ -193,13 +199,35 @@ func TestApplySavedPlan(t *testing.T) {
 		t.Fatalf("plan: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	journal := filepath.Join(dir, "j.db")
-	before := s.Stats().BulkReceived
-	r = runCLI(t, planFixtures, "apply", "--base-url", s.URL(), "--journal", journal, "--poll-interval", "10ms", planDir)
+	// A recording proxy in front of the simulator keeps the Bulk bodies sent.
+	target, _ := url.Parse(s.URL())
+	var mu sync.Mutex
+	var sentBodies [][]byte
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/Bulk") {
+			b, _ := io.ReadAll(req.Body)
+			mu.Lock()
+			sentBodies = append(sentBodies, b)
+			mu.Unlock()
+			req.Body = io.NopCloser(bytes.NewReader(b))
+		}
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, req)
+	}))
+	defer proxy.Close()
+	r = runCLI(t, planFixtures, "apply", "--base-url", proxy.URL, "--journal", journal, "--poll-interval", "10ms", planDir)
 	if r.code != 0 || !strings.Contains(r.stderr, "3 operations: 3 succeeded") {
 		t.Fatalf("apply DIR: exit %d\n%s", r.code, r.stderr)
 	}
-	if s.Stats().BulkReceived == before {
-		t.Fatal("nothing was sent")
+	// Exactly the saved requests, byte for byte, in order.
+	saved, _ := filepath.Glob(filepath.Join(planDir, "bulk-*.json"))
+	if len(saved) == 0 || len(saved) != len(sentBodies) {
+		t.Fatalf("%d saved request(s), %d sent", len(saved), len(sentBodies))
+	}
+	for i, f := range saved {
+		want, _ := os.ReadFile(f)
+		if !bytes.Equal(bytes.TrimSpace(want), bytes.TrimSpace(sentBodies[i])) {
+			t.Errorf("request %d differs from %s:\nsent  %s\nsaved %s", i+1, filepath.Base(f), sentBodies[i], want)
+		}
 	}
 	// The saved bodies' operations reached the service unchanged: a new
 	// plan finds those three users up to date.
