@@ -290,7 +290,7 @@ func (e *Engine) column(rec *source.Record, t *mapping.Table, c *mapping.Column,
 	var p *scimpath.Path
 	switch {
 	case out.Entitlement != "":
-		p, err = e.parse(`entitlements[value eq "` + escapeLit(out.Entitlement) + `"]`)
+		p, err = e.parse(`entitlements[value eq "` + mapping.EscapeLiteral(out.Entitlement) + `"]`)
 	case c.Templated():
 		p, err = e.expand(c.To, out.Value.Str)
 	default:
@@ -377,47 +377,27 @@ func asMissing(err error, target **missingConfig) bool {
 
 // expand fills a path template and parses it (cached).
 func (e *Engine) expand(tmpl, value string) (*scimpath.Path, error) {
-	var b strings.Builder
-	for {
-		i := strings.IndexByte(tmpl, '{')
-		if i < 0 {
-			b.WriteString(tmpl)
-			break
-		}
-		j := strings.IndexByte(tmpl[i:], '}')
-		if j < 0 {
-			b.WriteString(tmpl)
-			break
-		}
-		b.WriteString(tmpl[:i])
-		name := tmpl[i+1 : i+j]
-		var v string
+	path, err := mapping.Expand(tmpl, func(name string) (string, error) {
 		switch {
 		case name == "value":
-			v = value
+			return value, nil
 		case strings.HasPrefix(name, "cfg:"):
-			cv, ok := e.cfg.Value(name[4:])
+			v, ok := e.cfg.Value(name[4:])
 			if !ok {
-				return nil, &missingConfig{name: name[4:]}
+				return "", &missingConfig{name: name[4:]}
 			}
-			v = cv
-		default:
-			vv, ok := e.vars[name]
-			if !ok || vv == "" {
-				return nil, missingVar(name)
-			}
-			v = vv
+			return v, nil
 		}
-		// Inside a quoted filter literal the value must be escaped; as a bare
-		// attribute name (Delegate:{product}) it must be a name.
-		if i > 0 && tmpl[i-1] == '"' {
-			b.WriteString(escapeLit(v))
-		} else {
-			b.WriteString(v)
+		v, ok := e.vars[name]
+		if !ok || v == "" {
+			return "", missingVar(name)
 		}
-		tmpl = tmpl[i+j+1:]
+		return v, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return e.parse(b.String())
+	return e.parse(path)
 }
 
 func (e *Engine) parse(s string) (*scimpath.Path, error) {
@@ -433,14 +413,6 @@ func (e *Engine) parse(s string) (*scimpath.Path, error) {
 	}
 	e.paths[s] = p
 	return p, nil
-}
-
-func escapeLit(s string) string {
-	if !strings.ContainsAny(s, `"\`) {
-		return s
-	}
-	b := scim.AppendString(nil, s)
-	return string(b[1 : len(b)-1])
 }
 
 // mergeInit merges a JSON object into the element a filtered path selects,

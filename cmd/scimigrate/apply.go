@@ -158,21 +158,12 @@ func (o *applyOptions) applyPlanned(ctx context.Context, io IO) int {
 // run converts the inputs and streams every user to create into the apply
 // engine, which journals, batches, submits and tracks them.
 func (o *applyOptions) run(ctx context.Context, io IO) int {
-	set, err := o.loadSet()
+	set, inputs, closeInputs, err := o.open(io.In)
 	if err != nil {
 		fmt.Fprintf(io.Err, "scimigrate: %v\n", err)
 		return exitUsage
 	}
-	inputs, err := converter.OpenInputsFormat(o.Files, io.In, o.Format)
-	if err != nil {
-		fmt.Fprintf(io.Err, "scimigrate: %v\n", err)
-		return exitUsage
-	}
-	defer func() {
-		for _, in := range inputs {
-			in.Close()
-		}
-	}()
+	defer closeInputs()
 	var st *converter.Stats
 	var updates, intents int
 	ops := func(yield func(batcher.Operation, error) bool) {

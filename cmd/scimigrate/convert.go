@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -85,22 +84,28 @@ func (o *convertOptions) loadSet() (*mapping.Set, error) {
 	return converter.LoadMappings(o.Mappings, cfg)
 }
 
-func (o *convertOptions) convert(ctx context.Context, io IO, write bool) int {
-	set, err := o.loadSet()
-	if err != nil {
-		fmt.Fprintf(io.Err, "scimigrate: %v\n", err)
-		return exitUsage
+// open loads the mappings and opens the inputs; close releases them.
+func (o *convertOptions) open(stdin io.Reader) (set *mapping.Set, inputs []converter.Input, close func(), err error) {
+	if set, err = o.loadSet(); err != nil {
+		return nil, nil, nil, err
 	}
-	inputs, err := converter.OpenInputsFormat(o.Files, io.In, o.Format)
-	if err != nil {
-		fmt.Fprintf(io.Err, "scimigrate: %v\n", err)
-		return exitUsage
+	if inputs, err = converter.OpenInputsFormat(o.Files, stdin, o.Format); err != nil {
+		return nil, nil, nil, err
 	}
-	defer func() {
+	return set, inputs, func() {
 		for _, in := range inputs {
 			in.Close()
 		}
-	}()
+	}, nil
+}
+
+func (o *convertOptions) convert(ctx context.Context, io IO, write bool) int {
+	set, inputs, closeInputs, err := o.open(io.In)
+	if err != nil {
+		fmt.Fprintf(io.Err, "scimigrate: %v\n", err)
+		return exitUsage
+	}
+	defer closeInputs()
 
 	var out *bufio.Writer
 	var outFile *os.File
@@ -213,4 +218,3 @@ func writeSummary(w io.Writer, st *converter.Stats) {
 	}
 }
 
-var errNoInputs = errors.New("no input files")

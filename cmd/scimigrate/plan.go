@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"scimigrate/batcher/client"
-	"scimigrate/converter"
 	"scimigrate/converter/plan"
 	"scimigrate/converter/source"
 	"scimigrate/mapping"
@@ -168,19 +167,11 @@ type collected struct {
 // collect loads the mappings and converts the inputs, writing diagnostics
 // to errw.
 func (o *convertOptions) collect(ctx context.Context, io IO, errw *bufio.Writer) (*collected, error) {
-	set, err := o.loadSet()
+	set, inputs, closeInputs, err := o.open(io.In)
 	if err != nil {
 		return nil, err
 	}
-	inputs, err := converter.OpenInputsFormat(o.Files, io.In, o.Format)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		for _, in := range inputs {
-			in.Close()
-		}
-	}()
+	defer closeInputs()
 	d, err := plan.Collect(ctx, inputs, plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers,
 		Diag: func(dg source.Diagnostic) { errw.WriteString(dg.String()); errw.WriteByte('\n') }})
 	if d != nil && d.Stats != nil {

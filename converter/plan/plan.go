@@ -34,6 +34,7 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -773,36 +774,22 @@ func replacePaths(du *DesiredUser, set *mapping.Set) []*scimpath.Path {
 // expandConfig fills {cfg:name} placeholders; any other placeholder (a
 // per-record value) gives nil.
 func expandConfig(tmpl string, cfg *mapping.Config) *scimpath.Path {
-	var b strings.Builder
-	for {
-		i := strings.IndexByte(tmpl, '{')
-		if i < 0 {
-			b.WriteString(tmpl)
-			break
-		}
-		j := strings.IndexByte(tmpl[i:], '}')
-		if j < 0 {
-			return nil
-		}
-		name := tmpl[i+1 : i+j]
+	errPerRecord := errors.New("per-record placeholder")
+	path, err := mapping.Expand(tmpl, func(name string) (string, error) {
 		n, ok := strings.CutPrefix(name, "cfg:")
 		if !ok {
-			return nil
+			return "", errPerRecord
 		}
 		v, ok := cfg.Value(n)
 		if !ok {
-			return nil
+			return "", errPerRecord
 		}
-		b.WriteString(tmpl[:i])
-		if i > 0 && tmpl[i-1] == '"' {
-			lit := string(scim.AppendString(nil, v))
-			b.WriteString(lit[1 : len(lit)-1])
-		} else {
-			b.WriteString(v)
-		}
-		tmpl = tmpl[i+j+1:]
+		return v, nil
+	})
+	if err != nil {
+		return nil
 	}
-	p, err := scimpath.Parse(b.String())
+	p, err := scimpath.Parse(path)
 	if err != nil {
 		return nil
 	}

@@ -321,45 +321,29 @@ func (p *parser) filter() (*Filter, error) { return p.orExpr(0) }
 
 const maxDepth = 64
 
-func (p *parser) orExpr(depth int) (*Filter, error) {
-	left, err := p.andExpr(depth)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		save := p.pos
-		p.skipSpace()
-		if !p.keyword("or") {
-			p.pos = save
-			return left, nil
-		}
-		p.skipSpace()
-		right, err := p.andExpr(depth)
-		if err != nil {
-			return nil, err
-		}
-		left = &Filter{Op: Or, Left: left, Right: right}
-	}
-}
+func (p *parser) orExpr(depth int) (*Filter, error) { return p.binary(depth, Or, p.andExpr) }
 
-func (p *parser) andExpr(depth int) (*Filter, error) {
-	left, err := p.unary(depth)
+func (p *parser) andExpr(depth int) (*Filter, error) { return p.binary(depth, And, p.unary) }
+
+// binary reads operand (op operand)*, left-associative.
+func (p *parser) binary(depth int, op CompareOp, operand func(int) (*Filter, error)) (*Filter, error) {
+	left, err := operand(depth)
 	if err != nil {
 		return nil, err
 	}
 	for {
 		save := p.pos
 		p.skipSpace()
-		if !p.keyword("and") {
+		if !p.keyword(string(op)) {
 			p.pos = save
 			return left, nil
 		}
 		p.skipSpace()
-		right, err := p.unary(depth)
+		right, err := operand(depth)
 		if err != nil {
 			return nil, err
 		}
-		left = &Filter{Op: And, Left: left, Right: right}
+		left = &Filter{Op: op, Left: left, Right: right}
 	}
 }
 
