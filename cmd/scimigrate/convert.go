@@ -217,4 +217,3 @@ func writeSummary(w io.Writer, st *converter.Stats) {
 		fmt.Fprintf(w, "INTERNAL ERROR: %d records read but %d accounted for\n", st.Total(), st.Accounted())
 	}
 }
-
