@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/gocarina/gocsv"
+
 	"bufio"
 	"context"
 	"errors"
@@ -35,7 +37,61 @@ type applyOptions struct {
 	AllowStale    bool
 	Existing      string
 
-	env func(string) string // credentials; os.Getenv unless a test or the demo sets it
+	env      func(string) string // credentials; os.Getenv unless a test or the demo sets it
+	rejected *rejections         // records rejected by the conversion, added to the report
+}
+
+// rejections are the records the conversion rejected, by file and line, so
+// the report accounts for every input record, not only those sent.
+type rejections struct {
+	order []string
+	rows  map[string]*apply.ReportRow
+}
+
+func (r *rejections) add(d source.Diagnostic) {
+	if d.Severity != source.Error {
+		return
+	}
+	k := fmt.Sprintf("%s\x00%d", d.File, d.Line)
+	if r.rows == nil {
+		r.rows = map[string]*apply.ReportRow{}
+	}
+	row, ok := r.rows[k]
+	if !ok {
+		row = &apply.ReportRow{File: d.File, Line: d.Line, Outcome: "rejected"}
+		r.rows[k] = row
+		r.order = append(r.order, k)
+	}
+	msg := d.Msg
+	if d.Field != "" {
+		msg = d.Field + ": " + msg
+	}
+	if row.Message != "" {
+		row.Message += " | "
+	}
+	row.Message += msg
+}
+
+// appendTo adds the rejected records to a CSV report written by apply.Report.
+func (r *rejections) appendTo(path string) error {
+	if r == nil || len(r.order) == 0 {
+		return nil
+	}
+	rows := make([]apply.ReportRow, 0, len(r.order))
+	for _, k := range r.order {
+		row := *r.rows[k]
+		row.File, row.Message = apply.Neutralize(row.File), apply.Neutralize(row.Message)
+		rows = append(rows, row)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := gocsv.MarshalCSVWithoutHeaders(rows, gocsv.DefaultCSVWriter(f)); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func (o *applyOptions) register(fs *flag.FlagSet) {
@@ -166,12 +222,17 @@ func (o *applyOptions) run(ctx context.Context, io IO) int {
 	defer closeInputs()
 	var st *converter.Stats
 	var updates, intents int
+	rej := &rejections{}
+	o.rejected = rej
 	ops := func(yield func(batcher.Operation, error) bool) {
 		stopped := errors.New("stopped")
 		var err error
 		st, err = converter.Run(ctx, inputs, converter.Options{
 			Set: set, Workers: o.Workers, Validate: converter.DefaultValidator, CompanyID: set.Config.CompanyID,
-			Diag: func(d source.Diagnostic) { fmt.Fprintln(io.Err, d.String()) },
+			Diag: func(d source.Diagnostic) {
+				fmt.Fprintln(io.Err, d.String())
+				rej.add(d)
+			},
 			Emit: func(r *converter.Result) error {
 				if !yield(createOperation(r), nil) {
 					return stopped
@@ -180,13 +241,20 @@ func (o *applyOptions) run(ctx context.Context, io IO) int {
 			},
 			Update: func(r *converter.Result) error {
 				updates++
-				first := r.Records[0]
-				fmt.Fprintf(io.Err, "%s:%d:1: error: employee %s has no identity record in the input: --create-only cannot update an existing user; use 'scimigrate plan'\n", first.File, first.Line, r.User.Key)
+				for _, rec := range r.Records {
+					d := source.Diagnostic{File: rec.File, Line: rec.Line, Col: 1, Severity: source.Error,
+						Msg: fmt.Sprintf("employee %s has no identity record in the input: --create-only cannot update an existing user; use 'scimigrate plan'", r.User.Key)}
+					fmt.Fprintln(io.Err, d.String())
+					rej.add(d)
+				}
 				return nil
 			},
 			Intent: func(in *converter.Intent) error {
 				intents++
-				fmt.Fprintf(io.Err, "%s:%d:1: error: ID change of employee %s is not applied by --create-only; use 'scimigrate plan'\n", in.Record.File, in.Record.Line, in.Current)
+				d := source.Diagnostic{File: in.Record.File, Line: in.Record.Line, Col: 1, Severity: source.Error,
+					Msg: fmt.Sprintf("ID change of employee %s is not applied by --create-only; use 'scimigrate plan'", in.Current)}
+				fmt.Fprintln(io.Err, d.String())
+				rej.add(d)
 				return nil
 			},
 		})
@@ -268,6 +336,10 @@ func (o *applyOptions) submit(ctx context.Context, io IO, ops iter.Seq2[batcher.
 		report = o.Journal + ".report.csv"
 	}
 	if err := writeReport(ctx, o.Journal, "csv", report); err != nil {
+		fmt.Fprintf(io.Err, "scimigrate apply: writing the report: %v\n", err)
+		return exitUsage
+	}
+	if err := o.rejected.appendTo(report); err != nil {
 		fmt.Fprintf(io.Err, "scimigrate apply: writing the report: %v\n", err)
 		return exitUsage
 	}

@@ -160,7 +160,8 @@ func TestMappingsCommands(t *testing.T) {
 func TestDemo(t *testing.T) {
 	r := runCLI(t, t.TempDir(), "demo")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "file,line,record,employee_number,bulk_id") || strings.Count(r.stdout, ",success,") != 10 ||
-		!strings.Contains(r.stderr, "sample.txt:5:1: error: employee 1004 is rejected") || !strings.Contains(r.stderr, "the simulated tenant now holds 4 users") {
+		!strings.Contains(r.stderr, "sample.txt:5:1: error: employee 1004 is rejected") ||
+		!strings.Contains(r.stdout, "sample.txt,5,,,,,,rejected,") || !strings.Contains(r.stderr, "the simulated tenant now holds 4 users") {
 		t.Errorf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	r = runCLI(t, t.TempDir(), "demo", "--convert-only")
