@@ -26,10 +26,17 @@ type valueCounts struct {
 type assignment struct {
 	path    *scimpath.Path
 	value   scim.Value
+	init    string // JSON merged into a created element
+	origin  valueOrigin
 	member  int // mapping.AssertPresent / AssertAbsent / NoMembership
 	segment bool
-	init    string // JSON merged into a created element
-	origin  scim.Origin
+}
+
+// valueOrigin is where an assignment's value is in its record; the file and
+// record type are the record's.
+type valueOrigin struct {
+	field             string
+	line, col, column int32
 }
 
 // Engine applies mapping tables to records. An Engine is not safe for
@@ -137,6 +144,9 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 			if i < len(rec.Fields) {
 				val = strings.TrimSpace(rec.Fields[i].Value)
 			}
+			if val == "" && !c.Required && c.Default == "" {
+				continue // blank, and nothing to do for blank (see column)
+			}
 			if !e.column(rec, t, c, i, val, diag, fail) {
 				ok = false
 			}
@@ -149,7 +159,7 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 			fail(rec.Diag(source.Error, err.Error()))
 		} else if p != nil {
 			e.pending = append(e.pending, assignment{path: p, member: mapping.AssertPresent, init: t.ElementInit,
-				origin: scim.Origin{File: rec.File, Line: rec.Line, Col: max(rec.Col, 1), Record: rec.Type}})
+				origin: valueOrigin{line: int32(rec.Line), col: int32(max(rec.Col, 1))}})
 		}
 	}
 	if !ok {
@@ -160,20 +170,20 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 	}
 	for i := range e.pending {
 		a := &e.pending[i]
-		ref := u.AddOrigin(a.origin)
+		ref := u.AddOriginOf(rec.File, rec.Type, a.origin.field, int(a.origin.line), int(a.origin.col), int(a.origin.column))
 		switch {
 		case a.member == mapping.AssertAbsent:
 			if err := u.Assert(a.path, false, ref); err != nil {
-				fail(e.diagAt(a, err.Error()))
+				fail(e.diagAt(rec, a, err.Error()))
 			}
 		case a.member == mapping.AssertPresent:
 			if err := u.Assert(a.path, true, ref); err != nil {
-				fail(e.diagAt(a, err.Error()))
+				fail(e.diagAt(rec, a, err.Error()))
 				continue
 			}
 			if a.init != "" {
 				if err := e.mergeInit(u, a.path, a.init); err != nil {
-					fail(e.diagAt(a, err.Error()))
+					fail(e.diagAt(rec, a, err.Error()))
 				}
 			}
 			if a.value.Kind != scim.Null && len(a.path.Sub) > 0 {
@@ -182,29 +192,30 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 			}
 		case a.segment:
 			if err := appendSegment(u, a.path, a.value.Str, ref); err != nil {
-				fail(e.diagAt(a, err.Error()))
+				fail(e.diagAt(rec, a, err.Error()))
 			}
 		default:
 			a.value.Origin = ref
 			conflict, err := u.Set(a.path, a.value)
 			if err != nil {
-				fail(e.diagAt(a, err.Error()))
+				fail(e.diagAt(rec, a, err.Error()))
 				continue
 			}
 			if conflict != nil {
 				e.counts.Conflicts++
-				diag(source.Diagnostic{File: a.origin.File, Line: a.origin.Line, Col: a.origin.Col, Severity: source.Warning,
-					Field: a.origin.Field, Column: a.origin.Column,
-					Msg: fmt.Sprintf("replaces %s given by an earlier record of employee %s", display(conflict.Old), u.Key)})
+				d := e.diagAt(rec, a, "")
+				d.Severity = source.Warning
+				d.Msg = fmt.Sprintf("replaces %s given by an earlier record of employee %s", display(conflict.Old), u.Key)
+				diag(d)
 			}
 		}
 	}
 	return ok
 }
 
-func (e *Engine) diagAt(a *assignment, msg string) source.Diagnostic {
-	return source.Diagnostic{File: a.origin.File, Line: a.origin.Line, Col: a.origin.Col, Severity: source.Error,
-		Field: a.origin.Field, Column: a.origin.Column, Msg: msg}
+func (e *Engine) diagAt(rec *source.Record, a *assignment, msg string) source.Diagnostic {
+	return source.Diagnostic{File: rec.File, Line: int(a.origin.line), Col: int(a.origin.col), Severity: source.Error,
+		Field: a.origin.field, Column: int(a.origin.column), Msg: msg}
 }
 
 func display(v scim.Value) string {
@@ -282,7 +293,21 @@ func (e *Engine) column(rec *source.Record, t *mapping.Table, c *mapping.Column,
 			return true // the primary column supplied the value
 		}
 	}
-	out, err := c.Transform().Apply(val)
+	// The commonest transforms are called directly (they are what
+	// mapping.LookupTransform returns for these names), the others through
+	// the column's Transform.
+	var out mapping.Out
+	var err error
+	switch c.As {
+	case "", "string":
+		out.Value = scim.Str(val)
+	case "yesno":
+		out, err = mapping.YesNo(val)
+	case "flag":
+		out, err = mapping.Flag(val)
+	default:
+		out, err = c.Transform().Apply(val)
+	}
 	if err != nil {
 		fail(at(source.Error, err.Error()))
 		return false
@@ -309,10 +334,12 @@ func (e *Engine) column(rec *source.Record, t *mapping.Table, c *mapping.Column,
 		fail(at(source.Error, err.Error()))
 		return false
 	}
-	a := assignment{path: p, value: out.Value, member: out.Membership, segment: c.As == "segment",
-		origin: scim.Origin{File: rec.File, Line: rec.Line, Col: max(rec.Col, 1), Column: c.Col, Field: c.Name, Record: rec.Type}}
+	// Filled in place: an assignment is a hundred bytes, copied once.
+	e.pending = append(e.pending, assignment{path: p, value: out.Value, member: out.Membership, segment: c.As == "segment",
+		origin: valueOrigin{field: c.Name, line: int32(rec.Line), col: int32(max(rec.Col, 1)), column: int32(c.Col)}})
+	a := &e.pending[len(e.pending)-1]
 	if i >= 0 && i < len(rec.Fields) {
-		a.origin.Line, a.origin.Col = int(rec.Fields[i].Line), int(rec.Fields[i].Col)
+		a.origin.line, a.origin.col = int32(rec.Fields[i].Line), int32(rec.Fields[i].Col)
 	}
 	if out.Membership == mapping.AssertPresent && out.Entitlement == "" && c.As == "role" {
 		a.value = scim.Value{} // the role name is in the filter
@@ -323,10 +350,10 @@ func (e *Engine) column(rec *source.Record, t *mapping.Table, c *mapping.Column,
 			a.init = ""
 		}
 	}
-	e.pending = append(e.pending, a)
 	if ap := c.AlsoPath(); ap != nil && out.Membership != mapping.NoMembership && (c.AlsoOption == "" || e.cfg.Option(c.AlsoOption)) {
-		a.path, a.init = ap, ""
-		e.pending = append(e.pending, a)
+		also := *a
+		also.path, also.init = ap, ""
+		e.pending = append(e.pending, also)
 	}
 	return true
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"scimigrate/converter/flatfile"
 	"scimigrate/converter/scim"
@@ -35,8 +36,9 @@ type Options struct {
 	Validate  Validator // nil: no validation
 	CompanyID string    // injected into every user to be created
 	// Emit receives each converted user to be created, in order of first
-	// appearance, with its resource encoded as JSON. The Result, its User
-	// and its JSON are reused after Emit returns: copy what must outlive it.
+	// appearance, with its resource encoded as JSON. The Result, its User,
+	// its JSON and its Records are reused after Emit returns: copy what must
+	// outlive it.
 	Emit func(r *Result) error
 	// Update receives users whose records only update an existing user (no
 	// identity record in the input). Optional.
@@ -328,10 +330,20 @@ func keyColumn(t *mapping.Table) string {
 	return "Employee ID"
 }
 
+// batchSize is how many consecutive employees a worker converts per claim.
+const batchSize = 32
+
+// batch is the results of a worker's claim, in employee order.
+type batch struct {
+	seq     int // claim number: the first employee / batchSize
+	results []*result
+}
+
+// job is one employee to convert; the worker follows the employee's records
+// in the index (read-only in pass 2).
 type job struct {
-	seq     int
-	emp     int32
-	entries []entry
+	seq int
+	emp int32
 }
 
 type result struct {
@@ -343,6 +355,9 @@ type result struct {
 	create  bool
 	dropped bool // rejected whole
 	counts  valueCounts
+
+	home    *freeList   // the free list of the worker that made it
+	collect source.Sink // appends to diags
 }
 
 // convertAll is pass 2: employees in order of first appearance are converted
@@ -350,8 +365,11 @@ type result struct {
 func convertAll(ctx context.Context, inputs []Input, idx *index, opts Options, st *Stats, diag source.Sink) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	jobs := make(chan *job, opts.Workers*4)
-	results := make(chan *result, opts.Workers*4)
+	// Workers claim employees in batches of consecutive ones and send each
+	// batch's results at once: one hand-over per batch instead of two per
+	// employee keeps both sides busy.
+	var claimed atomic.Int64
+	results := make(chan *batch, opts.Workers)
 	var wg sync.WaitGroup
 	errc := make(chan error, opts.Workers+1)
 	for w := 0; w < opts.Workers; w++ {
@@ -359,40 +377,35 @@ func convertAll(ctx context.Context, inputs []Input, idx *index, opts Options, s
 		go func() {
 			defer wg.Done()
 			wk := newWorker(inputs, opts)
-			for j := range jobs {
-				r, err := wk.convert(idx, j)
-				if err != nil {
-					errc <- err
-					cancel()
+			for ctx.Err() == nil {
+				start := int(claimed.Add(batchSize)) - batchSize
+				if start >= len(idx.emps) {
 					return
 				}
+				b := &batch{seq: start / batchSize}
+				for i := start; i < min(start+batchSize, len(idx.emps)); i++ {
+					r, err := wk.convert(idx, job{seq: i, emp: int32(i)})
+					if err != nil {
+						errc <- err
+						cancel()
+						return
+					}
+					b.results = append(b.results, r)
+				}
 				select {
-				case results <- r:
+				case results <- b:
 				case <-ctx.Done():
 					return
 				}
 			}
 		}()
 	}
-	go func() {
-		defer close(jobs)
-		for i := range idx.emps {
-			j := &job{seq: i, emp: int32(i)}
-			for e := idx.emps[i].head; e >= 0; e = idx.entries[e].next {
-				j.entries = append(j.entries, idx.entries[e])
-			}
-			select {
-			case jobs <- j:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
 	go func() { wg.Wait(); close(results) }()
 
-	pending := map[int]*result{}
-	next := 0
+	pending := map[int]*batch{}
+	next, nextBatch := 0, 0
 	var emitErr error
+	res := &Result{} // reused: Emit must not keep it
 	deliver := func(r *result) {
 		for _, d := range r.diags {
 			diag(d)
@@ -417,7 +430,7 @@ func convertAll(ctx context.Context, inputs []Input, idx *index, opts Options, s
 			}
 			return
 		}
-		res := &Result{User: r.user, JSON: r.json, Records: r.refs, Create: r.create}
+		*res = Result{User: r.user, JSON: r.json, Records: r.refs, Create: r.create}
 		if r.create {
 			st.UsersEmitted++
 			if opts.Emit != nil && emitErr == nil {
@@ -433,17 +446,20 @@ func convertAll(ctx context.Context, inputs []Input, idx *index, opts Options, s
 			cancel()
 		}
 	}
-	for r := range results {
-		pending[r.seq] = r
+	for b := range results {
+		pending[b.seq] = b
 		for {
-			p, ok := pending[next]
+			p, ok := pending[nextBatch]
 			if !ok {
 				break
 			}
-			delete(pending, next)
-			deliver(p)
-			recycle(p)
-			next++
+			delete(pending, nextBatch)
+			for _, r := range p.results {
+				deliver(r)
+				recycle(r)
+				next++
+			}
+			nextBatch++
 		}
 	}
 	select {
@@ -497,24 +513,53 @@ func convertIntents(inputs []Input, idx *index, opts Options, st *Stats, diag so
 	return nil
 }
 
-// Users and output buffers are recycled between employees: a user's tree is
-// cut from slabs that Reset keeps, so steady-state conversion allocates little.
-var (
-	userPool = sync.Pool{New: func() any { return &scim.User{} }}
-	bufPool  = sync.Pool{New: func() any { b := make([]byte, 0, 8192); return &b }}
-)
+// Results (with their user, JSON buffer and record list) are recycled
+// between employees: a user's tree is cut from slabs that Reset keeps, so
+// steady-state conversion allocates little. Each goes back to the worker
+// that made it, so that its memory stays in that core's cache.
+func recycle(r *result) { r.home.put(r) }
 
-func recycle(r *result) {
-	if r.user != nil {
+// freeList holds a worker's delivered results. It is a stack: the result
+// delivered last, whose memory is the most likely to be still cached, is
+// reused first.
+type freeList struct {
+	mu sync.Mutex
+	rs []*result
+}
+
+func (f *freeList) put(r *result) {
+	f.mu.Lock()
+	if len(f.rs) < freeResults {
+		f.rs = append(f.rs, r)
+	} // else the worker has enough spare results; let this one go
+	f.mu.Unlock()
+}
+
+func (f *freeList) get() *result {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.rs) == 0 {
+		return nil
+	}
+	r := f.rs[len(f.rs)-1]
+	f.rs[len(f.rs)-1] = nil
+	f.rs = f.rs[:len(f.rs)-1]
+	return r
+}
+
+// freeResults is how many delivered results a worker keeps for reuse.
+const freeResults = 4 * batchSize
+
+// result returns a cleared result for job seq, reusing a delivered one.
+func (w *worker) result(seq int) *result {
+	if r := w.free.get(); r != nil {
 		r.user.Reset()
-		userPool.Put(r.user)
-		r.user = nil
+		*r = result{seq: seq, user: r.user, json: r.json[:0], refs: r.refs[:0], diags: r.diags[:0], home: r.home, collect: r.collect}
+		return r
 	}
-	if r.json != nil {
-		b := r.json[:0]
-		bufPool.Put(&b)
-		r.json = nil
-	}
+	r := &result{seq: seq, user: &scim.User{}, json: make([]byte, 0, 8192), home: w.free}
+	r.collect = func(d source.Diagnostic) { r.diags = append(r.diags, d) }
+	return r
 }
 
 type worker struct {
@@ -525,6 +570,7 @@ type worker struct {
 	rec      source.Record
 	enterpr  *scimpath.Path
 	company  *scimpath.Path
+	free     *freeList // delivered results, for reuse
 }
 
 func newWorker(inputs []Input, opts Options) *worker {
@@ -535,19 +581,20 @@ func newWorker(inputs []Input, opts Options) *worker {
 		opts:     opts,
 		enterpr:  scimpath.MustParse(scimpath.EnterpriseUser + ":employeeNumber"),
 		company:  scimpath.MustParse(scimpath.EnterpriseUser + ":companyId"),
+		free:     &freeList{},
 	}
 }
 
-func (w *worker) convert(idx *index, j *job) (*result, error) {
+func (w *worker) convert(idx *index, j job) (*result, error) {
 	emp := &idx.emps[j.emp]
-	r := &result{seq: j.seq}
-	u := userPool.Get().(*scim.User)
+	r := w.result(j.seq)
+	u := r.user
 	u.Key = emp.key
-	r.user = u
-	collect := func(d source.Diagnostic) { r.diags = append(r.diags, d) }
+	collect := r.collect
 	before := w.eng.counts
 	converted := 0
-	for _, e := range j.entries {
+	for ei := emp.head; ei >= 0; ei = idx.entries[ei].next {
+		e := &idx.entries[ei]
 		f := w.fetchers[e.in]
 		if f == nil {
 			f = w.inputs[e.in].Fetcher()
@@ -602,7 +649,7 @@ func (w *worker) convert(idx *index, j *job) (*result, error) {
 			return r, nil
 		}
 	}
-	r.json = u.AppendResource((*bufPool.Get().(*[]byte))[:0])
+	r.json = u.AppendResource(r.json[:0])
 	return r, nil
 }
 

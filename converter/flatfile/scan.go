@@ -124,40 +124,44 @@ func (q *quoteState) feed(b []byte) {
 	if !q.started {
 		q.started, q.fieldStart = true, true
 	}
-	if !q.inQuoted && bytes.IndexByte(b, '"') < 0 {
-		q.commas += bytes.Count(b, comma)
-		if len(b) > 0 {
-			q.fieldStart = b[len(b)-1] == ','
-		}
-		return
-	}
-	for _, c := range b {
+	// The state changes only at quotes: jump from one to the next, counting
+	// the commas in between outside quoted fields.
+	for len(b) > 0 {
 		if q.inQuoted {
 			if q.quoteSeen {
 				q.quoteSeen = false
-				if c == '"' {
-					continue // doubled quote
+				if b[0] == '"' {
+					b = b[1:] // doubled quote
+					continue
 				}
-				q.inQuoted = false // closed; c is outside
-			} else {
-				if c == '"' {
-					q.quoteSeen = true
-				}
+				q.inQuoted = false // closed; b[0] is outside
 				continue
 			}
-		}
-		switch c {
-		case ',':
-			q.commas++
-			q.fieldStart = true
-		case '"':
-			if q.fieldStart {
-				q.inQuoted = true
+			k := bytes.IndexByte(b, '"')
+			if k < 0 {
+				return
 			}
-			q.fieldStart = false
-		default:
-			q.fieldStart = false
+			q.quoteSeen = true
+			b = b[k+1:]
+			continue
 		}
+		seg := b
+		k := bytes.IndexByte(b, '"')
+		if k >= 0 {
+			seg = b[:k]
+		}
+		if len(seg) > 0 {
+			q.commas += bytes.Count(seg, comma)
+			q.fieldStart = seg[len(seg)-1] == ','
+		}
+		if k < 0 {
+			return
+		}
+		if q.fieldStart {
+			q.inQuoted = true
+		}
+		q.fieldStart = false
+		b = b[k+1:]
 	}
 }
 
@@ -288,7 +292,24 @@ func ParseFieldsN(rec []byte, file string, line int, dst []source.Field, n int) 
 			}
 			continue
 		}
-		// Unquoted field.
+		// Unquoted field. Most are short and plain: one pass finds the
+		// comma; a quote or line break before it takes the checks below.
+		j := i
+		for j < len(str) && !fieldStop[str[j]] {
+			j++
+		}
+		if j == len(str) || str[j] == ',' {
+			dst = append(dst, source.Field{Value: str[i:j], Line: int32(ln), Col: int32(col)})
+			if j == len(str) {
+				return dst, nil
+			}
+			i = j + 1
+			if i == len(str) {
+				dst = append(dst, source.Field{Line: int32(ln), Col: int32(i - lineStart + 1)})
+				return dst, nil
+			}
+			continue
+		}
 		k := strings.IndexByte(str[i:], ',')
 		end := len(str)
 		if k >= 0 {
@@ -315,6 +336,9 @@ func ParseFieldsN(rec []byte, file string, line int, dst []source.Field, n int) 
 		}
 	}
 }
+
+// fieldStop marks the bytes that end the fast scan of an unquoted field.
+var fieldStop = [256]bool{',': true, '"': true, '\n': true}
 
 // prefixFields returns the bytes of the first n fields of rec (quote-aware).
 func prefixFields(rec []byte, n int) []byte {

@@ -56,12 +56,35 @@ const hexDigits = "0123456789abcdef"
 
 // plain marks the ASCII bytes that need no escaping in a JSON string (as
 // encoding/json writes them: <, > and & are escaped too).
-var plain = func() (t [utf8.RuneSelf]bool) {
+var plain = func() (t [256]bool) {
 	for c := 0x20; c < utf8.RuneSelf; c++ {
 		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
 	}
 	return t
 }()
+
+// load8 reads the first eight bytes of s as a little-endian word (the
+// compiler makes it one load).
+func load8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plain8 reports whether all eight bytes of x are plain (see plain): ASCII,
+// not a control character, not one of " \\ < > &. A byte b of y is zero
+// exactly when (y-ones)&^y has b's high bit set (no false yes for the word).
+func plain8(x uint64) bool {
+	q, bs, lt, gt, amp := x^(ones*'"'), x^(ones*'\\'), x^(ones*'<'), x^(ones*'>'), x^(ones*'&')
+	bad := x | (x - ones*0x20) | // ≥ 0x80, or < 0x20 (given < 0x80)
+		(q-ones)&^q | (bs-ones)&^bs | (lt-ones)&^lt | (gt-ones)&^gt | (amp-ones)&^amp
+	return bad&highs == 0
+}
 
 // AppendString appends s as a JSON string literal, escaping as encoding/json
 // does (including <, > and & and U+2028/U+2029), and replacing invalid UTF-8
@@ -70,12 +93,19 @@ func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Most strings are plain ASCII: skip it eight bytes at a time, then
+		// byte by byte (plain is false for every byte from utf8.RuneSelf up).
+		for i+8 <= len(s) && plain8(load8(s[i:])) {
+			i += 8
+		}
+		for i < len(s) && plain[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if plain[c] {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

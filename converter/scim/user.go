@@ -22,6 +22,16 @@ func (o Origin) String() string {
 	return fmt.Sprintf("%s:%d:%d", o.File, o.Line, o.Col)
 }
 
+// origin is an Origin without the strings a record's values share.
+type origin struct {
+	field             string
+	line, col, column int32
+	src               int32 // index in User.sources
+}
+
+// originSource is what the values of one record have in common.
+type originSource struct{ file, record string }
+
 // Membership is a Y/N assertion about an element of a multi-valued attribute
 // (a role, an entitlement): present or absent. Blank asserts nothing and is
 // not recorded.
@@ -39,7 +49,11 @@ type User struct {
 	Identity bool   // an identity record (300/305/310, UserProfile, …) is among its records
 	Doc      Object // the resource; extensions are members named by their URN
 	Absent   []Membership
-	Origins  []Origin
+
+	// Origins, compactly: most of a record's values share its file and
+	// record type, kept once in sources; OriginOf rebuilds an Origin.
+	origins []origin
+	sources []originSource
 
 	root Value // the Doc as a value, for path walks
 
@@ -103,26 +117,51 @@ func (u *User) members(n int) []Member {
 	}
 }
 
+// addMember appends an empty member called name to o and returns its value.
+// A full member list of a slab object moves to a bigger piece of a slab
+// (the old piece stays unused until Reset); the document's own list is an
+// ordinary slice, since Reset keeps it while it reuses the slabs.
+func (u *User) addMember(o *Object, name string) *Value {
+	if len(o.Members) == cap(o.Members) && o != &u.Doc {
+		ms := u.members(max(8, 2*len(o.Members)))
+		o.Members = append(ms, o.Members...)
+	}
+	o.Members = append(o.Members, Member{Name: name})
+	return &o.Members[len(o.Members)-1].Value
+}
+
+// appendValue is append for the arrays of the tree, growing them in slabs.
+func (u *User) appendValue(arr []Value, v Value) []Value {
+	if len(arr) == cap(arr) {
+		arr = append(u.values(max(8, 2*len(arr))), arr...)
+	}
+	return append(arr, v)
+}
+
 // Reset empties u for reuse by another employee, keeping its allocations.
 // Nothing may still refer to the previous tree.
+//
+// The slabs are truncated, not cleared: every piece cut from them is written
+// whole before it is read (newObject, addMember, appendValue append), so the
+// old contents only keep the previous employee's strings from the collector
+// until they are overwritten.
 func (u *User) Reset() {
 	for i := range u.objSlabs {
-		clear(u.objSlabs[i])
 		u.objSlabs[i] = u.objSlabs[i][:0]
 	}
 	for i := range u.memSlabs {
-		clear(u.memSlabs[i])
 		u.memSlabs[i] = u.memSlabs[i][:0]
 	}
 	for i := range u.valSlabs {
-		clear(u.valSlabs[i])
 		u.valSlabs[i] = u.valSlabs[i][:0]
 	}
 	u.objCur, u.memCur, u.valCur = 0, 0, 0
 	clear(u.Doc.Members)
 	u.Doc.Members = u.Doc.Members[:0]
-	clear(u.Origins)
-	u.Origins = u.Origins[:0]
+	clear(u.origins)
+	u.origins = u.origins[:0]
+	clear(u.sources)
+	u.sources = u.sources[:0]
 	u.Absent = u.Absent[:0]
 	u.Key, u.Identity, u.root = "", false, Value{}
 	u.lastURN, u.lastExt = "", Value{}
@@ -130,19 +169,32 @@ func (u *User) Reset() {
 
 // AddOrigin records o and returns the reference to store in Value.Origin.
 func (u *User) AddOrigin(o Origin) int32 {
-	if u.Origins == nil {
-		u.Origins = make([]Origin, 0, 128)
+	return u.AddOriginOf(o.File, o.Record, o.Field, o.Line, o.Col, o.Column)
+}
+
+// AddOriginOf is AddOrigin with the Origin's fields as arguments: the
+// engine records one per value, and consecutive ones share file and record.
+func (u *User) AddOriginOf(file, record, field string, line, col, column int) int32 {
+	n := len(u.sources)
+	if n == 0 || u.sources[n-1].file != file || u.sources[n-1].record != record {
+		u.sources = append(u.sources, originSource{file: file, record: record})
+		n++
 	}
-	u.Origins = append(u.Origins, o)
-	return int32(len(u.Origins))
+	if u.origins == nil {
+		u.origins = make([]origin, 0, 128)
+	}
+	u.origins = append(u.origins, origin{field: field, line: int32(line), col: int32(col), column: int32(column), src: int32(n - 1)})
+	return int32(len(u.origins))
 }
 
 // OriginOf returns the origin of a value, if it has one.
 func (u *User) OriginOf(ref int32) (Origin, bool) {
-	if ref <= 0 || int(ref) > len(u.Origins) {
+	if ref <= 0 || int(ref) > len(u.origins) {
 		return Origin{}, false
 	}
-	return u.Origins[ref-1], true
+	o := &u.origins[ref-1]
+	src := &u.sources[o.src]
+	return Origin{File: src.file, Line: int(o.line), Col: int(o.col), Column: int(o.column), Field: o.field, Record: src.record}, true
 }
 
 // Conflict reports that a value was replaced by a different one.
@@ -229,7 +281,7 @@ func (u *User) container(p *scimpath.Path, create bool) (*Value, error) {
 		if !create {
 			return nil, nil
 		}
-		u.Doc.Members = append(u.Doc.Members, Member{Name: p.URN, Value: Obj(u.newObject(8))})
+		u.Doc.Members = append(u.Doc.Members, Member{Name: p.URN, Value: Obj(u.newObject(16))})
 		ext = &u.Doc.Members[len(u.Doc.Members)-1].Value
 	}
 	if ext.Kind != ObjectKind {
@@ -277,7 +329,7 @@ func (u *User) slot(p *scimpath.Path, create bool) (*Value, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
-		cur.Arr = append(cur.Arr, nv)
+		cur.Arr = u.appendValue(cur.Arr, nv)
 		elem = len(cur.Arr) - 1
 	}
 	el := &cur.Arr[elem]
@@ -306,8 +358,7 @@ func (u *User) walk(cur *Value, names []string, create bool) (*Value, error) {
 			if !create {
 				return nil, nil
 			}
-			cur.Obj.Members = append(cur.Obj.Members, Member{Name: name})
-			next = &cur.Obj.Members[len(cur.Obj.Members)-1].Value
+			next = u.addMember(cur.Obj, name)
 		}
 		cur = next
 	}
@@ -324,8 +375,29 @@ func primitiveKey(eqs []Equality) bool {
 type Equality = scimpath.Equality
 
 func findElement(arr []Value, eqs []Equality) int {
+	if len(eqs) == 1 && len(eqs[0].Attr) == 1 && eqs[0].Value.Kind == scimpath.String {
+		// The common key (id, type, roleName, value eq "…"): elements
+		// made by newElement hold it as their first member.
+		eq := &eqs[0]
+		name, lit := eq.Attr[0], eq.Value.Str
+		for i := range arr {
+			el := &arr[i]
+			if el.Kind == ObjectKind && len(el.Obj.Members) > 0 {
+				if m := &el.Obj.Members[0]; m.Name == name {
+					if m.Value.Kind == String && foldEqual(m.Value.Str, lit) {
+						return i
+					}
+					continue
+				}
+			}
+			if matches(el, eqs) {
+				return i
+			}
+		}
+		return -1
+	}
 	for i := range arr {
-		if Matches(arr[i], eqs) {
+		if matches(&arr[i], eqs) {
 			return i
 		}
 	}
@@ -333,12 +405,15 @@ func findElement(arr []Value, eqs []Equality) int {
 }
 
 // Matches reports whether element el satisfies every equality.
-func Matches(el Value, eqs []Equality) bool {
+func Matches(el Value, eqs []Equality) bool { return matches(&el, eqs) }
+
+func matches(el *Value, eqs []Equality) bool {
 	if el.Kind != ObjectKind {
-		return primitiveKey(eqs) && literalEqual(el, eqs[0].Value)
+		return primitiveKey(eqs) && literalEqual(*el, eqs[0].Value)
 	}
-	for _, eq := range eqs {
-		cur := &el
+	for i := range eqs {
+		eq := &eqs[i]
+		cur := el
 		for _, name := range eq.Attr {
 			if cur.Kind != ObjectKind {
 				return false
@@ -377,16 +452,13 @@ func foldEqual(a, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	if a == b {
-		return true
-	}
 	if n := len(a); n > 0 {
 		x, y := a[n-1], b[n-1]
 		if x < utf8.RuneSelf && y < utf8.RuneSelf && lower(x) != lower(y) {
 			return false
 		}
 	}
-	return strings.EqualFold(a, b)
+	return a == b || strings.EqualFold(a, b)
 }
 
 func lower(c byte) byte {
@@ -441,10 +513,16 @@ func (u *User) remove(p *scimpath.Path) {
 	if err != nil {
 		return
 	}
-	kept := arr.Arr[:0]
-	for _, el := range arr.Arr {
-		if !Matches(el, eqs) {
-			kept = append(kept, el)
+	// Mostly nothing matches (an N for a role never given): compact the
+	// array only from its first match on.
+	first := findElement(arr.Arr, eqs)
+	if first < 0 {
+		return
+	}
+	kept := arr.Arr[:first]
+	for i := first + 1; i < len(arr.Arr); i++ {
+		if !matches(&arr.Arr[i], eqs) {
+			kept = append(kept, arr.Arr[i])
 		}
 	}
 	arr.Arr = kept
@@ -471,22 +549,26 @@ func (u *User) AppendResource(b []byte) []byte {
 	b = append(b, `{"schemas":[`...)
 	b = AppendString(b, scimpath.CoreUser)
 	for _, i := range order {
-		m := u.Doc.Members[i]
-		if strings.HasPrefix(m.Name, "urn:") && !empty(m.Value) {
+		m := &u.Doc.Members[i]
+		if strings.HasPrefix(m.Name, "urn:") && !empty(&m.Value) {
 			b = append(b, ',')
 			b = AppendString(b, m.Name)
 		}
 	}
 	b = append(b, ']')
 	for _, i := range order {
-		m := u.Doc.Members[i]
-		if m.Name == "schemas" || empty(m.Value) {
+		m := &u.Doc.Members[i]
+		if m.Name == "schemas" || m.Value.Kind == Null {
 			continue
 		}
+		start := len(b)
 		b = append(b, ',')
 		b = AppendString(b, m.Name)
 		b = append(b, ':')
-		b = appendPruned(b, m.Value)
+		var full bool
+		if b, full = appendPruned(b, &m.Value); !full {
+			b = b[:start] // empty: left out
+		}
 	}
 	return append(b, '}')
 }
@@ -505,36 +587,44 @@ var topOrder = map[string]int{
 
 // order appends the indexes of the top-level members in emission order.
 func (u *User) order(idx []int) []int {
+	start := len(idx)
+	var buf [32]int
+	ranks := buf[:0] // ranks[i] of idx[start+i], looked up once
 	for i := range u.Doc.Members {
 		idx = append(idx, i)
-	}
-	rank := func(i int) int {
-		name := u.Doc.Members[i].Name
-		if r, ok := topOrder[name]; ok {
-			return r
-		}
-		if strings.HasPrefix(name, "urn:") {
-			return 200
-		}
-		return 50
+		ranks = append(ranks, rank(u.Doc.Members[i].Name))
 	}
 	// Insertion sort: stable, no allocation, a few dozen members at most.
-	for i := 1; i < len(idx); i++ {
-		for j := i; j > 0 && rank(idx[j]) < rank(idx[j-1]); j-- {
-			idx[j], idx[j-1] = idx[j-1], idx[j]
+	s := idx[start:]
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && ranks[j] < ranks[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+			ranks[j], ranks[j-1] = ranks[j-1], ranks[j]
 		}
 	}
 	return idx
 }
 
-// empty reports whether v carries nothing worth sending.
-func empty(v Value) bool {
+// rank is a top-level member's place in topOrder.
+func rank(name string) int {
+	if r, ok := topOrder[name]; ok {
+		return r
+	}
+	if strings.HasPrefix(name, "urn:") {
+		return 200
+	}
+	return 50
+}
+
+// empty reports whether v carries nothing worth sending. It stops at the
+// first non-empty member, so it is cheap on the objects that are not.
+func empty(v *Value) bool {
 	switch v.Kind {
 	case Null:
 		return true
 	case ObjectKind:
-		for _, m := range v.Obj.Members {
-			if !empty(m.Value) {
+		for i := range v.Obj.Members {
+			if !empty(&v.Obj.Members[i].Value) {
 				return false
 			}
 		}
@@ -545,38 +635,61 @@ func empty(v Value) bool {
 	return false
 }
 
-func appendPruned(b []byte, v Value) []byte {
-	if v.Kind != ObjectKind {
-		return AppendJSON(b, v)
+// appendPruned appends v with empty members left out (see empty) and
+// reports whether v is non-empty. An object is encoded in one pass: each
+// member is written, then cut again if it turned out empty.
+func appendPruned(b []byte, v *Value) ([]byte, bool) {
+	switch v.Kind {
+	case ObjectKind:
+	case String:
+		return AppendString(b, v.Str), true
+	case Null:
+		return AppendJSON(b, *v), false
+	case Array:
+		return AppendJSON(b, *v), len(v.Arr) > 0
+	default:
+		return AppendJSON(b, *v), true
 	}
 	b = append(b, '{')
+	some := false // a member is non-empty
 	first := true
-	for _, m := range v.Obj.Members {
-		if empty(m.Value) && !isRoleGroups(m) {
+	ms := v.Obj.Members
+	for j := range ms {
+		m := &ms[j]
+		if m.Value.Kind == Null {
 			continue
 		}
+		start := len(b)
 		if !first {
 			b = append(b, ',')
 		}
-		first = false
 		b = AppendString(b, m.Name)
 		b = append(b, ':')
+		var full bool
 		if m.Value.Kind == Array {
+			arr := m.Value.Arr
+			full = len(arr) > 0
 			b = append(b, '[')
-			for i := range m.Value.Arr {
+			for i := range arr {
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = appendPruned(b, m.Value.Arr[i])
+				b, _ = appendPruned(b, &arr[i])
 			}
 			b = append(b, ']')
+		} else {
+			b, full = appendPruned(b, &m.Value)
+		}
+		if !full && !isRoleGroups(m) {
+			b = b[:start]
 			continue
 		}
-		b = appendPruned(b, m.Value)
+		some = some || full
+		first = false
 	}
-	return append(b, '}')
+	return append(b, '}'), some
 }
 
 // isRoleGroups keeps an explicitly empty roleGroups list: UPS reads
 // "roleGroups": [] as "the global group".
-func isRoleGroups(m Member) bool { return m.Name == "roleGroups" && m.Value.Kind == Array }
+func isRoleGroups(m *Member) bool { return m.Name == "roleGroups" && m.Value.Kind == Array }

@@ -30,7 +30,7 @@ func (k Kind) String() string {
 }
 
 // Value is a JSON value. Origin, when non-zero, is 1 + the index of the
-// value's source in the owning User's Origins.
+// value's origin in the owning User (see User.OriginOf).
 type Value struct {
 	Kind   Kind
 	Bool   bool
@@ -73,16 +73,26 @@ func (o *Object) Get(name string) (*Value, bool) {
 	if o == nil {
 		return nil, false
 	}
+	// One pass: an exact match wins wherever it is, else the first
+	// case-folded one. Attribute names are ASCII: equal length is necessary.
+	// Names that share a long prefix (extension URNs) mostly differ at the
+	// end: the last byte is compared first.
+	fold := -1
+	n := len(name)
 	for i := range o.Members {
-		if o.Members[i].Name == name {
-			return &o.Members[i].Value, true
+		m := &o.Members[i]
+		if len(m.Name) != n {
+			continue
+		}
+		if n == 0 || m.Name[n-1] == name[n-1] && m.Name == name {
+			return &m.Value, true
+		}
+		if fold < 0 && foldEqual(m.Name, name) {
+			fold = i
 		}
 	}
-	for i := range o.Members {
-		// Attribute names are ASCII: equal length is necessary.
-		if len(o.Members[i].Name) == len(name) && strings.EqualFold(o.Members[i].Name, name) {
-			return &o.Members[i].Value, true
-		}
+	if fold >= 0 {
+		return &o.Members[fold].Value, true
 	}
 	return nil, false
 }
