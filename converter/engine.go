@@ -42,14 +42,17 @@ type valueOrigin struct {
 // Engine applies mapping tables to records. An Engine is not safe for
 // concurrent use: each worker has its own.
 type Engine struct {
-	set     *mapping.Set
-	cfg     *mapping.Config
-	paths   map[string]*scimpath.Path // compiled path templates
-	pending []assignment
-	vars    map[string]string
-	counts  valueCounts
-	failed  bool // the current record has an error
-	inits   map[string]scim.Value
+	set      *mapping.Set
+	cfg      *mapping.Config
+	paths    map[string]*scimpath.Path // compiled path templates
+	pending  []assignment
+	direct   bool                // applying straight to an empty user
+	u        *scim.User          // the user of the record being converted
+	deferred []source.Diagnostic // warnings of direct mode, emitted if the record converts
+	vars     map[string]string
+	counts   valueCounts
+	failed   bool // the current record has an error
+	inits    map[string]scim.Value
 }
 
 // NewEngine returns an engine over a loaded mapping set.
@@ -70,6 +73,10 @@ type Intent struct {
 // Records of intent tables fill intent instead of u.
 func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, diag source.Sink) bool {
 	e.pending = e.pending[:0]
+	// The first record of an employee meets an empty user: its assignments
+	// are applied as they are made, and a failure empties the user again.
+	// Later records go through pending, so a rejected one leaves nothing.
+	e.direct, e.u, e.deferred = u.Empty(), u, e.deferred[:0]
 	clear(e.vars)
 	ok := true
 	e.failed = false
@@ -158,57 +165,29 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 		if err != nil {
 			fail(rec.Diag(source.Error, err.Error()))
 		} else if p != nil {
-			e.pending = append(e.pending, assignment{path: p, member: mapping.AssertPresent, init: t.ElementInit,
-				origin: valueOrigin{line: int32(rec.Line), col: int32(max(rec.Col, 1))}})
+			e.add(rec, assignment{path: p, member: mapping.AssertPresent, init: t.ElementInit,
+				origin: valueOrigin{line: int32(rec.Line), col: int32(max(rec.Col, 1))}}, fail)
 		}
 	}
 	if !ok {
+		if e.direct {
+			key := u.Key
+			u.Reset()
+			u.Key = key
+		}
 		return false
 	}
 	if t.Identity {
 		u.Identity = true
 	}
-	for i := range e.pending {
-		a := &e.pending[i]
-		ref := u.AddOriginOf(rec.File, rec.Type, a.origin.field, int(a.origin.line), int(a.origin.col), int(a.origin.column))
-		switch {
-		case a.member == mapping.AssertAbsent:
-			if err := u.Assert(a.path, false, ref); err != nil {
-				fail(e.diagAt(rec, a, err.Error()))
-			}
-		case a.member == mapping.AssertPresent:
-			if err := u.Assert(a.path, true, ref); err != nil {
-				fail(e.diagAt(rec, a, err.Error()))
-				continue
-			}
-			if a.init != "" {
-				if err := e.mergeInit(u, a.path, a.init); err != nil {
-					fail(e.diagAt(rec, a, err.Error()))
-				}
-			}
-			if a.value.Kind != scim.Null && len(a.path.Sub) > 0 {
-				a.value.Origin = ref
-				u.Set(a.path, a.value)
-			}
-		case a.segment:
-			if err := appendSegment(u, a.path, a.value.Str, ref); err != nil {
-				fail(e.diagAt(rec, a, err.Error()))
-			}
-		default:
-			a.value.Origin = ref
-			conflict, err := u.Set(a.path, a.value)
-			if err != nil {
-				fail(e.diagAt(rec, a, err.Error()))
-				continue
-			}
-			if conflict != nil {
-				e.counts.Conflicts++
-				d := e.diagAt(rec, a, "")
-				d.Severity = source.Warning
-				d.Msg = fmt.Sprintf("replaces %s given by an earlier record of employee %s", display(conflict.Old), u.Key)
-				diag(d)
-			}
+	if e.direct {
+		for _, d := range e.deferred {
+			diag(d)
 		}
+		return ok
+	}
+	for i := range e.pending {
+		e.applyOne(rec, u, &e.pending[i], diag, fail)
 	}
 	return ok
 }
@@ -334,10 +313,8 @@ func (e *Engine) column(rec *source.Record, t *mapping.Table, c *mapping.Column,
 		fail(at(source.Error, err.Error()))
 		return false
 	}
-	// Filled in place: an assignment is a hundred bytes, copied once.
-	e.pending = append(e.pending, assignment{path: p, value: out.Value, member: out.Membership, segment: c.As == "segment",
-		origin: valueOrigin{field: c.Name, line: int32(rec.Line), col: int32(max(rec.Col, 1)), column: int32(c.Col)}})
-	a := &e.pending[len(e.pending)-1]
+	a := &assignment{path: p, value: out.Value, member: out.Membership, segment: c.As == "segment",
+		origin: valueOrigin{field: c.Name, line: int32(rec.Line), col: int32(max(rec.Col, 1)), column: int32(c.Col)}}
 	if i >= 0 && i < len(rec.Fields) {
 		a.origin.line, a.origin.col = int32(rec.Fields[i].Line), int32(rec.Fields[i].Col)
 	}
@@ -350,12 +327,70 @@ func (e *Engine) column(rec *source.Record, t *mapping.Table, c *mapping.Column,
 			a.init = ""
 		}
 	}
-	if ap := c.AlsoPath(); ap != nil && out.Membership != mapping.NoMembership && (c.AlsoOption == "" || e.cfg.Option(c.AlsoOption)) {
-		also := *a
-		also.path, also.init = ap, ""
-		e.pending = append(e.pending, also)
+	also := c.AlsoPath() != nil && out.Membership != mapping.NoMembership && (c.AlsoOption == "" || e.cfg.Option(c.AlsoOption))
+	var second assignment
+	if also {
+		second = *a
+		second.path, second.init = c.AlsoPath(), ""
+	}
+	e.add(rec, *a, fail)
+	if also {
+		e.add(rec, second, fail)
 	}
 	return true
+}
+
+// add applies an assignment at once (first record of an employee) or keeps
+// it until the whole record has converted.
+func (e *Engine) add(rec *source.Record, a assignment, fail source.Sink) {
+	if e.direct {
+		e.applyOne(rec, e.u, &a, func(d source.Diagnostic) { e.deferred = append(e.deferred, d) }, fail)
+		return
+	}
+	e.pending = append(e.pending, a)
+}
+
+// applyOne applies one assignment to u. Conflict warnings go to warn.
+func (e *Engine) applyOne(rec *source.Record, u *scim.User, a *assignment, warn, fail source.Sink) {
+	ref := u.AddOriginOf(rec.File, rec.Type, a.origin.field, int(a.origin.line), int(a.origin.col), int(a.origin.column))
+	switch {
+	case a.member == mapping.AssertAbsent:
+		if err := u.Assert(a.path, false, ref); err != nil {
+			fail(e.diagAt(rec, a, err.Error()))
+		}
+	case a.member == mapping.AssertPresent:
+		if err := u.Assert(a.path, true, ref); err != nil {
+			fail(e.diagAt(rec, a, err.Error()))
+			return
+		}
+		if a.init != "" {
+			if err := e.mergeInit(u, a.path, a.init); err != nil {
+				fail(e.diagAt(rec, a, err.Error()))
+			}
+		}
+		if a.value.Kind != scim.Null && len(a.path.Sub) > 0 {
+			a.value.Origin = ref
+			u.Set(a.path, a.value)
+		}
+	case a.segment:
+		if err := appendSegment(u, a.path, a.value.Str, ref); err != nil {
+			fail(e.diagAt(rec, a, err.Error()))
+		}
+	default:
+		a.value.Origin = ref
+		conflict, err := u.Set(a.path, a.value)
+		if err != nil {
+			fail(e.diagAt(rec, a, err.Error()))
+			return
+		}
+		if conflict != nil {
+			e.counts.Conflicts++
+			d := e.diagAt(rec, a, "")
+			d.Severity = source.Warning
+			d.Msg = fmt.Sprintf("replaces %s given by an earlier record of employee %s", display(conflict.Old), u.Key)
+			warn(d)
+		}
+	}
 }
 
 // redact hides values of columns that must never be echoed (passwords).

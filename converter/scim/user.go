@@ -138,6 +138,11 @@ func (u *User) appendValue(arr []Value, v Value) []Value {
 	return append(arr, v)
 }
 
+// Empty reports whether nothing has been set or asserted on u yet.
+func (u *User) Empty() bool {
+	return len(u.Doc.Members) == 0 && len(u.Absent) == 0 && len(u.origins) == 0 && !u.Identity
+}
+
 // Reset empties u for reuse by another employee, keeping its allocations.
 // Nothing may still refer to the previous tree.
 //
