@@ -91,21 +91,78 @@ func (in *FlatInput) Name() string { return in.name }
 // Format returns "flat".
 func (in *FlatInput) Format() string { return "flat" }
 
-// Scan implements Input.
+// Scan implements Input. Reading and splitting records runs in its own
+// goroutine, handing batches to fn's goroutine, so pass 1's two halves (the
+// scanner and the caller's indexing) overlap on two cores.
 func (in *FlatInput) Scan(fn func(*source.Record, Loc, *source.Diagnostic) error) error {
 	if _, err := in.f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	sc := flatfile.NewScanner(in.f, in.name)
-	sc.SetFieldLimit(in.limit)
-	for sc.Next() {
-		r := sc.Record()
-		loc := Loc{Off: sc.Offset(), Len: int32(len(sc.Raw())), Line: int32(r.Line), Seq: int32(r.Seq)}
-		if err := fn(r, loc, sc.Syntax()); err != nil {
-			return err
+	type item struct {
+		rec    source.Record
+		loc    Loc
+		syntax *source.Diagnostic
+	}
+	const batchSize = 512
+	batches := make(chan []item, 4)
+	free := make(chan []item, 6)
+	done := make(chan struct{})
+	var scanErr error
+	go func() {
+		defer close(batches)
+		sc := flatfile.NewScanner(in.f, in.name)
+		sc.SetFieldLimit(in.limit)
+		var b []item
+		for sc.Next() {
+			if b == nil {
+				select {
+				case b = <-free:
+					b = b[:0]
+				default:
+					b = make([]item, 0, batchSize)
+				}
+			}
+			r := sc.Record()
+			it := item{rec: *r, loc: Loc{Off: sc.Offset(), Len: int32(len(sc.Raw())), Line: int32(r.Line), Seq: int32(r.Seq)}, syntax: sc.Syntax()}
+			// The scanner reuses its field list; the values are substrings
+			// of a per-record string, so a copy of the list is enough.
+			if n := len(b); n < cap(b) {
+				it.rec.Fields = append(b[:n+1][n].rec.Fields[:0], r.Fields...)
+			} else {
+				it.rec.Fields = append([]source.Field(nil), r.Fields...)
+			}
+			b = append(b, it)
+			if len(b) == batchSize {
+				select {
+				case batches <- b:
+				case <-done:
+					return
+				}
+				b = nil
+			}
+		}
+		if len(b) > 0 {
+			select {
+			case batches <- b:
+			case <-done:
+				return
+			}
+		}
+		scanErr = sc.Err()
+	}()
+	defer close(done)
+	for b := range batches {
+		for i := range b {
+			if err := fn(&b[i].rec, b[i].loc, b[i].syntax); err != nil {
+				return err
+			}
+		}
+		select {
+		case free <- b:
+		default:
 		}
 	}
-	return sc.Err()
+	return scanErr
 }
 
 // Fetch implements Input. Reads go through a window so that records fetched
