@@ -281,20 +281,10 @@ func (j *Journal) Reject(ctx context.Context, reqID int64, httpCode int, code, m
 			httpCode, strings.TrimSpace(code+" "+message), j.stamp(), reqID); err != nil {
 			return err
 		}
-		rows, err := tx.Query(`SELECT seq FROM ops WHERE request_id = ? AND state = 'sent'`, reqID)
+		seqs, err := sentOps(tx, reqID)
 		if err != nil {
 			return err
 		}
-		var seqs []int64
-		for rows.Next() {
-			var s int64
-			if err := rows.Scan(&s); err != nil {
-				rows.Close()
-				return err
-			}
-			seqs = append(seqs, s)
-		}
-		rows.Close()
 		for _, s := range seqs {
 			if err := j.finish(tx, s, reqID, Outcome{State: StateFailed, Outcome: OutcomeFailed, HTTPCode: httpCode, MsgCode: code, Message: message}); err != nil {
 				return err
@@ -511,20 +501,10 @@ func (j *Journal) Complete(ctx context.Context, reqID int64) (lost int, err erro
 // Concur UUID) are done, the rest go back to the queue, marked reconciled.
 func (j *Journal) Reconcile(ctx context.Context, reqID int64, found map[int64]string) error {
 	return j.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.Query(`SELECT seq FROM ops WHERE request_id = ? AND state = 'sent'`, reqID)
+		seqs, err := sentOps(tx, reqID)
 		if err != nil {
 			return err
 		}
-		var seqs []int64
-		for rows.Next() {
-			var s int64
-			if err := rows.Scan(&s); err != nil {
-				rows.Close()
-				return err
-			}
-			seqs = append(seqs, s)
-		}
-		rows.Close()
 		for _, s := range seqs {
 			if uuid, ok := found[s]; ok {
 				if err := j.finish(tx, s, reqID, Outcome{State: StateDone, Outcome: OutcomeReconciled, UUID: uuid,
@@ -543,4 +523,22 @@ func (j *Journal) Reconcile(ctx context.Context, reqID int64, found map[int64]st
 		_, err = tx.Exec(`UPDATE requests SET state = 'reconciled', completed_at = ? WHERE id = ?`, j.stamp(), reqID)
 		return err
 	})
+}
+
+// sentOps returns the operations of a request that are still "sent".
+func sentOps(tx *sql.Tx, reqID int64) ([]int64, error) {
+	rows, err := tx.Query(`SELECT seq FROM ops WHERE request_id = ? AND state = 'sent'`, reqID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var seqs []int64
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		seqs = append(seqs, s)
+	}
+	return seqs, rows.Err()
 }
