@@ -271,6 +271,31 @@ func Report(ctx context.Context, journalPath, format string, w io.Writer) error 
 		return err
 	}
 	defer j.Close()
+	rejected, err := rejectedRows(j)
+	if err != nil {
+		return err
+	}
+	// each yields the journal's rows, then the records the conversion
+	// rejected (never sent, so not operations of the journal).
+	each := func(fn func(ReportRow) error) error {
+		err := j.Each(ctx, false, func(r journal.Row) error {
+			for _, row := range rowsOf(r) {
+				if err := fn(row); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, row := range rejected {
+			if err := fn(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	switch format {
 	case "csv":
 		// Rows go out in chunks, so memory stays bounded on large runs.
@@ -291,11 +316,9 @@ func Report(ctx context.Context, journalPath, format string, w io.Writer) error 
 			chunk = chunk[:0]
 			return err
 		}
-		err := j.Each(ctx, false, func(r journal.Row) error {
-			for _, row := range rowsOf(r) {
-				row.neutralize()
-				chunk = append(chunk, row)
-			}
+		err := each(func(row ReportRow) error {
+			row.neutralize()
+			chunk = append(chunk, row)
 			if len(chunk) >= 1000 {
 				return flush()
 			}
@@ -307,34 +330,23 @@ func Report(ctx context.Context, journalPath, format string, w io.Writer) error 
 		return flush()
 	case "ndjson":
 		enc := json.NewEncoder(w)
-		return j.Each(ctx, false, func(r journal.Row) error {
-			for _, row := range rowsOf(r) {
-				if err := enc.Encode(row); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		return each(func(row ReportRow) error { return enc.Encode(row) })
 	default:
 		if _, err := io.WriteString(w, "["); err != nil {
 			return err
 		}
 		first := true
-		err := j.Each(ctx, false, func(r journal.Row) error {
-			for _, row := range rowsOf(r) {
-				b, err := json.Marshal(row)
-				if err != nil {
-					return err
-				}
-				sep := ",\n"
-				if first {
-					sep, first = "\n", false
-				}
-				if _, err := io.WriteString(w, sep+string(b)); err != nil {
-					return err
-				}
+		err := each(func(row ReportRow) error {
+			b, err := json.Marshal(row)
+			if err != nil {
+				return err
 			}
-			return nil
+			sep := ",\n"
+			if first {
+				sep, first = "\n", false
+			}
+			_, err = io.WriteString(w, sep+string(b))
+			return err
 		})
 		if err != nil {
 			return err
@@ -342,4 +354,39 @@ func Report(ctx context.Context, journalPath, format string, w io.Writer) error 
 		_, err = io.WriteString(w, "\n]\n")
 		return err
 	}
+}
+
+// rejectedKey is the journal meta entry holding the rejected records.
+const rejectedKey = "rejected_records"
+
+// RecordRejected keeps, in the journal, the input records the conversion
+// rejected (or could not send), so that Report accounts for every record of
+// the input, sent or not. A later call replaces the list (a resumed run
+// converts the same input again).
+func RecordRejected(ctx context.Context, journalPath string, rows []ReportRow) error {
+	j, err := journal.OpenExisting(journalPath)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	for i := range rows {
+		rows[i].Outcome = "rejected"
+	}
+	b, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	return j.SetMeta(rejectedKey, string(b))
+}
+
+func rejectedRows(j *journal.Journal) ([]ReportRow, error) {
+	v, ok, err := j.Meta(rejectedKey)
+	if err != nil || !ok || v == "" {
+		return nil, err
+	}
+	var rows []ReportRow
+	if err := json.Unmarshal([]byte(v), &rows); err != nil {
+		return nil, fmt.Errorf("journal: rejected records: %w", err)
+	}
+	return rows, nil
 }

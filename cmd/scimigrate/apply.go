@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/gocarina/gocsv"
-
 	"bufio"
 	"context"
 	"errors"
@@ -72,26 +70,16 @@ func (r *rejections) add(d source.Diagnostic) {
 	row.Message += msg
 }
 
-// appendTo adds the rejected records to a CSV report written by apply.Report.
-func (r *rejections) appendTo(path string) error {
-	if r == nil || len(r.order) == 0 {
+// list returns the rejected records in input order.
+func (r *rejections) list() []apply.ReportRow {
+	if r == nil {
 		return nil
 	}
 	rows := make([]apply.ReportRow, 0, len(r.order))
 	for _, k := range r.order {
-		row := *r.rows[k]
-		row.File, row.Message = apply.Neutralize(row.File), apply.Neutralize(row.Message)
-		rows = append(rows, row)
+		rows = append(rows, *r.rows[k])
 	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if err := gocsv.MarshalCSVWithoutHeaders(rows, gocsv.DefaultCSVWriter(f)); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return rows
 }
 
 func (o *applyOptions) register(fs *flag.FlagSet) {
@@ -335,11 +323,13 @@ func (o *applyOptions) submit(ctx context.Context, io IO, ops iter.Seq2[batcher.
 	if report == "" {
 		report = o.Journal + ".report.csv"
 	}
-	if err := writeReport(ctx, o.Journal, "csv", report); err != nil {
-		fmt.Fprintf(io.Err, "scimigrate apply: writing the report: %v\n", err)
-		return exitUsage
+	if o.rejected != nil {
+		if err := apply.RecordRejected(ctx, o.Journal, o.rejected.list()); err != nil {
+			fmt.Fprintf(io.Err, "scimigrate apply: recording the rejected records: %v\n", err)
+			return exitUsage
+		}
 	}
-	if err := o.rejected.appendTo(report); err != nil {
+	if err := writeReport(ctx, o.Journal, "csv", report); err != nil {
 		fmt.Fprintf(io.Err, "scimigrate apply: writing the report: %v\n", err)
 		return exitUsage
 	}

@@ -151,3 +151,41 @@ func countRecords(t *testing.T, p string) int {
 }
 
 var _ = exec.Command
+
+// TestReportListsRejectedRecords: records the conversion rejected, or that
+// --create-only cannot apply, are kept in the journal, so a later report
+// accounts for every input record, sent or not.
+func TestReportListsRejectedRecords(t *testing.T) {
+	sim := upsim.NewServer(upsim.Options{Seed: 1, AccessToken: "tok", CompletionDelay: time.Millisecond})
+	defer sim.Close()
+	t.Setenv("SCIMIGRATE_ACCESS_TOKEN", "tok")
+	journal := filepath.Join(t.TempDir(), "j.db")
+	r := runCLI(t, "../../fixtures/flat", "apply", "--base-url", sim.URL(), "--create-only", "--config", "config.yaml",
+		"--journal", journal, "--poll-interval", "10ms", "sample.txt")
+	if r.code != 1 {
+		t.Fatalf("apply exit %d (want 1)\n%s", r.code, r.stderr)
+	}
+	r = runCLI(t, ".", "report", "--journal", journal, "--format", "json")
+	var rows []struct {
+		File    string `json:"file"`
+		Line    int    `json:"line"`
+		Outcome string `json:"outcome"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+		t.Fatalf("report: %v\n%s", err, r.stdout)
+	}
+	got := map[int]string{}
+	for _, row := range rows {
+		got[row.Line] = row.Outcome
+	}
+	// Line 5: employee 1004 fails validation; 13: update-only; 17: a 320.
+	for _, line := range []int{5, 13, 17} {
+		if got[line] != "rejected" {
+			t.Errorf("line %d: outcome %q, want rejected (rows %+v)", line, got[line], rows)
+		}
+	}
+	if got[2] != "success" {
+		t.Errorf("line 2: outcome %q", got[2])
+	}
+}
