@@ -19,6 +19,7 @@ type valueCounts struct {
 	Ignored     int // values in columns an override ignores
 	Gated       int // values ignored because their gate column is not Y
 	Conflicts   int // values that replaced a different value from another record
+	Defaulted   int // values filled from the config's defaults
 }
 
 // assignment is one pending change of a record, applied only when the whole

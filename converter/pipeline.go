@@ -414,6 +414,7 @@ func convertAll(ctx context.Context, inputs []Input, idx *index, opts Options, s
 		st.Values.Ignored += r.counts.Ignored
 		st.Values.Gated += r.counts.Gated
 		st.Values.Conflicts += r.counts.Conflicts
+		st.Values.Defaulted += r.counts.Defaulted
 		for _, ref := range r.refs {
 			switch {
 			case ref.Failed || r.dropped:
@@ -628,6 +629,9 @@ func (w *worker) convert(idx *index, j job) (*result, error) {
 			u.Set(w.company, scim.Str(w.opts.CompanyID))
 		}
 	}
+	if u.Identity {
+		r.counts.Defaulted += applyDefaults(u, w.opts.Set.Config.CompiledDefaults())
+	}
 	if w.opts.Validate != nil {
 		if vs := w.opts.Validate(u, u.Identity); len(vs) > 0 {
 			first := firstIdentityRef(r.refs)
@@ -651,6 +655,32 @@ func (w *worker) convert(idx *index, j job) (*result, error) {
 	}
 	r.json = u.AppendResource(r.json[:0])
 	return r, nil
+}
+
+// applyDefaults fills the configured defaults a user to create lacks, in
+// extensions it already carries (a default never creates an extension). The
+// values have no origin: the planner never compares them with an existing
+// user. It returns how many it filled.
+func applyDefaults(u *scim.User, defs []mapping.Default) int {
+	n := 0
+	for _, d := range defs {
+		if _, ok := u.Lookup(d.Path); ok {
+			continue
+		}
+		if d.Path.URN != "" && d.Path.URN != scimpath.CoreUser {
+			if _, ok := u.Doc.Get(d.Path.URN); !ok {
+				continue
+			}
+		}
+		v := scim.Str(d.Value)
+		if d.Value == "true" || d.Value == "false" {
+			v = scim.BoolValue(d.Value == "true") // boolean attributes (nonEmployee, …)
+		}
+		if _, err := u.Set(d.Path, v); err == nil {
+			n++
+		}
+	}
+	return n
 }
 
 func firstIdentityRef(refs []RecordRef) RecordRef {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"scimigrate/converter/scimpath"
 )
 
 // Config holds the site-specific settings a conversion needs that no input
@@ -28,6 +30,28 @@ type Config struct {
 	// Existing is the existing-record handling when no 100 record says it
 	// (UPDATE or REPLACE).
 	Existing string `yaml:"existing"`
+	// Defaults fill attributes that users to create lack, by SCIM path:
+	// sources such as v3 user lists carry no reimbursement currency or
+	// locale, which UPS needs once a user has a spend profile. A default goes
+	// only into an extension the user already carries, never into an update
+	// of an existing user, and is reported in the summary.
+	Defaults map[string]string `yaml:"defaults"`
+
+	defaults []Default
+}
+
+// Default is a compiled entry of Config.Defaults.
+type Default struct {
+	Path  *scimpath.Path
+	Value string
+}
+
+// CompiledDefaults returns the defaults in a stable order.
+func (c *Config) CompiledDefaults() []Default {
+	if c == nil {
+		return nil
+	}
+	return c.defaults
 }
 
 // DefaultConfig is used when no config file is given.
@@ -68,6 +92,29 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 		if _, ok := KnownOptions[o]; !ok {
 			return nil, fmt.Errorf("%s: options: unknown option %q (known: %s)", name, o, strings.Join(optionNames(), ", "))
 		}
+	}
+	keys := make([]string, 0, len(c.Defaults))
+	for k := range c.Defaults {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p, err := scimpath.Parse(k)
+		if err != nil {
+			return nil, fmt.Errorf("%s: defaults: %v", name, err)
+		}
+		if p.Filter != nil && len(p.Sub) == 0 || len(p.Attr) == 0 {
+			return nil, fmt.Errorf("%s: defaults: %s does not name a single value", name, k)
+		}
+		if SchemaCheck != nil {
+			if err := SchemaCheck(p); err != nil {
+				return nil, fmt.Errorf("%s: defaults: %v", name, err)
+			}
+		}
+		if c.Defaults[k] == "" {
+			return nil, fmt.Errorf("%s: defaults: %s has an empty value", name, k)
+		}
+		c.defaults = append(c.defaults, Default{Path: p, Value: c.Defaults[k]})
 	}
 	switch strings.ToUpper(c.Existing) {
 	case "", "UPDATE", "REPLACE":

@@ -210,6 +210,9 @@ func writeSummary(w io.Writer, st *converter.Stats) {
 	fmt.Fprintf(w, "diagnostics:         %d errors, %d warnings\n", st.Errors, st.Warnings)
 	fmt.Fprintf(w, "values not sent:     %d unsupported, %d ignored by override, %d switched off by their gate column\n",
 		st.Values.Unsupported, st.Values.Ignored, st.Values.Gated)
+	if st.Values.Defaulted > 0 {
+		fmt.Fprintf(w, "values defaulted:    %d filled from the config's defaults\n", st.Values.Defaulted)
+	}
 	if st.Values.Conflicts > 0 {
 		fmt.Fprintf(w, "values replaced:     %d by a later record of the same employee\n", st.Values.Conflicts)
 	}

@@ -169,3 +169,31 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo --convert-only: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestConfigDefaults: v3 user lists carry no currency or locale, which UPS
+// needs with a spend profile; the config's defaults fill them for users to
+// create, only in extensions they already carry.
+func TestConfigDefaults(t *testing.T) {
+	dir := t.TempDir()
+	in := "../../fixtures/v3/v31-users-page1.json"
+	r := runCLI(t, ".", "convert", "--company-id", "11111111-2222-3333-4444-555555555555", in)
+	if r.code != 1 || !strings.Contains(r.stderr, "required attribute reimbursementCurrency is missing") {
+		t.Fatalf("without defaults: exit %d\n%s", r.code, r.stderr)
+	}
+	cfg := filepath.Join(dir, "site.yaml")
+	os.WriteFile(cfg, []byte(`defaults:
+  'urn:ietf:params:scim:schemas:extension:spend:2.0:User:reimbursementCurrency': USD
+  'urn:ietf:params:scim:schemas:extension:spend:2.0:User:locale': en-US
+  'urn:ietf:params:scim:schemas:extension:travel:2.0:User:ruleClass.name': Standard
+`), 0o600)
+	r = runCLI(t, ".", "convert", "--config", cfg, "--company-id", "11111111-2222-3333-4444-555555555555", in)
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 2 || !strings.Contains(r.stdout, `"reimbursementCurrency":"USD"`) ||
+		strings.Contains(r.stdout, "travel:2.0:User") || !strings.Contains(r.stderr, "values defaulted:    4 filled") {
+		t.Errorf("with defaults: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	os.WriteFile(cfg, []byte("defaults:\n  'urn:ietf:params:scim:schemas:extension:spend:2.0:User:currency': USD\n"), 0o600)
+	r = runCLI(t, ".", "convert", "--config", cfg, in)
+	if r.code != 2 || !strings.Contains(r.stderr, "defaults:") || !strings.Contains(r.stderr, "currency") {
+		t.Errorf("bad default path: exit %d\n%s", r.code, r.stderr)
+	}
+}
