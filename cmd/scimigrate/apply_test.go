@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,20 +32,8 @@ func TestApplyAgainstSimulatorWithFaults(t *testing.T) {
 	journal := filepath.Join(dir, "journal.db")
 	args := []string{"apply", "--base-url", sim.URL(), "--create-only", "--journal", journal, "--poll-interval", "20ms",
 		"--concurrency", "3", "--company-id", "c0ffee00-0000-0000-0000-000000000001", in}
-	run := func() result {
-		cmd := exec.Command(binary, args...)
-		cmd.Env = append(os.Environ(), "SCIMIGRATE_ACCESS_TOKEN="+token)
-		var out, errb strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return result{code, out.String(), errb.String()}
-	}
+	t.Setenv("SCIMIGRATE_ACCESS_TOKEN", token)
+	run := func() result { return runCLI(t, ".", args...) }
 	r := run()
 	if r.code != 0 {
 		t.Fatalf("apply exit %d\n%s", r.code, r.stderr)
@@ -149,8 +136,6 @@ func countRecords(t *testing.T, p string) int {
 	}
 	return n
 }
-
-var _ = exec.Command
 
 // TestReportListsRejectedRecords: records the conversion rejected, or that
 // --create-only cannot apply, are kept in the journal, so a later report

@@ -200,16 +200,10 @@ func (p *parser) path() (*Path, error) {
 		if len(path.Attr) == 0 {
 			return nil, p.errf("a filter needs an attribute before it")
 		}
-		p.pos++
-		f, err := p.filter()
+		f, err := p.bracket(0)
 		if err != nil {
 			return nil, err
 		}
-		p.skipSpace()
-		if p.pos >= len(p.in) || p.in[p.pos] != ']' {
-			return nil, p.errf("expected ']'")
-		}
-		p.pos++
 		path.Filter = f
 		for p.pos < len(p.in) && p.in[p.pos] == '.' {
 			p.pos++
@@ -321,6 +315,21 @@ func (p *parser) filter() (*Filter, error) { return p.orExpr(0) }
 
 const maxDepth = 64
 
+// bracket reads "[" valFilter "]" at p.pos.
+func (p *parser) bracket(depth int) (*Filter, error) {
+	p.pos++ // [
+	f, err := p.orExpr(depth)
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.pos >= len(p.in) || p.in[p.pos] != ']' {
+		return nil, p.errf("expected ']'")
+	}
+	p.pos++
+	return f, nil
+}
+
 func (p *parser) orExpr(depth int) (*Filter, error) { return p.binary(depth, Or, p.andExpr) }
 
 func (p *parser) andExpr(depth int) (*Filter, error) { return p.binary(depth, And, p.unary) }
@@ -392,16 +401,10 @@ func (p *parser) attrExp(depth int) (*Filter, error) {
 	f := &Filter{Attr: &ap}
 	// A nested value filter: emails[type eq "work" and value co "@x"] inside a filter.
 	if p.pos < len(p.in) && p.in[p.pos] == '[' {
-		p.pos++
-		inner, err := p.orExpr(depth + 1)
+		inner, err := p.bracket(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		p.skipSpace()
-		if p.pos >= len(p.in) || p.in[p.pos] != ']' {
-			return nil, p.errf("expected ']'")
-		}
-		p.pos++
 		ap.Filter = inner
 		f.Op = Has
 		return f, nil
