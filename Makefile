@@ -22,20 +22,21 @@ vet:
 # Speed and memory: rows/s and allocations per row on a generated 305 file.
 bench:
 	BENCH_ROWS=$(BENCH_ROWS) $(GO) test -run '^$$' -bench . -benchtime 3x ./converter/
-	$(GO) test -run '^$$' -bench . -benchmem ./converter/schema/ ./batcher/
+	$(GO) test -run '^$$' -bench . -benchmem ./scim/schema/ ./batcher/
 
 # Short runs of every fuzz target (go test runs their seed corpora always).
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s -fuzzminimizetime 10s $$pkg || exit 1; \
 	  done; \
 	done
 
 # Regenerate golden files and the generated mapping reference after a reviewed change.
+# Every package whose tests declare -update is listed, so none is forgotten.
+GOLDEN_PKGS = $(shell grep -rl --include='*_test.go' 'flag.Bool."update"' . | xargs -n1 dirname | sort -u)
 golden:
-	$(GO) test ./converter/ -update
-	$(GO) test ./mapping/ -update
+	$(GO) test $(GOLDEN_PKGS) -update
 
 clean:
 	rm -rf bin

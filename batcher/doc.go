@@ -16,6 +16,7 @@
 //     Limits.MaxBytes bytes per BulkRequest, measured on the exact bytes that
 //     are sent.
 //
-// The HTTP client lives in batcher/client, the SQLite journal in
+// The planner (desired users against a snapshot or the live target) lives in
+// batcher/plan, the HTTP client in batcher/client, the SQLite journal in
 // batcher/journal and the submission engine in batcher/apply.
 package batcher

@@ -131,7 +131,7 @@ func BenchmarkConvert(b *testing.B) {
 			b.Fatal(err)
 		}
 		st, err := converter.Run(context.Background(), inputs, converter.Options{
-			Set: set, Validate: converter.DefaultValidator, CompanyID: "11111111-2222-3333-4444-555555555555",
+			Set: set, Validate: converter.ValidateSchema, CompanyID: "11111111-2222-3333-4444-555555555555",
 			Emit: func(r *converter.Result) error { _, err := io.Discard.Write(r.JSON); return err },
 		})
 		if err != nil {

@@ -7,9 +7,9 @@ import (
 
 	"scimigrate/converter"
 	"scimigrate/converter/flatfile"
-	"scimigrate/converter/scim"
 	"scimigrate/converter/source"
 	"scimigrate/fixtures/gen"
+	"scimigrate/scim"
 )
 
 // BenchmarkConvertOneUser is the per-record cost on one core: parse one 305

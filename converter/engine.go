@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"strings"
 
-	"scimigrate/converter/scim"
-	"scimigrate/converter/scimpath"
 	"scimigrate/converter/source"
 	"scimigrate/mapping"
+	"scimigrate/scim"
+	"scimigrate/scim/scimpath"
 )
 
 // Counts of what happened to values, summed into Stats.

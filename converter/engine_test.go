@@ -7,9 +7,9 @@ import (
 
 	"scimigrate/converter"
 	"scimigrate/converter/flatfile"
-	"scimigrate/converter/scim"
 	"scimigrate/converter/source"
 	"scimigrate/mapping"
+	"scimigrate/scim"
 )
 
 // A small table set exercising each engine feature, independent of the

@@ -40,7 +40,7 @@ func FuzzConvert(f *testing.F) {
 		defer inputs[0].Close()
 		lines := strings.Count(in, "\n") + 1
 		st, err := converter.Run(context.Background(), inputs, converter.Options{
-			Set: set, Workers: 2, Validate: converter.DefaultValidator,
+			Set: set, Workers: 2, Validate: converter.ValidateSchema,
 			Emit: func(*converter.Result) error { return nil },
 			Diag: func(d source.Diagnostic) {
 				if d.File != path || d.Line < 1 || d.Line > lines || d.Col < 1 {

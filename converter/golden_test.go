@@ -47,7 +47,7 @@ func convertFiles(t testing.TB, cfgPath string, files ...string) (string, string
 	st, err := converter.Run(context.Background(), inputs, converter.Options{
 		Set:       set,
 		Workers:   2,
-		Validate:  converter.DefaultValidator,
+		Validate:  converter.ValidateSchema,
 		CompanyID: cfg.CompanyID,
 		Emit: func(r *converter.Result) error {
 			out.Write(r.JSON)

@@ -1,7 +1,7 @@
 package converter
 
 import (
-	"scimigrate/converter/scim"
+	"scimigrate/scim"
 )
 
 // AppendIntent encodes an ID-change intent as one JSON object:

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"scimigrate/converter/schema"
-	"scimigrate/converter/scim"
+	"scimigrate/scim"
+	"scimigrate/scim/schema"
 	"strings"
 
 	"scimigrate/converter/legacy"
@@ -19,11 +19,6 @@ import (
 // ""), checking every target path against the SCIM schema.
 func LoadMappings(dir string, cfg *mapping.Config) (*mapping.Set, error) {
 	return mapping.Load(dir, cfg)
-}
-
-func init() {
-	// Every mapping target must exist in the SCIM schema documents.
-	mapping.SchemaCheck = schema.CheckPath
 }
 
 // Formats are the input formats: the Employee Import flat file, Users V1 XML,
@@ -174,12 +169,12 @@ func (in *docInput) Fetch(loc Loc, dst *source.Record) error {
 	return nil
 }
 
-// DefaultValidator is the validation every command applies: the JSON Schema
-// documents of converter/schema (checked by a fast validator compiled from
+// ValidateSchema is the validation every command applies: the JSON Schema
+// documents of scim/schema (checked by a fast validator compiled from
 // them, proven equivalent to gojsonschema by differential tests) and the
 // rules a schema cannot say. Users to create are checked in full; users
 // that only update an existing one are checked without required attributes.
-var DefaultValidator Validator = func(u *scim.User, create bool) []Violation {
+func ValidateSchema(u *scim.User, create bool) []Violation {
 	mode := schema.Update
 	if create {
 		mode = schema.Create

@@ -11,10 +11,10 @@ import (
 	"sync/atomic"
 
 	"scimigrate/converter/flatfile"
-	"scimigrate/converter/scim"
-	"scimigrate/converter/scimpath"
 	"scimigrate/converter/source"
 	"scimigrate/mapping"
+	"scimigrate/scim"
+	"scimigrate/scim/scimpath"
 )
 
 // Violation is a failed validation rule of a converted user.

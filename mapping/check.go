@@ -4,16 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"scimigrate/converter/scimpath"
+	"scimigrate/scim/schema"
 )
-
-// PathChecker reports whether a compiled target path exists in the SCIM
-// schema. The converter installs the schema's checker (package
-// converter/schema); nil skips the check.
-type PathChecker func(p *scimpath.Path) error
-
-// SchemaCheck is consulted by Check for every target path.
-var SchemaCheck PathChecker
 
 // Uses a column can have instead of a target.
 var uses = map[string]string{
@@ -107,8 +99,8 @@ func Check(t *Table, set *Set) Problems {
 				add(c, "when: column %d is not a gate (use: gate)", ref.col)
 			}
 		}
-		if c.path != nil && SchemaCheck != nil {
-			if err := SchemaCheck(c.path); err != nil {
+		if c.path != nil {
+			if err := schema.CheckPath(c.path); err != nil {
 				add(c, "%v", err)
 			}
 		}

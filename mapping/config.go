@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"scimigrate/scim/schema"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
-	"scimigrate/converter/scimpath"
+	"scimigrate/scim/scimpath"
 )
 
 // Config holds the site-specific settings a conversion needs that no input
@@ -106,10 +107,8 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 		if p.Filter != nil && len(p.Sub) == 0 || len(p.Attr) == 0 {
 			return nil, fmt.Errorf("%s: defaults: %s does not name a single value", name, k)
 		}
-		if SchemaCheck != nil {
-			if err := SchemaCheck(p); err != nil {
-				return nil, fmt.Errorf("%s: defaults: %v", name, err)
-			}
+		if err := schema.CheckPath(p); err != nil {
+			return nil, fmt.Errorf("%s: defaults: %v", name, err)
 		}
 		if c.Defaults[k] == "" {
 			return nil, fmt.Errorf("%s: defaults: %s has an empty value", name, k)

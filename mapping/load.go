@@ -15,7 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"scimigrate/converter/scimpath"
+	"scimigrate/scim/scimpath"
 )
 
 //go:embed tables/*.yaml

@@ -33,7 +33,7 @@ import (
 	"sort"
 	"strings"
 
-	"scimigrate/converter/scimpath"
+	"scimigrate/scim/scimpath"
 )
 
 // Table maps one record type (or legacy format) to SCIM attributes.

@@ -10,7 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"scimigrate/converter/scimpath"
+	"scimigrate/scim/scimpath"
 )
 
 // The flat-file record tables shipped in the binary, with their shape.

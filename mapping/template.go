@@ -3,7 +3,7 @@ package mapping
 import (
 	"strings"
 
-	"scimigrate/converter/scim"
+	"scimigrate/scim"
 )
 
 // Expand fills the {name} placeholders of a path template with lookup's

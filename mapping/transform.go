@@ -6,7 +6,7 @@ import (
 	"time"
 	"unicode"
 
-	"scimigrate/converter/scim"
+	"scimigrate/scim"
 )
 
 // Membership outcomes of a transform.

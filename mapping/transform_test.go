@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"scimigrate/converter/scim"
+	"scimigrate/scim"
 )
 
 func TestTransforms(t *testing.T) {

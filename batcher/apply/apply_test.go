@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"scimigrate/batcher/journal"
-	"scimigrate/batcher/upsim"
+	"scimigrate/upsim"
 )
 
 func TestRunCreatesEveryoneInOrder(t *testing.T) {

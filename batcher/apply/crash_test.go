@@ -17,7 +17,7 @@ import (
 
 	"scimigrate/batcher"
 	"scimigrate/batcher/journal"
-	"scimigrate/batcher/upsim"
+	"scimigrate/upsim"
 )
 
 // The crash test re-executes the test binary as a child that runs Run and

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"scimigrate/batcher"
-	"scimigrate/batcher/upsim"
+	"scimigrate/upsim"
 )
 
 func TestRunWithFaults(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"scimigrate/batcher"
-	"scimigrate/batcher/upsim"
+	"scimigrate/upsim"
 )
 
 // quickClock is the wall clock with every wait shortened to at most 1 ms,

@@ -7,7 +7,7 @@ import (
 
 	"scimigrate/batcher"
 	"scimigrate/batcher/journal"
-	"scimigrate/batcher/upsim"
+	"scimigrate/upsim"
 )
 
 func TestOrdering(t *testing.T) {

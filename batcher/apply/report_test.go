@@ -12,7 +12,7 @@ import (
 	"github.com/gocarina/gocsv"
 
 	"scimigrate/batcher"
-	"scimigrate/batcher/upsim"
+	"scimigrate/upsim"
 )
 
 func TestNeutralize(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"scimigrate/batcher/upsim"
+	"scimigrate/upsim"
 )
 
 // TestScale runs 20,000 creations through the simulator when

@@ -13,7 +13,7 @@ import (
 
 	"scimigrate/batcher"
 	"scimigrate/batcher/journal"
-	"scimigrate/batcher/upsim"
+	"scimigrate/upsim"
 )
 
 // extStub is a minimal UPS whose spend User extension fails with a 5xx for

@@ -16,8 +16,8 @@ import (
 
 	"scimigrate/batcher"
 	"scimigrate/batcher/apply"
+	"scimigrate/batcher/plan"
 	"scimigrate/converter"
-	"scimigrate/converter/plan"
 	"scimigrate/converter/source"
 )
 
@@ -216,7 +216,7 @@ func (o *applyOptions) run(ctx context.Context, io IO) int {
 		stopped := errors.New("stopped")
 		var err error
 		st, err = converter.Run(ctx, inputs, converter.Options{
-			Set: set, Workers: o.Workers, Validate: converter.DefaultValidator, CompanyID: set.Config.CompanyID,
+			Set: set, Workers: o.Workers, Validate: converter.ValidateSchema, CompanyID: set.Config.CompanyID,
 			Diag: func(d source.Diagnostic) {
 				fmt.Fprintln(io.Err, d.String())
 				rej.add(d)

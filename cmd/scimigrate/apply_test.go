@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"scimigrate/batcher/upsim"
 	"scimigrate/fixtures/gen"
+	"scimigrate/upsim"
 )
 
 // TestApplyAgainstSimulatorWithFaults runs the built CLI against the UPS

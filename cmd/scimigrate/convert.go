@@ -136,7 +136,7 @@ func (o *convertOptions) convert(ctx context.Context, io IO, write bool) int {
 	opts := converter.Options{
 		Set:       set,
 		Workers:   o.Workers,
-		Validate:  converter.DefaultValidator,
+		Validate:  converter.ValidateSchema,
 		CompanyID: set.Config.CompanyID,
 		Diag:      func(d source.Diagnostic) { errw.WriteString(d.String()); errw.WriteByte('\n') },
 		Update: func(r *converter.Result) error {

@@ -7,8 +7,8 @@ import (
 	"os"
 	"time"
 
-	"scimigrate/batcher/upsim"
 	"scimigrate/fixtures"
+	"scimigrate/upsim"
 )
 
 // runDemo is the main job on the embedded sample (every record type, the

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"scimigrate/converter/plan"
+	"scimigrate/batcher/plan"
 )
 
 // runExport saves the live state of the employees named in the input files

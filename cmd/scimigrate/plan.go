@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"scimigrate/batcher/client"
-	"scimigrate/converter/plan"
+	"scimigrate/batcher/plan"
 	"scimigrate/converter/source"
 	"scimigrate/mapping"
 )

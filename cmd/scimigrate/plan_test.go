@@ -14,8 +14,8 @@ import (
 	"sync"
 	"testing"
 
-	"scimigrate/batcher/upsim"
-	"scimigrate/converter/plan"
+	"scimigrate/batcher/plan"
+	"scimigrate/upsim"
 )
 
 const planFixtures = "../../fixtures/plan"

@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"scimigrate/batcher/upsim"
+	"scimigrate/upsim"
 )
 
 // runSimulate serves the in-repo UPS simulator for rehearsals:

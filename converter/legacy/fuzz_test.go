@@ -102,7 +102,7 @@ func FuzzConvertLegacy(f *testing.F) {
 		}
 		lines := bytes.Count(legacy.Normalize(data), []byte("\n")) + 1
 		st, err := converter.Run(context.Background(), inputs, converter.Options{
-			Set: set, Workers: 2, Validate: converter.DefaultValidator,
+			Set: set, Workers: 2, Validate: converter.ValidateSchema,
 			Emit:   func(*converter.Result) error { return nil },
 			Intent: func(*converter.Intent) error { return nil },
 			Diag: func(d source.Diagnostic) {

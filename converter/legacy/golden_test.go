@@ -59,7 +59,7 @@ func convertInputs(t testing.TB, set *mapping.Set, inputs []converter.Input) *ru
 	opts := converter.Options{
 		Set:       set,
 		Workers:   4,
-		Validate:  converter.DefaultValidator,
+		Validate:  converter.ValidateSchema,
 		CompanyID: testCompany,
 		Emit: func(res *converter.Result) error {
 			r.users = append(r.users, string(res.JSON))

@@ -1,0 +1,583 @@
+package plan
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"scimigrate/batcher"
+	"scimigrate/mapping"
+	"scimigrate/scim"
+)
+
+// FormatName and FormatVersion identify plan.json.
+const (
+	FormatName    = "scimigrate-plan"
+	FormatVersion = 1
+	PlanFile      = "plan.json"
+)
+
+// File is plan.json, the description of a saved plan. The Bulk request
+// bodies are beside it, one file per request (Requests[i].File).
+type File struct {
+	Format            string        `json:"format"`
+	Version           int           `json:"version"`
+	Tool              string        `json:"tool,omitempty"`
+	Created           string        `json:"created"`
+	Target            TargetInfo    `json:"target"`
+	Inputs            []InputFile   `json:"inputs"`
+	Mapping           MappingInfo   `json:"mapping"`
+	Existing          string        `json:"existing"`
+	DeactivateMissing *DeactivateIn `json:"deactivateMissing,omitempty"`
+	Limits            LimitsInfo    `json:"limits"`
+	Summary           SummaryInfo   `json:"summary"`
+	Users             []UserEntry   `json:"users"`
+	Operations        []OpEntry     `json:"operations"`
+	Requests          []RequestInfo `json:"requests"`
+}
+
+// TargetInfo says what the plan was computed against.
+type TargetInfo struct {
+	Kind           string `json:"kind"` // "snapshot" or "live"
+	Snapshot       string `json:"snapshot,omitempty"`
+	SnapshotSHA256 string `json:"snapshotSha256,omitempty"`
+	BaseURL        string `json:"baseUrl,omitempty"`
+	Users          int    `json:"users"` // users read from the target
+}
+
+// InputFile is one input with its content hash.
+type InputFile struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+}
+
+// MappingInfo identifies the effective mapping tables and configuration.
+type MappingInfo struct {
+	Version   string `json:"version"` // MappingVersion of the set
+	Overrides string `json:"overrides,omitempty"`
+	Config    string `json:"config,omitempty"`
+}
+
+// DeactivateIn records the --deactivate-missing settings.
+type DeactivateIn struct {
+	Max             string `json:"max"`
+	Allowed         int    `json:"allowed"`
+	TerminationDate string `json:"terminationDate"`
+}
+
+// LimitsInfo are the Bulk limits the requests were packed with.
+type LimitsInfo struct {
+	MaxOperations int `json:"maxOperations"`
+	MaxBytes      int `json:"maxBytes"`
+	FailOnErrors  int `json:"failOnErrors"`
+}
+
+// SummaryInfo are the plan's counts.
+type SummaryInfo struct {
+	Create     int `json:"create"`
+	Update     int `json:"update"`
+	Deactivate int `json:"deactivate"`
+	Unchanged  int `json:"unchanged"`
+	Rejected   int `json:"rejected"`
+}
+
+// UserEntry is one user of the plan. For a matched user, Version and
+// LastModified are the meta the target showed when the plan was made: apply
+// refuses the plan when they changed.
+type UserEntry struct {
+	Action         string        `json:"action"`
+	EmployeeNumber string        `json:"employeeNumber,omitempty"`
+	UserName       string        `json:"userName,omitempty"`
+	ID             string        `json:"id,omitempty"`
+	TargetEmployee string        `json:"targetEmployeeNumber,omitempty"`
+	MatchedBy      string        `json:"matchedBy,omitempty"`
+	Version        string        `json:"version,omitempty"`
+	LastModified   string        `json:"lastModified,omitempty"`
+	BulkID         string        `json:"bulkId,omitempty"`
+	Changes        []ChangeEntry `json:"changes,omitempty"`
+	Reasons        []string      `json:"reasons,omitempty"`
+	Notes          []string      `json:"notes,omitempty"`
+}
+
+// ChangeEntry is one attribute change.
+type ChangeEntry struct {
+	Kind string          `json:"kind"` // "+", "~" or "-"
+	Path string          `json:"path"`
+	Old  json.RawMessage `json:"old,omitempty"`
+	New  json.RawMessage `json:"new,omitempty"`
+}
+
+// OpEntry describes one Bulk operation (its body is in a request file).
+type OpEntry struct {
+	BulkID         string        `json:"bulkId"`
+	Method         string        `json:"method"`
+	Path           string        `json:"path"`
+	EmployeeNumber string        `json:"employeeNumber,omitempty"`
+	UserName       string        `json:"userName,omitempty"`
+	Refs           []string      `json:"refs,omitempty"`
+	Sources        []SourceEntry `json:"sources,omitempty"`
+	Request        int           `json:"request"` // 1-based index of its request
+}
+
+// SourceEntry is an input record behind an operation.
+type SourceEntry struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Record string `json:"record,omitempty"`
+}
+
+func sourceEntries(src []batcher.Source) []SourceEntry {
+	var out []SourceEntry
+	for _, s := range src {
+		out = append(out, SourceEntry{File: s.File, Line: s.Line, Record: s.Record})
+	}
+	return out
+}
+
+func batcherSources(src []SourceEntry) []batcher.Source {
+	var out []batcher.Source
+	for _, s := range src {
+		out = append(out, batcher.Source{File: s.File, Line: s.Line, Record: s.Record})
+	}
+	return out
+}
+
+// RequestInfo is one saved Bulk request body.
+type RequestInfo struct {
+	File       string `json:"file"`
+	SHA256     string `json:"sha256"`
+	Bytes      int    `json:"bytes"`
+	Operations int    `json:"operations"`
+	Wave       int    `json:"wave"`
+}
+
+// SaveInfo is what a plan does not know about itself.
+type SaveInfo struct {
+	Tool      string
+	Created   time.Time
+	Target    TargetInfo
+	Inputs    []string // input files, hashed
+	Mapping   MappingInfo
+	Deactive  *DeactivateIn
+	Limits    batcher.Limits
+	Snapshot  string // snapshot file, hashed when set
+	InputHash map[string]string
+}
+
+var bulkFileRE = regexp.MustCompile(`^bulk-[0-9]{4,}\.json$`)
+
+// BulkFile names the saved body of request i (0-based).
+func BulkFile(i int) string { return fmt.Sprintf("bulk-%04d.json", i+1) }
+
+// HashFile returns the SHA-256 of a file's content and its size.
+func HashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// MappingVersion is a digest of the effective mapping set: every table,
+// the code tables and the configuration. Two plans made with the same
+// version mapped the inputs identically.
+func MappingVersion(set *mapping.Set) string {
+	h := sha256.New()
+	for _, r := range set.Records() {
+		b, _ := yaml.Marshal(set.Table(r))
+		h.Write(b)
+	}
+	b, _ := yaml.Marshal(set.Codes)
+	h.Write(b)
+	b, _ = yaml.Marshal(set.Config)
+	h.Write(b)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// Describe builds plan.json for p.
+func (p *Plan) Describe(info SaveInfo) (*File, error) {
+	lim := info.Limits
+	if lim.MaxOps <= 0 {
+		lim.MaxOps = batcher.DefaultLimits.MaxOps
+	}
+	if lim.MaxBytes <= 0 {
+		lim.MaxBytes = batcher.DefaultLimits.MaxBytes
+	}
+	if lim.FailOnErrors <= 0 {
+		lim.FailOnErrors = lim.MaxOps
+	}
+	f := &File{
+		Format: FormatName, Version: FormatVersion, Tool: info.Tool,
+		Created: info.Created.UTC().Format(time.RFC3339), Target: info.Target,
+		Mapping: info.Mapping, Existing: p.Existing, DeactivateMissing: info.Deactive,
+		Limits:  LimitsInfo{MaxOperations: lim.MaxOps, MaxBytes: lim.MaxBytes, FailOnErrors: lim.FailOnErrors},
+		Summary: SummaryInfo(p.Counts),
+		Inputs:  []InputFile{}, Users: []UserEntry{}, Operations: []OpEntry{}, Requests: []RequestInfo{},
+	}
+	if info.Snapshot != "" {
+		h, _, err := HashFile(info.Snapshot)
+		if err != nil {
+			return nil, err
+		}
+		f.Target.SnapshotSHA256 = h
+	}
+	for _, in := range info.Inputs {
+		if in == "-" {
+			f.Inputs = append(f.Inputs, InputFile{File: "<stdin>", SHA256: info.InputHash["-"]})
+			continue
+		}
+		h, n, err := HashFile(in)
+		if err != nil {
+			return nil, err
+		}
+		f.Inputs = append(f.Inputs, InputFile{File: in, SHA256: h, Bytes: n})
+	}
+	for _, u := range p.Users {
+		e := UserEntry{Action: u.Action.String(), EmployeeNumber: u.EmployeeNumber, UserName: u.UserName, ID: u.ID,
+			TargetEmployee: u.TargetEmployee, MatchedBy: u.MatchedBy, Version: u.Version, LastModified: u.LastModified,
+			Reasons: u.Reasons, Notes: u.Notes}
+		if u.Op >= 0 {
+			e.BulkID = p.Ops[u.Op].BulkID
+		}
+		for _, c := range u.Changes {
+			ce := ChangeEntry{Kind: string(c.Kind), Path: c.Path}
+			if c.Old.Kind != scim.Null {
+				ce.Old = scim.AppendJSON(nil, prune(c.Old))
+			}
+			if c.New.Kind != scim.Null {
+				ce.New = scim.AppendJSON(nil, prune(c.New))
+			}
+			e.Changes = append(e.Changes, ce)
+		}
+		f.Users = append(f.Users, e)
+	}
+	reqOf := make([]int, len(p.Ops))
+	for i, r := range p.Requests {
+		for _, k := range r.Ops {
+			reqOf[k] = i + 1
+		}
+		f.Requests = append(f.Requests, RequestInfo{File: BulkFile(i), SHA256: sha(r.Body), Bytes: len(r.Body), Operations: len(r.Ops), Wave: p.Waves[i]})
+	}
+	for i, op := range p.Ops {
+		f.Operations = append(f.Operations, OpEntry{BulkID: op.BulkID, Method: op.Method, Path: op.Path,
+			EmployeeNumber: op.EmployeeNumber, UserName: op.UserName, Refs: op.Refs, Sources: sourceEntries(op.Sources), Request: reqOf[i]})
+	}
+	return f, nil
+}
+
+// Save writes plan.json and the Bulk bodies (bulk-0001.json, …) into dir
+// (created with mode 0700; files 0600). Bulk files of an earlier plan in
+// dir are removed first.
+func (p *Plan) Save(dir string, info SaveInfo) (*File, error) {
+	f, err := p.Describe(info)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	old, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range old {
+		if bulkFileRE.MatchString(e.Name()) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for i, r := range p.Requests {
+		if err := writeFile(filepath.Join(dir, BulkFile(i)), r.Body); err != nil {
+			return nil, err
+		}
+	}
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFile(filepath.Join(dir, PlanFile), append(b, '\n')); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// writeFile writes atomically with mode 0600.
+func writeFile(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".plan-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Saved is a plan read back from its directory.
+type Saved struct {
+	Dir  string
+	File *File
+	// Ops are the operations in the order the bodies hold them.
+	Ops []batcher.Operation
+	// Requests are the exact saved bodies; their Ops index Ops.
+	Requests []batcher.Request
+	// Waves[i] is the dependency wave of Requests[i].
+	Waves []int
+}
+
+// Load reads a saved plan: plan.json and every body it lists, checking each
+// body's hash and that the bodies are exactly what the operations encode to
+// (so Ops and Requests describe the same requests).
+func Load(dir string) (*Saved, error) {
+	b, err := os.ReadFile(filepath.Join(dir, PlanFile))
+	if err != nil {
+		return nil, fmt.Errorf("reading the saved plan: %w", err)
+	}
+	var f File
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, PlanFile), err)
+	}
+	if f.Format != FormatName {
+		return nil, fmt.Errorf("%s: not a scimigrate plan (format %q)", filepath.Join(dir, PlanFile), f.Format)
+	}
+	if f.Version != FormatVersion {
+		return nil, fmt.Errorf("%s: plan format version %d; this scimigrate reads version %d", filepath.Join(dir, PlanFile), f.Version, FormatVersion)
+	}
+	s := &Saved{Dir: dir, File: &f}
+	meta := map[string]*OpEntry{}
+	for i := range f.Operations {
+		meta[f.Operations[i].BulkID] = &f.Operations[i]
+	}
+	lim := batcher.Limits{MaxOps: f.Limits.MaxOperations, MaxBytes: f.Limits.MaxBytes, FailOnErrors: f.Limits.FailOnErrors}
+	seen := map[string]bool{}
+	for i, r := range f.Requests {
+		if !bulkFileRE.MatchString(r.File) {
+			return nil, fmt.Errorf("%s: request %d names file %q", PlanFile, i+1, r.File)
+		}
+		body, err := os.ReadFile(filepath.Join(dir, r.File))
+		if err != nil {
+			return nil, err
+		}
+		if sha(body) != r.SHA256 {
+			return nil, fmt.Errorf("%s was changed after the plan was saved (its SHA-256 differs from plan.json)", filepath.Join(dir, r.File))
+		}
+		var req struct {
+			Operations []struct {
+				Method string          `json:"method"`
+				Path   string          `json:"path"`
+				BulkID string          `json:"bulkId"`
+				Data   json.RawMessage `json:"data"`
+			} `json:"Operations"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			return nil, fmt.Errorf("%s: %w", r.File, err)
+		}
+		bld := batcher.NewBuilder(lim)
+		var idx []int
+		for _, ro := range req.Operations {
+			m := meta[ro.BulkID]
+			if m == nil || seen[ro.BulkID] {
+				return nil, fmt.Errorf("%s: operation %q is not (or twice) in plan.json", r.File, ro.BulkID)
+			}
+			seen[ro.BulkID] = true
+			op := batcher.Operation{BulkID: ro.BulkID, Method: ro.Method, Path: ro.Path, Data: ro.Data,
+				EmployeeNumber: m.EmployeeNumber, UserName: m.UserName, Refs: m.Refs, Sources: batcherSources(m.Sources)}
+			enc, err := batcher.EncodeOperation(&op)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", r.File, err)
+			}
+			if !bld.Add(len(s.Ops), enc) {
+				return nil, fmt.Errorf("%s: the request exceeds the plan's limits", r.File)
+			}
+			idx = append(idx, len(s.Ops))
+			s.Ops = append(s.Ops, op)
+		}
+		if rebuilt := bld.Finish(); !bytes.Equal(rebuilt.Body, body) {
+			return nil, fmt.Errorf("%s: the body is not what its operations encode to", r.File)
+		}
+		s.Requests = append(s.Requests, batcher.Request{Body: body, Ops: idx})
+		s.Waves = append(s.Waves, r.Wave)
+	}
+	if len(seen) != len(f.Operations) {
+		return nil, fmt.Errorf("%s lists %d operations, the request files hold %d", PlanFile, len(f.Operations), len(seen))
+	}
+	return s, nil
+}
+
+// Finder looks identities up in the target (Live implements it).
+type Finder interface {
+	// Find returns the users with the wanted employeeNumbers, and with the
+	// wanted userNames (identity attributes and meta are enough).
+	Find(ctx context.Context, wants []Want) ([]*Current, error)
+}
+
+// StaleUser is a user whose state changed since the plan was made.
+type StaleUser struct {
+	EmployeeNumber string
+	ID             string
+	Reason         string
+}
+
+func (s StaleUser) String() string {
+	who := s.EmployeeNumber
+	if s.ID != "" {
+		who += " (id " + s.ID + ")"
+	}
+	return who + ": " + s.Reason
+}
+
+// StaleError refuses a plan the target has moved away from.
+type StaleError struct {
+	Users []StaleUser
+}
+
+// ErrStale is matched by errors.Is on a *StaleError.
+var ErrStale = errors.New("saved plan is stale")
+
+func (e *StaleError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "saved plan is stale: %d user(s) changed in the target since the plan was made:", len(e.Users))
+	for _, u := range e.Users {
+		b.WriteString("\n  " + u.String())
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrStale) true.
+func (e *StaleError) Is(target error) bool { return target == ErrStale }
+
+// CheckStale compares the users of the plan with the target now: every
+// matched user must still be there with the meta.version and lastModified
+// the plan saw (users the plan saw without meta cannot be checked and are
+// skipped), and no user may have appeared with the employeeNumber or
+// userName of a user the plan creates. It returns the changed users,
+// sorted by employeeNumber; the caller refuses the plan unless told to
+// allow it (see Check).
+func (s *Saved) CheckStale(ctx context.Context, t Finder) ([]StaleUser, error) {
+	var wants []Want
+	for _, u := range s.File.Users {
+		switch u.Action {
+		case Create.String():
+			wants = append(wants, Want{EmployeeNumber: u.EmployeeNumber, UserName: u.UserName})
+		case Update.String(), Deactivate.String(), NoChange.String():
+			if u.ID == "" {
+				continue
+			}
+			un := ""
+			if u.TargetEmployee == "" {
+				un = u.UserName
+			}
+			wants = append(wants, Want{EmployeeNumber: u.TargetEmployee, UserName: un})
+		}
+	}
+	if len(wants) == 0 {
+		return nil, nil
+	}
+	found, err := t.Find(ctx, wants)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*Current{}
+	byEmp := map[string]*Current{}
+	byName := map[string]*Current{}
+	for _, c := range found {
+		byID[strings.ToLower(c.ID)] = c
+		if c.EmployeeNumber != "" {
+			byEmp[strings.ToLower(c.EmployeeNumber)] = c
+		}
+		if c.UserName != "" {
+			byName[strings.ToLower(c.UserName)] = c
+		}
+	}
+	var out []StaleUser
+	for _, u := range s.File.Users {
+		switch u.Action {
+		case Create.String():
+			if c := byEmp[strings.ToLower(u.EmployeeNumber)]; c != nil && u.EmployeeNumber != "" {
+				out = append(out, StaleUser{EmployeeNumber: u.EmployeeNumber, ID: c.ID, Reason: "the plan creates this employee, but the target now has it"})
+			} else if c := byName[strings.ToLower(u.UserName)]; c != nil && u.UserName != "" {
+				out = append(out, StaleUser{EmployeeNumber: u.EmployeeNumber, ID: c.ID, Reason: fmt.Sprintf("the plan creates userName %q, but the target now has it (employee %s)", u.UserName, c.EmployeeNumber)})
+			}
+		case Update.String(), Deactivate.String(), NoChange.String():
+			if u.ID == "" {
+				continue
+			}
+			c := byID[strings.ToLower(u.ID)]
+			if c == nil {
+				out = append(out, StaleUser{EmployeeNumber: u.EmployeeNumber, ID: u.ID,
+					Reason: fmt.Sprintf("no longer found in the target by employeeNumber %q (deleted, or its IDs changed)", u.TargetEmployee)})
+				continue
+			}
+			if u.Version == "" && u.LastModified == "" {
+				continue
+			}
+			var diffs []string
+			if u.Version != "" && c.Version != u.Version {
+				diffs = append(diffs, fmt.Sprintf("meta.version %s → %s", u.Version, orNone(c.Version)))
+			}
+			if u.LastModified != "" && c.LastModified != u.LastModified {
+				diffs = append(diffs, fmt.Sprintf("meta.lastModified %s → %s", u.LastModified, orNone(c.LastModified)))
+			}
+			if len(diffs) > 0 {
+				out = append(out, StaleUser{EmployeeNumber: u.EmployeeNumber, ID: u.ID, Reason: "changed since the plan: " + strings.Join(diffs, ", ")})
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].EmployeeNumber < out[j].EmployeeNumber })
+	return out, nil
+}
+
+// Check is what `apply DIR` runs before sending anything: it loads the
+// plan, checks it against the target, and returns the saved plan. A stale
+// plan gives a *StaleError (errors.Is(err, ErrStale)) unless allowStale,
+// in which case the stale users are returned with the plan for the caller
+// to report.
+func Check(ctx context.Context, dir string, t Finder, allowStale bool) (*Saved, []StaleUser, error) {
+	s, err := Load(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	stale, err := s.CheckStale(ctx, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(stale) > 0 && !allowStale {
+		return s, stale, &StaleError{Users: stale}
+	}
+	return s, stale, nil
+}
+
+// Operations returns the plan's operations in the order they are sent.
+func (p *Plan) Operations() []batcher.Operation { return p.Ops }

@@ -1,0 +1,124 @@
+package scim
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"scimigrate/scim/scimpath"
+)
+
+func TestSetAndEncode(t *testing.T) {
+	u := &User{}
+	set := func(p string, v Value) {
+		t.Helper()
+		if _, err := u.Set(scimpath.MustParse(p), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(scimpath.EnterpriseUser+":employeeNumber", Str("E1"))
+	set("name.givenName", Str("Chris"))
+	set("userName", Str("c@x"))
+	set(`emails[type eq "work"].value`, Str("c@x"))
+	set(scimpath.SpendUser+`:customData[id eq "custom1"].value`, Str("<a&b>"))
+	set(scimpath.SpendApprover+`:report[primary eq true].approver.employeeNumber`, Str("E2"))
+	set(scimpath.SpendApprover+`:report[primary eq false].approver.employeeNumber`, Str("E3"))
+	set("active", BoolValue(true))
+	if err := u.Assert(scimpath.MustParse(`entitlements[value eq "Expense"]`), true, 0); err != nil {
+		t.Fatal(err)
+	}
+	got := string(u.AppendResource(nil))
+	want := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","urn:ietf:params:scim:schemas:extension:spend:2.0:User","urn:ietf:params:scim:schemas:extension:spend:2.0:Approver"],` +
+		`"userName":"c@x","active":true,"name":{"givenName":"Chris"},"emails":[{"type":"work","value":"c@x"}],"entitlements":["Expense"],` +
+		`"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"E1"},` +
+		`"urn:ietf:params:scim:schemas:extension:spend:2.0:User":{"customData":[{"id":"custom1","value":"\u003ca\u0026b\u003e"}]},` +
+		`"urn:ietf:params:scim:schemas:extension:spend:2.0:Approver":{"report":[{"primary":true,"approver":{"employeeNumber":"E2"}},{"primary":false,"approver":{"employeeNumber":"E3"}}]}}`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if !json.Valid([]byte(got)) {
+		t.Error("invalid JSON")
+	}
+	// Lookup is case-insensitive on attribute names and filter values.
+	if v, ok := u.Lookup(scimpath.MustParse(`EMAILS[TYPE eq "Work"].Value`)); !ok || v.Str != "c@x" {
+		t.Errorf("lookup: %v %v", v, ok)
+	}
+	// A different value is a conflict; the same value is not.
+	c, _ := u.Set(scimpath.MustParse("userName"), Str("c@x"))
+	if c != nil {
+		t.Error("same value reported as conflict")
+	}
+	c, _ = u.Set(scimpath.MustParse("userName"), Str("d@x"))
+	if c == nil || c.Old.Str != "c@x" {
+		t.Errorf("conflict = %+v", c)
+	}
+	// Asserting absence removes the element and is remembered; Reset empties.
+	u.Assert(scimpath.MustParse(`entitlements[value eq "Expense"]`), false, 0)
+	if strings.Contains(string(u.AppendResource(nil)), "entitlements") || len(u.Absent) != 1 {
+		t.Error("absent membership still emitted or not remembered")
+	}
+	u.Reset()
+	if got := string(u.AppendResource(nil)); got != `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]}` || len(u.Absent) != 0 {
+		t.Errorf("after Reset: %s", got)
+	}
+}
+
+func TestSetErrors(t *testing.T) {
+	u := &User{}
+	u.Set(scimpath.MustParse("name"), Str("flat"))
+	if _, err := u.Set(scimpath.MustParse("name.givenName"), Str("x")); err == nil {
+		t.Error("descending into a string accepted")
+	}
+	if _, err := u.Set(scimpath.MustParse(`emails[type ne "work"].value`), Str("x")); err == nil {
+		t.Error("non-equality filter accepted for building")
+	}
+	if err := u.Assert(scimpath.MustParse("active"), true, 0); err == nil {
+		t.Error("membership without filter accepted")
+	}
+}
+
+// FuzzAppendString: the encoder agrees with encoding/json on every string.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", `q"b\s`, "<&>", "\u2028\u2029", "\x00\x1f\x7f", "\xff\xfe", "Müller"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := AppendString(nil, s); string(got) != string(want) {
+			t.Fatalf("%q: got %s, want %s", s, got, want)
+		}
+	})
+}
+
+// FuzzDecode: Decode never panics, and what it accepts re-encodes to JSON
+// that encoding/json reads as the same value.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"a":[1,true,null,"x"],"b":{"c":-1.5e3}}`, `[]`, `"s"`, `{"a":1,"a":2}`, `{`, `[1,]`, `1 2`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := Decode([]byte(s))
+		if err != nil {
+			return
+		}
+		out := AppendJSON(nil, v)
+		var a, b any
+		if err := useNumber(s, &a); err != nil {
+			t.Fatalf("Decode accepted what encoding/json rejects: %q", s)
+		}
+		if err := useNumber(string(out), &b); err != nil {
+			t.Fatalf("re-encoding is not JSON: %s", out)
+		}
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if string(ja) != string(jb) {
+			t.Fatalf("round trip changed the value: %s -> %s", ja, jb)
+		}
+	})
+}
+
+func useNumber(s string, v *any) error {
+	d := json.NewDecoder(strings.NewReader(s))
+	d.UseNumber()
+	return d.Decode(v)
+}
