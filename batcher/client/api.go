@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
+	"time"
 )
 
 // Code is an HTTP code sent as a string ("400") or, leniently, a number.
@@ -116,15 +117,66 @@ func DecodeProvisionStatus(b []byte) (*ProvisionStatus, error) {
 // the 202 answer. A body that may have reached the service without an
 // answer gives *UnknownOutcomeError and is not re-sent; 413 gives an
 // *HTTPError with StatusCode 413 (the caller splits the request).
+//
+// Bulk POSTs in a row that end without a usable answer (504, connection lost
+// after sending, 2xx without a provision id) are bounded: past
+// MaxUnknownOutcomes of them, or MaxElapsed after the first, PostBulk
+// returns *GaveUpError and sends nothing more, so a broken service is not
+// sent the same request again and again. An accepted request (a 2xx with a
+// provision id) ends the streak.
 func (c *Client) PostBulk(ctx context.Context, body []byte) (*ProvisionStatus, error) {
+	c.bulkMu.Lock()
+	gaveUp := c.bulkGaveUp
+	c.bulkMu.Unlock()
+	if gaveUp != nil {
+		return nil, gaveUp
+	}
 	var ps ProvisionStatus
-	if _, err := c.do(ctx, call{method: "POST", path: BulkPath, body: body, unsafe: true}, &ps); err != nil {
-		return nil, err
+	status, err := c.do(ctx, call{method: "POST", path: BulkPath, body: body, unsafe: true}, &ps)
+	if err == nil && ps.ID == "" {
+		err = &UnknownOutcomeError{Method: "POST", Path: BulkPath,
+			Err: fmt.Errorf("HTTP %d without a provision id: the request may or may not have been accepted", status)}
 	}
-	if ps.ID == "" {
-		return nil, &UnknownOutcomeError{Method: "POST", Path: BulkPath, Err: fmt.Errorf("accepted without a provisionId")}
+	var uo *UnknownOutcomeError
+	switch {
+	case err == nil:
+		c.bulkMu.Lock()
+		c.bulkStreak = 0
+		c.bulkMu.Unlock()
+		return &ps, nil
+	case errors.As(err, &uo):
+		return nil, c.unknownBulkOutcome(uo)
 	}
-	return &ps, nil
+	return nil, err
+}
+
+// unknownBulkOutcome counts one Bulk POST without a usable answer and
+// returns uo, or the *GaveUpError that ends the streak.
+func (c *Client) unknownBulkOutcome(uo *UnknownOutcomeError) error {
+	c.bulkMu.Lock()
+	defer c.bulkMu.Unlock()
+	if c.bulkGaveUp != nil {
+		return c.bulkGaveUp
+	}
+	now := c.cfg.Clock.Now()
+	if c.bulkStreak == 0 {
+		c.bulkFirst = now
+	}
+	c.bulkStreak++
+	elapsed := now.Sub(c.bulkFirst)
+	var reason string
+	switch {
+	case c.bulkStreak >= c.cfg.MaxUnknownOutcomes:
+		reason = fmt.Sprintf("%d Bulk requests in a row got no usable answer", c.bulkStreak)
+	case elapsed >= c.cfg.MaxElapsed:
+		reason = fmt.Sprintf("no Bulk request got a usable answer for %s", elapsed.Round(time.Second))
+	default:
+		return uo
+	}
+	c.bulkGaveUp = &GaveUpError{Method: uo.Method, Path: uo.Path, Attempts: c.bulkStreak, Elapsed: elapsed,
+		Reason: reason + "; no more are sent, the operations stay in the journal for the next run", Err: uo.Err}
+	c.logf("%v", c.bulkGaveUp)
+	return c.bulkGaveUp
 }
 
 // Status reads a provision's summary status.
@@ -164,35 +216,34 @@ type identityUser struct {
 	} `json:"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`
 }
 
-type listResponse struct {
-	TotalResults int            `json:"totalResults"`
-	ItemsPerPage int            `json:"itemsPerPage"`
-	StartIndex   int            `json:"startIndex"`
-	NextCursor   string         `json:"nextCursor"`
-	Resources    []identityUser `json:"Resources"`
+func (u *identityUser) user(fallbackEmployeeNumber string) User {
+	en := u.Enterprise.EmployeeNumber
+	if en == "" {
+		en = fallbackEmployeeNumber
+	}
+	return User{ID: u.ID, UserName: u.UserName, EmployeeNumber: en}
 }
 
-// quoteFilter quotes a SCIM filter value.
-func quoteFilter(v string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	return `"` + r.Replace(v) + `"`
+func decodeIdentity(raw json.RawMessage) (identityUser, error) {
+	var u identityUser
+	err := json.Unmarshal(raw, &u)
+	return u, err
 }
 
 // LookupEmployee finds users by employeeNumber with Identity v4
 // (GET /profile/identity/v4/Users?filter=employeeNumber eq "X").
 func (c *Client) LookupEmployee(ctx context.Context, employeeNumber string) ([]User, error) {
-	q := url.Values{"filter": {"employeeNumber eq " + quoteFilter(employeeNumber)}}
-	var lr listResponse
-	if _, err := c.do(ctx, call{method: "GET", path: IdentityV4 + "?" + q.Encode()}, &lr); err != nil {
+	page, err := c.FilterUsers(ctx, "employeeNumber eq "+QuoteFilter(employeeNumber), 100)
+	if err != nil {
 		return nil, err
 	}
-	out := make([]User, 0, len(lr.Resources))
-	for _, u := range lr.Resources {
-		en := u.Enterprise.EmployeeNumber
-		if en == "" {
-			en = employeeNumber
+	out := make([]User, 0, len(page.Resources))
+	for _, r := range page.Resources {
+		u, err := decodeIdentity(r)
+		if err != nil {
+			return nil, fmt.Errorf("GET %s: decoding a user: %w", IdentityV4, err)
 		}
-		out = append(out, User{ID: u.ID, UserName: u.UserName, EmployeeNumber: en})
+		out = append(out, u.user(employeeNumber))
 	}
 	return out, nil
 }
@@ -200,44 +251,32 @@ func (c *Client) LookupEmployee(ctx context.Context, employeeNumber string) ([]U
 // SearchChunk is how many employeeNumbers go into one "or" filter.
 const SearchChunk = 50
 
+// EmployeeNumberAttr is the full path of employeeNumber in filters.
+const EmployeeNumberAttr = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"
+
 // SearchEmployees resolves many employeeNumbers with Identity v4.1 search
 // (POST /profile/identity/v4.1/Users/.search), SearchChunk numbers per "or"
 // filter, following nextCursor. The result maps employeeNumber to the users
 // carrying it; numbers not found are absent.
 func (c *Client) SearchEmployees(ctx context.Context, employeeNumbers []string) (map[string][]User, error) {
 	out := map[string][]User{}
-	const attr = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"
 	for len(employeeNumbers) > 0 {
 		n := min(SearchChunk, len(employeeNumbers))
-		chunk := employeeNumbers[:n]
+		filter := OrFilter(EmployeeNumberAttr, employeeNumbers[:n])
 		employeeNumbers = employeeNumbers[n:]
-		terms := make([]string, len(chunk))
-		for i, en := range chunk {
-			terms[i] = attr + " eq " + quoteFilter(en)
-		}
-		req := map[string]any{
-			"schemas":    []string{"urn:ietf:params:scim:api:messages:concur:2.0:SearchRequest"},
-			"filter":     strings.Join(terms, " or "),
-			"attributes": []string{"id", "userName", attr},
-			"count":      1000,
-		}
-		for page := 0; ; page++ {
-			body, err := json.Marshal(req)
-			if err != nil {
-				return nil, err
-			}
-			var lr listResponse
-			if _, err := c.do(ctx, call{method: "POST", path: IdentitySrch, body: body}, &lr); err != nil {
-				return nil, err
-			}
-			for _, u := range lr.Resources {
+		err := c.SearchUsers(ctx, filter, []string{"id", "userName", EmployeeNumberAttr}, 1000, func(p Page) error {
+			for _, r := range p.Resources {
+				u, err := decodeIdentity(r)
+				if err != nil {
+					return fmt.Errorf("POST %s: decoding a user: %w", IdentitySrch, err)
+				}
 				en := u.Enterprise.EmployeeNumber
-				out[en] = append(out[en], User{ID: u.ID, UserName: u.UserName, EmployeeNumber: en})
+				out[en] = append(out[en], u.user(en))
 			}
-			if lr.NextCursor == "" || len(lr.Resources) == 0 || page > 10000 {
-				break
-			}
-			req["cursor"] = lr.NextCursor
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

@@ -16,6 +16,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -54,6 +56,15 @@ type Config struct {
 	// Secrets are strings to redact from logs and errors (tokens, client
 	// secret). Tokens obtained at run time are added automatically.
 	Secrets []string
+	// MaxUnknownOutcomes bounds Bulk POSTs in a row that end without a
+	// usable answer (504, connection lost after sending, 2xx without a
+	// provision id): past it PostBulk returns *GaveUpError and sends no more
+	// (default 5). The streak also ends the run once MaxElapsed has passed
+	// since its first request.
+	MaxUnknownOutcomes int
+	// InsecureHTTP allows a plain http base URL (or geolocation) to a host
+	// that is not loopback. Loopback http is always allowed (rehearsals).
+	InsecureHTTP bool
 }
 
 // Client is safe for concurrent use.
@@ -64,6 +75,12 @@ type Client struct {
 
 	mu      sync.RWMutex
 	secrets []string
+
+	// The current streak of Bulk POSTs without a usable answer.
+	bulkMu     sync.Mutex
+	bulkStreak int
+	bulkFirst  time.Time
+	bulkGaveUp *GaveUpError
 }
 
 // New returns a Client for cfg.
@@ -74,8 +91,15 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Tokens == nil {
 		return nil, errors.New("client: no credentials")
 	}
+	if err := CheckBaseURL(cfg.BaseURL, cfg.InsecureHTTP); err != nil {
+		return nil, err
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	cfg.HTTPClient = withRedirectPolicy(cfg.HTTPClient)
+	if cfg.MaxUnknownOutcomes <= 0 {
+		cfg.MaxUnknownOutcomes = 5
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
@@ -104,6 +128,9 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency)}
 	c.SetBaseURL(cfg.BaseURL)
 	c.AddSecrets(cfg.Secrets...)
+	if b, ok := cfg.Tokens.(interface{ bind(*Client) }); ok {
+		b.bind(c)
+	}
 	return c, nil
 }
 
@@ -116,15 +143,41 @@ func (c *Client) SetBaseURL(u string) {
 	c.base.Store(&u)
 }
 
-// AddSecrets registers strings to redact.
+// useGeolocation moves the client to a token's geolocation when it is an
+// acceptable base URL (https; http only on loopback or with InsecureHTTP),
+// and says so through Logf either way.
+func (c *Client) useGeolocation(geo string) {
+	geo = strings.TrimRight(strings.TrimSpace(geo), "/")
+	if geo == "" || geo == c.BaseURL() {
+		return
+	}
+	if err := CheckBaseURL(geo, c.cfg.InsecureHTTP); err != nil {
+		c.logf("the token names geolocation %s; not used: %v; staying on %s", geo, err, c.BaseURL())
+		return
+	}
+	c.logf("the token names geolocation %s; sending every further request there (was %s)", geo, c.BaseURL())
+	c.SetBaseURL(geo)
+}
+
+// AddSecrets registers strings to redact, with the forms they take in a
+// form body, a URL and a JSON string (a server echoing a request shows them
+// encoded).
 func (c *Client) AddSecrets(s ...string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, v := range s {
-		if len(v) >= 4 && !slices.Contains(c.secrets, v) {
-			c.secrets = append(c.secrets, v)
+		if len(v) < 4 {
+			continue
+		}
+		js, _ := json.Marshal(v)
+		for _, f := range []string{v, url.QueryEscape(v), url.PathEscape(v), string(js[1 : len(js)-1])} {
+			if !slices.Contains(c.secrets, f) {
+				c.secrets = append(c.secrets, f)
+			}
 		}
 	}
+	// Longest first, so a secret containing another is replaced whole.
+	slices.SortStableFunc(c.secrets, func(a, b string) int { return len(b) - len(a) })
 }
 
 // Redact replaces every registered secret in s.
@@ -135,6 +188,19 @@ func (c *Client) Redact(s string) string {
 		s = strings.ReplaceAll(s, v, "[REDACTED]")
 	}
 	return s
+}
+
+// scrub is the last step of every error the client returns: an error whose
+// text still holds a secret is replaced by its redacted text.
+func (c *Client) scrub(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if r := c.Redact(msg); r != msg {
+		return &redactedError{r}
+	}
+	return err
 }
 
 func (c *Client) logf(format string, args ...any) {
@@ -224,9 +290,17 @@ type call struct {
 	method string
 	path   string // below the base URL, with query
 	body   []byte
+	// contentType of body (default application/json).
+	contentType string
 	// unsafe marks a request that must not be repeated once its body may
 	// have reached the server (Bulk POST).
 	unsafe bool
+	// noAuth sends no bearer token (the token endpoint).
+	noAuth bool
+	// notFound404 makes a 404 a result (status 404, no error), not an error.
+	notFound404 bool
+	// failure builds the error of a non-2xx answer (default httpError).
+	failure func(resp *http.Response, body []byte, attempts int) error
 }
 
 func newCorrelationID() string {
@@ -238,65 +312,110 @@ func newCorrelationID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// do runs one call with auth, retries and the concurrency bound, and
-// decodes a 2xx JSON answer into out.
+// do runs one call and decodes a 2xx JSON answer into out.
 func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
+	status, body, err := c.send(ctx, cl)
+	if err != nil {
+		return status, err
+	}
+	if out != nil && len(body) > 0 && status >= 200 && status < 300 {
+		if jerr := json.Unmarshal(body, out); jerr != nil {
+			return status, c.scrub(fmt.Errorf("%s %s: decoding the answer: %w", cl.method, pathOnly(cl.path), jerr))
+		}
+	}
+	return status, nil
+}
+
+// send runs one call with auth, retries and the concurrency bound: the one
+// retry loop of the client. It returns the status and body of a 2xx answer
+// (or of a 404 with notFound404). Every error it returns is redacted.
+func (c *Client) send(ctx context.Context, cl call) (int, []byte, error) {
+	status, body, err := c.sendLoop(ctx, cl)
+	return status, body, c.scrub(err)
+}
+
+func (c *Client) sendLoop(ctx context.Context, cl call) (int, []byte, error) {
 	start := c.cfg.Clock.Now()
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		resp, body, written, err := c.attempt(ctx, cl)
 		var ae *authError
 		if errors.As(err, &ae) {
-			return 0, ae.err
+			return 0, nil, ae.err
 		}
-		if err == nil && resp.StatusCode == http.StatusUnauthorized && attempt < c.cfg.MaxAttempts {
+		cannotRenew := false
+		if err == nil && resp.StatusCode == http.StatusUnauthorized && !cl.noAuth && attempt < c.cfg.MaxAttempts &&
+			c.cfg.Clock.Now().Sub(start) < c.cfg.MaxElapsed {
 			// Refresh once per 401: the token was revoked or expired early.
 			// A token source that cannot renew ends the call here.
 			if c.cfg.Tokens.Invalidate(usedToken(resp)) {
-				c.logf("%s %s: 401, refreshing the access token", cl.method, cl.path)
+				c.logf("%s %s: 401, getting a new access token", cl.method, pathOnly(cl.path))
 				continue
 			}
+			cannotRenew = true
 		}
 		if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			if out != nil && len(body) > 0 {
-				if jerr := json.Unmarshal(body, out); jerr != nil {
-					return resp.StatusCode, fmt.Errorf("%s %s: decoding the answer: %w", cl.method, cl.path, jerr)
-				}
-			}
-			return resp.StatusCode, nil
+			return resp.StatusCode, body, nil
+		}
+		if err == nil && resp.StatusCode == http.StatusNotFound && cl.notFound404 {
+			return http.StatusNotFound, nil, nil
+		}
+		if err != nil && isRedirectError(err) {
+			var re *RedirectError
+			errors.As(err, &re)
+			return 0, nil, fmt.Errorf("%s %s: %w", cl.method, pathOnly(cl.path), re)
 		}
 		if cl.unsafe {
-			if err != nil && written {
-				return 0, &UnknownOutcomeError{Method: cl.method, Path: cl.path, Err: errors.New(c.Redact(err.Error()))}
+			if err != nil && written && ctx.Err() == nil {
+				return 0, nil, &UnknownOutcomeError{Method: cl.method, Path: cl.path, Err: errors.New(c.Redact(err.Error()))}
 			}
 			if err == nil && resp.StatusCode == http.StatusGatewayTimeout {
-				return 0, &UnknownOutcomeError{Method: cl.method, Path: cl.path, Err: errors.New("HTTP 504 gateway timeout")}
+				return 0, nil, &UnknownOutcomeError{Method: cl.method, Path: cl.path, Err: c.failure(cl, resp, body, attempt)}
 			}
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return 0, ctx.Err()
+				return 0, nil, ctx.Err()
 			}
-			lastErr = fmt.Errorf("%s %s: %s", cl.method, cl.path, c.Redact(err.Error()))
+			lastErr = fmt.Errorf("%s %s: %s", cl.method, pathOnly(cl.path), c.Redact(err.Error()))
 		} else {
-			lastErr = c.httpError(cl, resp, body, attempt)
+			lastErr = c.failure(cl, resp, body, attempt)
+			if cannotRenew {
+				lastErr = fmt.Errorf("%w (the access token was refused and no new one can be had: set %s, %s and %s, or run 'scimigrate login')",
+					lastErr, EnvClientID, EnvClientSecret, EnvRefreshToken)
+			}
 		}
 		retry, perr := c.cfg.CheckRetry(ctx, resp, err)
 		if perr != nil {
-			return 0, perr
+			return 0, nil, perr
 		}
-		if !retry || attempt >= c.cfg.MaxAttempts {
-			return statusOf(resp), lastErr
+		if !retry {
+			return statusOf(resp), nil, lastErr
+		}
+		elapsed := c.cfg.Clock.Now().Sub(start)
+		if attempt >= c.cfg.MaxAttempts {
+			return statusOf(resp), nil, &GaveUpError{Method: cl.method, Path: pathOnly(cl.path), Attempts: attempt, Elapsed: elapsed,
+				Reason: fmt.Sprintf("at most %d attempts per call", c.cfg.MaxAttempts), Err: lastErr}
 		}
 		wait := c.cfg.Backoff(c.cfg.RetryWaitMin, c.cfg.RetryWaitMax, attempt, resp)
-		if elapsed := c.cfg.Clock.Now().Sub(start); elapsed+wait > c.cfg.MaxElapsed {
-			return statusOf(resp), fmt.Errorf("%w (giving up: retry budget %s spent)", lastErr, c.cfg.MaxElapsed)
+		if elapsed+wait > c.cfg.MaxElapsed {
+			return statusOf(resp), nil, &GaveUpError{Method: cl.method, Path: pathOnly(cl.path), Attempts: attempt, Elapsed: elapsed,
+				Reason: fmt.Sprintf("retry budget %s spent; the next wait would be %s", c.cfg.MaxElapsed, wait.Round(time.Millisecond)), Err: lastErr}
 		}
-		c.logf("%s %s: attempt %d failed (%s); retrying in %s", cl.method, cl.path, attempt, shortReason(resp, err), wait.Round(time.Millisecond))
+		c.logf("%s %s: attempt %d failed (%s); retrying in %s", cl.method, pathOnly(cl.path), attempt, shortReason(resp, err), wait.Round(time.Millisecond))
 		if err := c.cfg.Clock.Sleep(ctx, wait); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
+}
+
+// pathOnly drops the query (filters name employees; keep them out of
+// errors and logs).
+func pathOnly(p string) string {
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		return p[:i]
+	}
+	return p
 }
 
 // usedToken returns the bearer token a request carried.
@@ -321,8 +440,16 @@ func shortReason(resp *http.Response, err error) string {
 	return fmt.Sprintf("HTTP %d", resp.StatusCode)
 }
 
+func (c *Client) failure(cl call, resp *http.Response, body []byte, attempts int) error {
+	if cl.failure != nil {
+		return cl.failure(resp, body, attempts)
+	}
+	return c.httpError(cl, resp, body, attempts)
+}
+
+// httpError builds the error of a non-2xx answer, every text field redacted.
 func (c *Client) httpError(cl call, resp *http.Response, body []byte, attempts int) error {
-	he := &HTTPError{Method: cl.method, Path: cl.path, StatusCode: resp.StatusCode,
+	he := &HTTPError{Method: cl.method, Path: pathOnly(cl.path), StatusCode: resp.StatusCode,
 		CorrelationID: resp.Header.Get("concur-correlationid"), Attempts: attempts}
 	var se scimError
 	if json.Unmarshal(body, &se) == nil {
@@ -334,9 +461,13 @@ func (c *Client) httpError(cl call, resp *http.Response, body []byte, attempts i
 			he.Messages = se.Messages
 		}
 	}
-	he.Detail = c.Redact(he.Detail)
+	he.SCIMType, he.Detail, he.CorrelationID = c.Redact(he.SCIMType), c.Redact(he.Detail), c.Redact(he.CorrelationID)
 	for i := range he.Messages {
-		he.Messages[i].Message = c.Redact(he.Messages[i].Message)
+		m := &he.Messages[i]
+		m.Code, m.Message, m.SchemaPath, m.Type = c.Redact(m.Code), c.Redact(m.Message), c.Redact(m.SchemaPath), c.Redact(m.Type)
+	}
+	if cid := he.CorrelationID; cid != "" {
+		c.logf("%s %s: HTTP %d (concur-correlationid %s)", cl.method, pathOnly(cl.path), resp.StatusCode, cid)
 	}
 	return he
 }
@@ -346,11 +477,14 @@ const maxBody = 64 << 20
 // attempt sends one HTTP request. written reports whether the request was
 // fully written to the connection before any error.
 func (c *Client) attempt(ctx context.Context, cl call) (resp *http.Response, body []byte, written bool, err error) {
-	tok, err := c.cfg.Tokens.Token(ctx)
-	if err != nil {
-		return nil, nil, false, &authError{err}
+	var tok string
+	if !cl.noAuth {
+		tok, err = c.cfg.Tokens.Token(ctx)
+		if err != nil {
+			return nil, nil, false, &authError{err}
+		}
+		c.AddSecrets(tok)
 	}
-	c.AddSecrets(tok)
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -370,10 +504,16 @@ func (c *Client) attempt(ctx context.Context, cl call) (resp *http.Response, bod
 	if err != nil {
 		return nil, nil, false, err
 	}
-	req.Header.Set("Authorization", "Bearer "+tok)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	req.Header.Set("Accept", "application/json")
 	if cl.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		ct := cl.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
 	}
 	req.Header.Set("concur-correlationid", newCorrelationID())
 	resp, err = c.cfg.HTTPClient.Do(req)
@@ -391,24 +531,39 @@ func (c *Client) attempt(ctx context.Context, cl call) (resp *http.Response, bod
 
 // Setup describes how to authenticate.
 type Setup struct {
-	BaseURL    string
-	Env        func(string) string // default os.Getenv
-	TokenFile  string              // where rotated refresh tokens are kept ("" keeps none)
-	HTTPClient *http.Client
-	Clock      Clock
+	// BaseURL is the datacenter URI; a token file's geolocation overrides
+	// it, and with a token file it may be empty.
+	BaseURL string
+	Env     func(string) string // default os.Getenv
+	// TokenFile holds the refresh token and geolocation ('scimigrate login'
+	// writes it; rotated refresh tokens are kept in it). "" keeps none.
+	TokenFile    string
+	HTTPClient   *http.Client
+	Clock        Clock
+	InsecureHTTP bool // see Config.InsecureHTTP
 }
 
-// NewFromEnv builds a Client from SCIMIGRATE_* credentials. With a refresh
-// token, a token file left by an earlier run takes precedence over the
-// environment (the token in the environment may have been rotated since),
-// and its geolocation over BaseURL. cfg supplies everything else.
+// NewFromEnv builds a Client from SCIMIGRATE_* credentials and the token
+// file. The refresh token comes from the token file when it holds one (the
+// token in the environment may have been rotated since), else from
+// SCIMIGRATE_REFRESH_TOKEN; the base URL from the token file's geolocation,
+// else s.BaseURL. SCIMIGRATE_ACCESS_TOKEN, when set, is used first; if a
+// refresh is possible too, a 401 on it moves to the refresh grant instead of
+// ending the run. cfg supplies everything else.
 func NewFromEnv(s Setup, cfg Config) (*Client, error) {
-	creds, err := CredentialsFromEnv(s.Env)
-	if err != nil {
-		return nil, err
+	env := s.Env
+	if env == nil {
+		env = os.Getenv
+	}
+	creds := Credentials{
+		AccessToken:  strings.TrimSpace(env(EnvAccessToken)),
+		ClientID:     strings.TrimSpace(env(EnvClientID)),
+		ClientSecret: strings.TrimSpace(env(EnvClientSecret)),
+		RefreshToken: strings.TrimSpace(env(EnvRefreshToken)),
 	}
 	cfg.BaseURL = s.BaseURL
 	cfg.HTTPClient = s.HTTPClient
+	cfg.InsecureHTTP = cfg.InsecureHTTP || s.InsecureHTTP
 	if s.Clock != nil {
 		cfg.Clock = s.Clock
 	}
@@ -416,17 +571,15 @@ func NewFromEnv(s Setup, cfg Config) (*Client, error) {
 		cfg.Clock = RealClock{}
 	}
 	cfg.Secrets = append(cfg.Secrets, creds.Secrets()...)
-	if creds.AccessToken != "" {
-		cfg.Tokens = StaticToken(creds.AccessToken)
-		return New(cfg)
-	}
 	refresh := creds.RefreshToken
+	var stored StoredToken
 	if s.TokenFile != "" {
 		st, err := LoadTokenFile(s.TokenFile)
 		if err != nil {
 			return nil, err
 		}
 		if st != nil && st.RefreshToken != "" {
+			stored = *st
 			refresh = st.RefreshToken
 			cfg.Secrets = append(cfg.Secrets, refresh)
 			if st.Geolocation != "" {
@@ -434,30 +587,48 @@ func NewFromEnv(s Setup, cfg Config) (*Client, error) {
 			}
 		}
 	}
-	if cfg.BaseURL == "" {
-		return nil, errors.New("client: no base URL")
+	var missing []string
+	for _, m := range []struct{ name, v string }{{EnvClientID, creds.ClientID}, {EnvClientSecret, creds.ClientSecret}, {EnvRefreshToken, refresh}} {
+		if m.v == "" {
+			missing = append(missing, m.name)
+		}
 	}
-	var c *Client
-	hc := s.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+	if creds.AccessToken != "" && len(missing) > 0 {
+		cfg.Tokens = StaticToken(creds.AccessToken)
+		return New(cfg)
+	}
+	switch {
+	case len(missing) == 3 && s.TokenFile != "":
+		return nil, fmt.Errorf("no credentials: token file %s holds no refresh token (run 'scimigrate login'), and %s, %s are not set", s.TokenFile, EnvClientID, EnvClientSecret)
+	case len(missing) == 3:
+		return nil, fmt.Errorf("no credentials: set %s, or %s and %s with %s or a --token-file written by 'scimigrate login'", EnvAccessToken, EnvClientID, EnvClientSecret, EnvRefreshToken)
+	case len(missing) > 0:
+		return nil, fmt.Errorf("incomplete credentials: %s not set", strings.Join(missing, ", "))
+	}
+	if cfg.BaseURL == "" {
+		return nil, errors.New("client: no base URL: give --base-url, or a --token-file written by 'scimigrate login'")
 	}
 	ts := NewRefreshTokenSource(RefreshConfig{
-		ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, RefreshToken: refresh,
-		BaseURL: func() string { return c.BaseURL() }, HTTPClient: hc, Clock: cfg.Clock,
+		ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, RefreshToken: refresh, Clock: cfg.Clock,
 		Rotated: func(rt, geo string) error {
-			c.AddSecrets(rt)
-			if geo != "" && strings.TrimRight(geo, "/") != c.BaseURL() {
-				c.logf("token names geolocation %s; using it as the base URL", geo)
-				c.SetBaseURL(geo)
-			}
 			if s.TokenFile == "" {
 				return nil
 			}
-			return SaveTokenFile(s.TokenFile, StoredToken{RefreshToken: rt, Geolocation: geo, Updated: cfg.Clock.Now().UTC()})
+			now := cfg.Clock.Now().UTC()
+			if rt != stored.RefreshToken {
+				stored.RefreshToken, stored.IssuedAt = rt, now
+			}
+			if geo != "" {
+				stored.Geolocation = geo
+			}
+			stored.Updated = now
+			return SaveTokenFile(s.TokenFile, stored)
 		},
 	})
-	cfg.Tokens = ts
-	c, err = New(cfg)
-	return c, err
+	if creds.AccessToken != "" {
+		cfg.Tokens = &staticThenRefresh{static: creds.AccessToken, next: ts}
+	} else {
+		cfg.Tokens = ts
+	}
+	return New(cfg)
 }
