@@ -103,6 +103,8 @@ type Options struct {
 	// TokenFile keeps a rotated refresh token and the geolocation (mode
 	// 0600); empty keeps none.
 	TokenFile string
+	// InsecureHTTP allows a plain-http base URL off loopback (client.Config).
+	InsecureHTTP bool
 	// Clock drives waits (default the wall clock).
 	Clock client.Clock
 	// Retry tunes the HTTP client's retries (zero fields take its defaults).
@@ -190,7 +192,7 @@ func RunSeq(ctx context.Context, opts Options, seq iter.Seq2[batcher.Operation, 
 	}
 	c := opts.Client
 	if c == nil {
-		c, err = client.NewFromEnv(client.Setup{BaseURL: opts.BaseURL, Env: opts.Env, TokenFile: opts.TokenFile, HTTPClient: opts.HTTPClient, Clock: opts.Clock},
+		c, err = client.NewFromEnv(client.Setup{BaseURL: opts.BaseURL, Env: opts.Env, TokenFile: opts.TokenFile, HTTPClient: opts.HTTPClient, Clock: opts.Clock, InsecureHTTP: opts.InsecureHTTP},
 			client.Config{Concurrency: opts.Concurrency, Clock: opts.Clock, Logf: opts.Logf, MaxAttempts: opts.MaxAttempts, MaxElapsed: opts.MaxElapsed})
 		if err != nil {
 			return nil, err

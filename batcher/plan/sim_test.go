@@ -124,7 +124,20 @@ func simClient(t *testing.T, s *upsim.Server) *client.Client {
 }
 
 func simLive(s *upsim.Server) *Live {
-	return &Live{BaseURL: s.URL(), Tokens: client.StaticToken(simToken), Chunk: 2, PageSize: 2, MaxAttempts: 2}
+	return simLiveWith(s, nil)
+}
+
+// simLiveWith reads the simulator through a client configured by mod.
+func simLiveWith(s *upsim.Server, mod func(*client.Config)) *Live {
+	cfg := client.Config{BaseURL: s.URL(), Tokens: client.StaticToken(simToken), MaxAttempts: 2}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return &Live{Client: c, Chunk: 2, PageSize: 2}
 }
 
 // send posts the plan's Bulk bodies in order, letting each complete, and
@@ -464,8 +477,7 @@ func TestLiveRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := &instantClock{now: time.Now()}
-	l := simLive(s)
-	l.MaxAttempts, l.Clock, l.MaxElapsed = 20, clock, 1000*time.Hour
+	l := simLiveWith(s, func(c *client.Config) { c.MaxAttempts, c.Clock, c.MaxElapsed = 20, clock, 1000*time.Hour })
 	got, err := l.Snapshot(ctx, b.d.Wants(), true, true)
 	if err != nil {
 		t.Fatal(err)

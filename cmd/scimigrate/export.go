@@ -84,6 +84,6 @@ func runExport(args []string, io IO) int {
 	if !all {
 		what = fmt.Sprintf("the %d employee(s) the input names", len(wants))
 	}
-	fmt.Fprintf(errw, "scimigrate export: saved %d user(s) (%s) from %s to %s\n", len(snap.Users), what, l.BaseURL, out)
+	fmt.Fprintf(errw, "scimigrate export: saved %d user(s) (%s) from %s to %s\n", len(snap.Users), what, l.BaseURL(), out)
 	return exitOK
 }

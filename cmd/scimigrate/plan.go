@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -25,6 +24,8 @@ type targetOptions struct {
 	TokenFile   string
 	V4Filter    bool
 	Concurrency int
+	// InsecureHTTP allows a plain-http base URL off loopback.
+	InsecureHTTP bool
 }
 
 func (o *targetOptions) register(fs *flag.FlagSet, withSnapshot bool) {
@@ -35,56 +36,20 @@ func (o *targetOptions) register(fs *flag.FlagSet, withSnapshot bool) {
 	fs.StringVar(&o.TokenFile, "token-file", "", "keep a rotated refresh token and the geolocation in this file (mode 0600)")
 	fs.BoolVar(&o.V4Filter, "v4-lookup", false, "look users up with Identity v4 (one request per employee) instead of the v4.1 search")
 	fs.IntVar(&o.Concurrency, "concurrency", 4, "requests in flight when reading the target")
+	fs.BoolVar(&o.InsecureHTTP, "insecure-http", false, "allow a plain http:// base URL to a host that is not loopback (test services only)")
 }
 
-// live returns the reader of the target named by --base-url.
+// live returns the reader of the target named by --base-url or the token
+// file, on the one UPS client (credentials from the environment and the
+// token file; the first token's geolocation moves every later call).
 func (o *targetOptions) live(ctx context.Context, logw io.Writer) (*plan.Live, error) {
-	creds, err := client.CredentialsFromEnv(nil)
+	c, err := client.NewFromEnv(client.Setup{BaseURL: o.BaseURL, TokenFile: o.TokenFile, InsecureHTTP: o.InsecureHTTP},
+		client.Config{Concurrency: o.Concurrency,
+			Logf: func(format string, args ...any) { fmt.Fprintf(logw, "scimigrate: "+format+"\n", args...) }})
 	if err != nil {
 		return nil, err
 	}
-	hc := &http.Client{Timeout: 60 * time.Second}
-	l := &plan.Live{BaseURL: strings.TrimRight(o.BaseURL, "/"), HTTP: hc, Concurrency: o.Concurrency, V4Filter: o.V4Filter,
-		Logf: func(format string, args ...any) { fmt.Fprintf(logw, "scimigrate: "+format+"\n", args...) }}
-	if creds.AccessToken != "" {
-		l.Tokens = client.StaticToken(creds.AccessToken)
-		return l, nil
-	}
-	refresh := creds.RefreshToken
-	if o.TokenFile != "" {
-		st, err := client.LoadTokenFile(o.TokenFile)
-		if err != nil {
-			return nil, err
-		}
-		if st != nil && st.RefreshToken != "" {
-			refresh = st.RefreshToken
-			if st.Geolocation != "" {
-				l.BaseURL = strings.TrimRight(st.Geolocation, "/")
-			}
-		}
-	}
-	geo := ""
-	base := l.BaseURL
-	ts := client.NewRefreshTokenSource(client.RefreshConfig{
-		ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, RefreshToken: refresh,
-		BaseURL: func() string { return base }, HTTPClient: hc,
-		Rotated: func(rt, g string) error {
-			geo = g
-			if o.TokenFile == "" {
-				return nil
-			}
-			return client.SaveTokenFile(o.TokenFile, client.StoredToken{RefreshToken: rt, Geolocation: g, Updated: time.Now().UTC()})
-		},
-	})
-	// The first token names the geolocation every later call goes to.
-	if _, err := ts.Token(ctx); err != nil {
-		return nil, err
-	}
-	if geo != "" {
-		l.BaseURL = strings.TrimRight(geo, "/")
-	}
-	l.Tokens = ts
-	return l, nil
+	return &plan.Live{Client: c, Concurrency: o.Concurrency, V4Filter: o.V4Filter}, nil
 }
 
 type planOptions struct {
@@ -226,7 +191,7 @@ func makePlan(ctx context.Context, io IO, errw *bufio.Writer, co *convertOptions
 		if err != nil {
 			return nil, fmt.Errorf("reading the target: %w", err)
 		}
-		r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL}
+		r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL()}
 	}
 	r.target.Users = len(r.cur.Users)
 	r.p, err = plan.Make(c.d, r.cur, popts)
