@@ -30,8 +30,8 @@ func runExport(args []string, io IO) int {
 		return exitUsage
 	}
 	o.Files = fs.Args()
-	if t.BaseURL == "" || out == "" {
-		fmt.Fprintln(io.Err, "scimigrate export: --base-url URL and -o FILE are required")
+	if (t.BaseURL == "" && t.TokenFile == "") || out == "" {
+		fmt.Fprintln(io.Err, "scimigrate export: --base-url URL (or a --token-file written by 'scimigrate login') and -o FILE are required")
 		return exitUsage
 	}
 	ctx := context.Background()

@@ -34,6 +34,7 @@ func commands() []command {
 		{"convert", "convert input files to SCIM User resources (NDJSON)", runConvert},
 		{"validate", "check input files without writing resources", runValidate},
 		{"plan", "diff the input against the target (snapshot or live) and show or save the plan", runPlan},
+		{"login", "exchange a Company Request Token for a refresh token kept in a token file", runLogin},
 		{"export", "save the target's current users as a snapshot for offline plans", runExport},
 		{"apply", "convert and submit to UPS through a resumable journal (apply --create-only FILE...)", runApply},
 		{"status", "show progress and outcomes of an apply journal", runStatus},

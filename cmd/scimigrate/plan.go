@@ -93,8 +93,8 @@ func runPlan(args []string, io IO) int {
 	switch {
 	case len(o.Files) == 0:
 		return usageErr("no input files (use - for standard input)")
-	case (o.target.Snapshot == "") == (o.target.BaseURL == ""):
-		return usageErr("give the current state with exactly one of --snapshot FILE and --base-url URL")
+	case (o.target.Snapshot == "") == (o.target.BaseURL == "" && o.target.TokenFile == ""):
+		return usageErr("give the current state with exactly one of --snapshot FILE and --base-url URL (or --token-file FILE)")
 	case o.MaxDeactivate != "" && !o.DeactivateMissing:
 		return usageErr("--max-deactivate needs --deactivate-missing")
 	case o.DeactivateMissing && o.MaxDeactivate == "":
