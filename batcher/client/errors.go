@@ -26,8 +26,9 @@ type GaveUpError struct {
 }
 
 func (e *GaveUpError) Error() string {
-	return fmt.Sprintf("%s %s: gave up after %d attempts in %s (%s): %v",
-		e.Method, e.Path, e.Attempts, e.Elapsed.Round(time.Millisecond), e.Reason, e.Err)
+	// Err names the method and path already.
+	return fmt.Sprintf("gave up after %d attempts in %s (%s): %v",
+		e.Attempts, e.Elapsed.Round(time.Millisecond), e.Reason, e.Err)
 }
 
 func (e *GaveUpError) Unwrap() error { return e.Err }
