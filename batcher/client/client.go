@@ -402,7 +402,7 @@ func (c *Client) sendLoop(ctx context.Context, cl call) (int, []byte, error) {
 			return statusOf(resp), nil, &GaveUpError{Method: cl.method, Path: pathOnly(cl.path), Attempts: attempt, Elapsed: elapsed,
 				Reason: fmt.Sprintf("retry budget %s spent; the next wait would be %s", c.cfg.MaxElapsed, wait.Round(time.Millisecond)), Err: lastErr}
 		}
-		c.logf("%s %s: attempt %d failed (%s); retrying in %s", cl.method, pathOnly(cl.path), attempt, shortReason(resp, err), wait.Round(time.Millisecond))
+		c.logf("%s %s: attempt %d failed (%s); retrying in %s", cl.method, pathOnly(cl.path), attempt, c.Redact(shortReason(resp, err)), wait.Round(time.Millisecond))
 		if err := c.cfg.Clock.Sleep(ctx, wait); err != nil {
 			return 0, nil, err
 		}
@@ -433,9 +433,14 @@ func statusOf(resp *http.Response) int {
 	return resp.StatusCode
 }
 
+// shortReason is the reason of a retry log line, with the service's
+// correlation id (the one correlation-id log: errors carry it too).
 func shortReason(resp *http.Response, err error) string {
 	if err != nil {
 		return "transport error"
+	}
+	if cid := resp.Header.Get("concur-correlationid"); cid != "" {
+		return fmt.Sprintf("HTTP %d, concur-correlationid %s", resp.StatusCode, cid)
 	}
 	return fmt.Sprintf("HTTP %d", resp.StatusCode)
 }
@@ -465,9 +470,6 @@ func (c *Client) httpError(cl call, resp *http.Response, body []byte, attempts i
 	for i := range he.Messages {
 		m := &he.Messages[i]
 		m.Code, m.Message, m.SchemaPath, m.Type = c.Redact(m.Code), c.Redact(m.Message), c.Redact(m.SchemaPath), c.Redact(m.Type)
-	}
-	if cid := he.CorrelationID; cid != "" {
-		c.logf("%s %s: HTTP %d (concur-correlationid %s)", cl.method, pathOnly(cl.path), resp.StatusCode, cid)
 	}
 	return he
 }
