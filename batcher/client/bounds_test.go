@@ -419,3 +419,19 @@ func TestBaseURLTransport(t *testing.T) {
 		}
 	}
 }
+
+// TestCorrelationIDLogged: each retry's log line and the final error carry
+// the service's concur-correlationid.
+func TestCorrelationIDLogged(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("concur-correlationid", fmt.Sprintf("cid-%d", n.Add(1)))
+		w.WriteHeader(503)
+	}))
+	defer srv.Close()
+	c, logs := newTestClient(t, srv.URL, newFakeClock(), func(c *Config) { c.MaxAttempts = 2 })
+	_, err := c.Status(context.Background(), "p")
+	if !strings.Contains(logs.String(), "concur-correlationid cid-1") || err == nil || !strings.Contains(err.Error(), "concur-correlationid cid-2") {
+		t.Errorf("err %v\nlogs:\n%s", err, logs)
+	}
+}
