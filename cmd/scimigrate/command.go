@@ -28,6 +28,8 @@ type command struct {
 	// exit codes (plan --detailed-exitcode): 0 no changes, 2 changes
 	// present, 1 any error including a usage error.
 	detailed string
+
+	parsed *flag.FlagSet // the flags, once parsed without error
 }
 
 // Exit codes, documented in the README ("Exit status").
@@ -130,8 +132,18 @@ func silent(err error) bool {
 // exit status; the only place errors are printed: once, as
 // "scimigrate <command>: <message>".
 func execute(ctx context.Context, c *command, path string, args []string, cio *IO) int {
-	detailed := c.detailed != "" && hasBoolFlag(args, c.detailed)
 	err := c.execute(ctx, path, args, cio)
+	detailed := false
+	if c.detailed != "" {
+		if c.parsed != nil {
+			f := c.parsed.Lookup(c.detailed)
+			detailed = f != nil && f.Value.String() == "true"
+		} else {
+			// The flags did not parse: a usage error under
+			// --detailed-exitcode must still exit 1, not 2.
+			detailed = hasBoolFlag(args, c.detailed)
+		}
+	}
 	if err != nil && !silent(err) {
 		var pe *pathError
 		if errors.As(err, &pe) {
@@ -147,8 +159,8 @@ func execute(ctx context.Context, c *command, path string, args []string, cio *I
 }
 
 // hasBoolFlag reports whether args (before a "--") set the boolean flag
-// name, in any form the flag package accepts. It is read before parsing, so
-// that a usage error after --detailed-exitcode still exits 1, not 2.
+// name, in any form the flag package accepts; for arguments that did not
+// parse.
 func hasBoolFlag(args []string, name string) bool {
 	on := false
 	for _, a := range args {
@@ -182,6 +194,7 @@ func (c *command) execute(ctx context.Context, path string, args []string, cio *
 		}
 		return &usageError{err.Error()}
 	}
+	c.parsed = fs
 	rest := fs.Args()
 	if len(c.subs) > 0 {
 		if len(rest) == 0 {

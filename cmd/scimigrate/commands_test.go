@@ -115,6 +115,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"plan", "--detailed-exitcode=false", "x.txt"}, 2, "scimigrate plan: give the current state with exactly one of"},
 		{[]string{"plan", "--snapshot", "s", "x.txt"}, 2, ""},
 		{[]string{"plan", "x.txt"}, 2, "scimigrate plan: give the current state with exactly one of"},
+		// After the first file the flag package stops: --detailed-exitcode is a file name there.
+		{[]string{"plan", "x.txt", "--detailed-exitcode"}, 2, "scimigrate plan: give the current state with exactly one of"},
+		{[]string{"plan", "--detailed-exitcode", "--bogus=1", "--detailed-exitcode=false"}, 2, "scimigrate plan: flag provided but not defined: -bogus"},
 		{[]string{"apply", "--existing", "MERGE", "--base-url", "http://127.0.0.1:1", "x.txt"}, 2, `--existing "MERGE": want UPDATE or REPLACE`},
 		{[]string{"export", "--base-url", "http://127.0.0.1:1"}, 2, "scimigrate export: --base-url URL and -o FILE are required"},
 	}
