@@ -293,14 +293,12 @@ func createOperation(r *converter.Result) batcher.Operation {
 // is exhausted.
 func (o *applyOptions) submit(ctx context.Context, io *IO, c *client.Client, ops iter.Seq2[batcher.Operation, error], after func() error) error {
 	opts := apply.Options{
-		BaseURL:      o.target.BaseURL,
-		Client:       c,
+		Client:       c, // credentials, token file and base URL: targetOptions.client
 		JournalPath:  o.Journal,
 		Concurrency:  o.target.Concurrency,
 		PollInterval: o.PollInterval,
 		Progress:     apply.NewProgressFor(io.Err, io.ErrTTY, o.ProgressEvery),
 		Logf:         logf(io),
-		TokenFile:    o.target.TokenFile,
 	}
 	sum, err := apply.RunSeq(ctx, opts, ops)
 	convErr := after()

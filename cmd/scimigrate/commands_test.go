@@ -283,3 +283,44 @@ func TestSimulateCancelled(t *testing.T) {
 		t.Errorf("simulate after cancel: exit %d\n%s", r.code, seen.String())
 	}
 }
+
+// TestTerminal: the IO value says whether stdout and stderr are terminals,
+// and the commands follow it: colour in the plan on a terminal (not with
+// NO_COLOR or TERM=dumb), a progress bar instead of progress lines.
+func TestTerminal(t *testing.T) {
+	t.Parallel()
+	snap, _ := filepath.Abs(filepath.Join(planFixtures, "snapshot.ndjson"))
+	cfg, _ := filepath.Abs(filepath.Join(planFixtures, "config.yaml"))
+	in, _ := filepath.Abs(filepath.Join(planFixtures, "create.txt"))
+	exec := func(args []string, outTTY, errTTY bool, env map[string]string) result {
+		var out, errb strings.Builder
+		cio := &IO{In: strings.NewReader(""), Out: &out, Err: &errb, OutTTY: outTTY, ErrTTY: errTTY,
+			Env: func(k string) string { return env[k] }}
+		code := run(t.Context(), args, cio)
+		return result{code, out.String(), errb.String()}
+	}
+	plan := []string{"plan", "--config", cfg, "--snapshot", snap, in}
+	for _, tt := range []struct {
+		name   string
+		tty    bool
+		env    map[string]string
+		colour bool
+	}{
+		{"terminal", true, nil, true},
+		{"pipe", false, nil, false},
+		{"NO_COLOR", true, map[string]string{"NO_COLOR": "1"}, false},
+		{"TERM=dumb", true, map[string]string{"TERM": "dumb"}, false},
+	} {
+		r := exec(plan, tt.tty, false, tt.env)
+		if r.code != 0 || strings.Contains(r.stdout, "\x1b[") != tt.colour {
+			t.Errorf("plan, %s: exit %d, colour %v (want %v)\n%s", tt.name, r.code, !tt.colour, tt.colour, r.stdout)
+		}
+	}
+	// demo applies with progress on stderr: lines on a pipe, a bar on a terminal.
+	if r := exec([]string{"demo"}, false, false, nil); r.code != 0 || !strings.Contains(r.stderr, "\nprogress: ") {
+		t.Errorf("demo on a pipe: exit %d, no progress line\n%s", r.code, r.stderr)
+	}
+	if r := exec([]string{"demo"}, false, true, nil); r.code != 0 || strings.Contains(r.stderr, "\nprogress: ") || !strings.Contains(r.stderr, "requests sent") {
+		t.Errorf("demo on a terminal: exit %d, want a bar, not progress lines\n%s", r.code, r.stderr)
+	}
+}
