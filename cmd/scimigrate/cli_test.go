@@ -109,6 +109,7 @@ func TestConvertExitCodes(t *testing.T) {
 }
 
 func TestMappingsCommands(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, ".", "mappings", "show", "305")
 	if r.code != 0 || !strings.Contains(r.stdout, "custom21") || !strings.Contains(r.stdout, "embedded:305.yaml:") {
 		t.Errorf("show 305: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -131,6 +132,7 @@ func TestMappingsCommands(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, ".", "demo")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "file,line,record,employee_number,bulk_id") || strings.Count(r.stdout, ",success,") != 10 ||
 		!strings.Contains(r.stderr, "sample.txt:5:1: error: employee 1004 is rejected") ||
@@ -147,6 +149,7 @@ func TestDemo(t *testing.T) {
 // needs with a spend profile; the config's defaults fill them for users to
 // create, only in extensions they already carry.
 func TestConfigDefaults(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	in := "../../fixtures/v3/v31-users-page1.json"
 	r := runCLI(t, ".", "convert", "--company-id", "11111111-2222-3333-4444-555555555555", in)
