@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,11 +11,11 @@ import (
 	"scimigrate/upsim"
 )
 
-// runIn runs a command in-process and returns its exit status and output.
-func runIn(args ...string) (code int, stdout, stderr string) {
-	var out, errb bytes.Buffer
-	code = run(args, IO{In: strings.NewReader(""), Out: &out, Err: &errb})
-	return code, out.String(), errb.String()
+// runWith runs a command in-process with env as its whole environment.
+func runWith(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	r := runCLICtx(t.Context(), t, ".", nil, env, args...)
+	return r.code, r.stdout, r.stderr
 }
 
 // TestLoginThenTokenFileOnly: 'scimigrate login' against the simulator on
@@ -39,15 +38,12 @@ func TestLoginThenTokenFileOnly(t *testing.T) {
 	}
 	dir := t.TempDir()
 	file := filepath.Join(dir, "token.json")
-	t.Setenv(client.EnvClientID, "cid")
-	t.Setenv(client.EnvClientSecret, secret)
-	t.Setenv(client.EnvCompanyID, company)
-	t.Setenv(client.EnvRefreshToken, "")
-	t.Setenv(client.EnvAccessToken, "")
+	t.Parallel()
+	env := map[string]string{client.EnvClientID: "cid", client.EnvClientSecret: secret, client.EnvCompanyID: company}
 
 	// A wrong request token: Concur's code and message, no secret.
-	t.Setenv(client.EnvRequestToken, "wrong-request-token")
-	code, out, errs := runIn("login", "--base-url", s.URL(), "--token-file", file)
+	env[client.EnvRequestToken] = "wrong-request-token"
+	code, out, errs := runWith(t, env, "login", "--base-url", s.URL(), "--token-file", file)
 	if code != exitUsage || !strings.Contains(errs, "invalid company request token (Concur code 19)") {
 		t.Fatalf("bad login: exit %d\n%s%s", code, out, errs)
 	}
@@ -58,8 +54,8 @@ func TestLoginThenTokenFileOnly(t *testing.T) {
 		t.Errorf("a failed login wrote the token file: %v", err)
 	}
 
-	t.Setenv(client.EnvRequestToken, crt)
-	code, out, errs = runIn("login", "--base-url", s.URL(), "--token-file", file)
+	env[client.EnvRequestToken] = crt
+	code, out, errs = runWith(t, env, "login", "--base-url", s.URL(), "--token-file", file)
 	if code != exitOK || !strings.Contains(out, "company "+company) || !strings.Contains(out, s.URL()) {
 		t.Fatalf("login: exit %d\n%s%s", code, out, errs)
 	}
@@ -71,11 +67,11 @@ func TestLoginThenTokenFileOnly(t *testing.T) {
 	if st.RefreshToken == "" || st.Geolocation != s.URL() || st.CompanyID != company || st.IssuedAt.IsZero() {
 		t.Errorf("token file = %+v", st)
 	}
-	t.Setenv(client.EnvRequestToken, "")
+	delete(env, client.EnvRequestToken)
 
 	// Another command with only --token-file.
 	snap := filepath.Join(dir, "snap.ndjson")
-	code, out, errs = runIn("export", "--token-file", file, "-o", snap)
+	code, out, errs = runWith(t, env, "export", "--token-file", file, "-o", snap)
 	if code != exitOK {
 		t.Fatalf("export with --token-file only: exit %d\n%s%s", code, out, errs)
 	}
@@ -86,7 +82,7 @@ func TestLoginThenTokenFileOnly(t *testing.T) {
 		t.Errorf("the rotated refresh token was not kept")
 	}
 
-	code, out, errs = runIn("login", "--check", "--token-file", file)
+	code, out, errs = runWith(t, env, "login", "--check", "--token-file", file)
 	if code != exitOK || !strings.Contains(out, "reach company "+company) || !strings.Contains(out, "data centre "+strings.TrimPrefix(s.URL(), "http://")) ||
 		!strings.Contains(out, "refresh token issued") {
 		t.Fatalf("login --check: exit %d\n%s%s", code, out, errs)
@@ -102,20 +98,21 @@ func TestLoginThenTokenFileOnly(t *testing.T) {
 // TestLoginRefusesFlagsAndPlainHTTP: the request token is never a flag,
 // and a plain-http token endpoint off loopback is refused.
 func TestLoginRefusesFlagsAndPlainHTTP(t *testing.T) {
-	t.Setenv(client.EnvClientID, "cid")
-	t.Setenv(client.EnvClientSecret, "sec-ret")
-	t.Setenv(client.EnvCompanyID, "c")
-	t.Setenv(client.EnvRequestToken, "")
-	if code, _, errs := runIn("login", "--request-token", "x"); code != exitUsage {
+	t.Parallel()
+	env := map[string]string{client.EnvClientID: "cid", client.EnvClientSecret: "sec-ret", client.EnvCompanyID: "c"}
+	if code, _, errs := runWith(t, env, "login", "--request-token", "x"); code != exitUsage {
 		t.Errorf("--request-token accepted: %d %s", code, errs)
 	}
-	code, _, errs := runIn("login", "--base-url", "http://192.0.2.1")
+	code, _, errs := runWith(t, env, "login", "--base-url", "http://192.0.2.1")
 	if code != exitUsage || !strings.Contains(errs, client.EnvRequestToken) {
 		t.Errorf("no request token: exit %d %s", code, errs)
 	}
-	t.Setenv(client.EnvRequestToken, "crt-x")
-	code, _, errs = runIn("login", "--base-url", "http://192.0.2.1")
+	env[client.EnvRequestToken] = "crt-x"
+	code, _, errs = runWith(t, env, "login", "--base-url", "http://192.0.2.1")
 	if code != exitUsage || !strings.Contains(errs, "plain http") {
 		t.Errorf("plain http: exit %d %s", code, errs)
+	}
+	if code, out, _ := runWith(t, env, "login", "-h"); code != exitOK || !strings.Contains(out, "Company Request Token") {
+		t.Errorf("login -h: exit %d\n%s", code, out)
 	}
 }
