@@ -116,3 +116,26 @@ func TestLoginRefusesFlagsAndPlainHTTP(t *testing.T) {
 		t.Errorf("login -h: exit %d\n%s", code, out)
 	}
 }
+
+// TestLoginPrompts: without SCIMIGRATE_REQUEST_TOKEN the request token is
+// asked for through the (no-echo) prompt, which is not printed.
+func TestLoginPrompts(t *testing.T) {
+	t.Parallel()
+	s := upsim.NewServer(upsim.Options{Seed: 6, RequestToken: "prompted-crt"})
+	t.Cleanup(s.Close)
+	env := map[string]string{client.EnvClientID: "cid", client.EnvClientSecret: "sec-ret"}
+	file := filepath.Join(t.TempDir(), "t.json")
+	asked := 0
+	prompt := func(p string) (string, error) { asked++; return "prompted-crt", nil }
+	var out, errb strings.Builder
+	o := &loginOptions{BaseURL: s.URL(), TokenFile: file, CompanyID: "c-1"}
+	if err := login(t.Context(), o, func(k string) string { return env[k] }, prompt, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if asked != 1 || strings.Contains(out.String()+errb.String(), "prompted-crt") {
+		t.Errorf("asked %d times; output:\n%s%s", asked, out.String(), errb.String())
+	}
+	if st, _ := client.LoadTokenFile(file); st == nil || st.RefreshToken == "" || st.CompanyID != "c-1" {
+		t.Errorf("token file %+v", st)
+	}
+}
