@@ -56,11 +56,13 @@ type Config struct {
 	// Secrets are strings to redact from logs and errors (tokens, client
 	// secret). Tokens obtained at run time are added automatically.
 	Secrets []string
-	// MaxUnknownOutcomes bounds Bulk POSTs in a row that end without a
-	// usable answer (504, connection lost after sending, 2xx without a
-	// provision id): past it PostBulk returns *GaveUpError and sends no more
-	// (default 5). The streak also ends the run once MaxElapsed has passed
-	// since its first request.
+	// MaxUnknownOutcomes bounds Bulk POSTs in a row, whatever their body,
+	// that end without a usable answer (504, connection lost after sending,
+	// 2xx without a provision id): past it PostBulk returns *GaveUpError and
+	// sends no more (default 20). The streak also ends once MaxElapsed has
+	// passed since its first request. It is the client's backstop: a caller
+	// that reconciles unknown outcomes may bound re-sends of one operation
+	// lower (apply's per-operation bound), and then usually stops first.
 	MaxUnknownOutcomes int
 	// InsecureHTTP allows a plain http base URL (or geolocation) to a host
 	// that is not loopback. Loopback http is always allowed (rehearsals).
@@ -99,7 +101,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	cfg.HTTPClient = withRedirectPolicy(cfg.HTTPClient)
 	if cfg.MaxUnknownOutcomes <= 0 {
-		cfg.MaxUnknownOutcomes = 5
+		cfg.MaxUnknownOutcomes = 20
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
