@@ -37,6 +37,12 @@ type Config struct {
 	// only into an extension the user already carries, never into an update
 	// of an existing user, and is reported in the summary.
 	Defaults map[string]string `yaml:"defaults"`
+	// OnInvalidOptional says what an invalid value of an optional attribute
+	// does: "reject" (the default) rejects the record or, when validation
+	// finds it, the whole employee; "drop" drops the value with a warning,
+	// counts it among the values not sent, and keeps the rest of the user.
+	// Required attributes and identity keys reject either way.
+	OnInvalidOptional string `yaml:"onInvalidOptional"`
 
 	defaults []Default
 }
@@ -57,7 +63,7 @@ func (c *Config) CompiledDefaults() []Default {
 
 // DefaultConfig is used when no config file is given.
 func DefaultConfig() *Config {
-	return &Config{Email2Type: "work2", Email3Type: "other"}
+	return &Config{Email2Type: "work2", Email3Type: "other", OnInvalidOptional: "reject"}
 }
 
 // LoadConfig reads a config file; unknown keys are errors with their line.
@@ -90,6 +96,9 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 		}
 	}
 	for o := range c.Options {
+		if why, ok := RetiredOptions[o]; ok {
+			return nil, fmt.Errorf("%s: options: %s was removed: %s", name, o, why)
+		}
 		if _, ok := KnownOptions[o]; !ok {
 			return nil, fmt.Errorf("%s: options: unknown option %q (known: %s)", name, o, strings.Join(optionNames(), ", "))
 		}
@@ -115,6 +124,13 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 		}
 		c.defaults = append(c.defaults, Default{Path: p, Value: c.Defaults[k]})
 	}
+	switch c.OnInvalidOptional {
+	case "":
+		c.OnInvalidOptional = "reject"
+	case "reject", "drop":
+	default:
+		return nil, fmt.Errorf("%s: onInvalidOptional: %q is not reject or drop", name, c.OnInvalidOptional)
+	}
 	switch strings.ToUpper(c.Existing) {
 	case "", "UPDATE", "REPLACE":
 		c.Existing = strings.ToUpper(c.Existing)
@@ -132,9 +148,18 @@ var KnownOptions = map[string]string{
 	"travelEntitlement":      "Travel Wizard User (300/305 column 86) and Travel User (310 column 14) also assert the Travel entitlement",
 	"locateEntitlement":      "310 column 17 'Locate and Alert' → entitlement Locate",
 	"roleGroupsFromSegments": "400 segments 1–10 joined with '-' into one roleGroups entry",
-	"unlistedRoles":          "300/305 column 68 sends role EXP_AUTH_REQUEST_APPROVER, which no UPS role list contains (validation then rejects such users)",
 	"customFieldFallback":    "350 Custom N with no configured travel field name is sent as customN instead of being reported unmapped",
 }
+
+// RetiredOptions are options that no longer exist, with why; a config file
+// that sets one is refused with that reason.
+var RetiredOptions = map[string]string{
+	"unlistedRoles": "it sent 300/305 column 68 as role EXP_AUTH_REQUEST_APPROVER, which neither the UPS role-code page nor the UPS Swagger lists, so UPS (and the schema check) rejected every user with it; column 68 is now always reported as not sent (flat-file spec §4 #9)",
+}
+
+// DropInvalidOptional reports whether invalid optional values are dropped
+// (onInvalidOptional: drop) rather than rejected.
+func (c *Config) DropInvalidOptional() bool { return c != nil && c.OnInvalidOptional == "drop" }
 
 func optionNames() []string {
 	out := make([]string, 0, len(KnownOptions))

@@ -208,8 +208,8 @@ func writeSummary(w io.Writer, st *converter.Stats) {
 	fmt.Fprintf(w, "records:             %d converted, %d update-only, %d ID changes, %d settings, %d rejected, %d of unsupported types\n",
 		st.RecordsConverted, st.RecordsUpdates, st.RecordsIntents, st.RecordsSettings, st.RecordsRejected, st.RecordsUnsupported)
 	fmt.Fprintf(w, "diagnostics:         %d errors, %d warnings\n", st.Errors, st.Warnings)
-	fmt.Fprintf(w, "values not sent:     %d unsupported, %d ignored by override, %d switched off by their gate column\n",
-		st.Values.Unsupported, st.Values.Ignored, st.Values.Gated)
+	fmt.Fprintf(w, "values not sent:     %d unsupported, %d ignored by override, %d switched off by their gate column, %d dropped with a warning\n",
+		st.Values.Unsupported, st.Values.Ignored, st.Values.Gated, st.Values.Dropped)
 	if st.Values.Defaulted > 0 {
 		fmt.Fprintf(w, "values defaulted:    %d filled from the config's defaults\n", st.Values.Defaulted)
 	}
