@@ -16,9 +16,11 @@ import (
 // is validated again. Required attributes, identity keys and values the
 // input did not give (defaults, the company ID) are never dropped: their
 // violations remain and reject the user as before. It returns the remaining
-// violations and how many values it dropped.
+// violations and how many values it dropped. When violations remain, the
+// user is rejected: it then drops nothing and returns vs, so that the
+// rejection lists every reason.
 func dropInvalidOptional(u *scim.User, vs []Violation, validate Validator, collect source.Sink) ([]Violation, int) {
-	n := 0
+	var warnings []source.Diagnostic
 	for _, v := range vs {
 		if v.Rule == "required" || v.Origin == 0 || identityPath(v.Path) {
 			continue
@@ -35,15 +37,20 @@ func dropInvalidOptional(u *scim.User, vs []Violation, validate Validator, colle
 		if !ok {
 			continue
 		}
-		collect(source.Diagnostic{File: o.File, Line: o.Line, Col: o.Col, Field: o.Field, Column: o.Column, Severity: source.Warning,
+		warnings = append(warnings, source.Diagnostic{File: o.File, Line: o.Line, Col: o.Col, Field: o.Field, Column: o.Column, Severity: source.Warning,
 			Msg: fmt.Sprintf("not sent: %s: %s (onInvalidOptional: drop; the rest of employee %s is sent)", v.Path, v.Msg, u.Key)})
 		*slot = scim.Value{}
-		n++
 	}
-	if n == 0 {
+	if len(warnings) == 0 {
 		return vs, 0
 	}
-	return validate(u, u.Identity), n
+	if len(validate(u, u.Identity)) > 0 {
+		return vs, 0 // rejected whole, for the reasons found first
+	}
+	for _, d := range warnings {
+		collect(d)
+	}
+	return nil, len(warnings)
 }
 
 // identityPath reports whether a violation path is one of the keys that
