@@ -66,6 +66,7 @@ type Engine struct {
 	u        *scim.User          // the user of the record being converted
 	deferred []source.Diagnostic // warnings of direct mode, emitted if the record converts
 	vars     map[string]string
+	entVars  []string // vars whose code UPS models as an entitlement (400 EXP_USER → Expense)
 	counts   valueCounts
 	failed   bool // the current record has an error
 	inits    map[string]scim.Value
@@ -94,6 +95,7 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 	// Later records go through pending, so a rejected one leaves nothing.
 	e.direct, e.u, e.deferred = u.Empty(), u, e.deferred[:0]
 	clear(e.vars)
+	e.entVars = e.entVars[:0]
 	ok := true
 	e.failed = false
 	fail := func(d source.Diagnostic) {
@@ -131,6 +133,7 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 			}
 			if out.Entitlement != "" {
 				val = out.Entitlement
+				e.entVars = append(e.entVars, name)
 			} else {
 				val = out.Value.Str
 			}
@@ -269,6 +272,16 @@ func (e *Engine) column(rec *source.Record, t *mapping.Table, c *mapping.Column,
 			return true
 		}
 		val = c.Default
+	}
+	if len(e.entVars) > 0 && c.Templated() {
+		for _, name := range e.entVars {
+			if strings.Contains(c.To, "{"+name+"}") {
+				// 400 segments of EXP_USER: UPS grants the entitlement
+				// Expense, which has no groups.
+				e.drop(at, diag, fmt.Sprintf("not sent: {%s} is the UPS entitlement %s, which has no groups or sub-attributes (value %q)", name, e.vars[name], redact(c, val)))
+				return true
+			}
+		}
 	}
 	switch {
 	case c.Use == "gate":
