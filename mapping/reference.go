@@ -21,6 +21,8 @@ func WriteReference(w io.Writer, set *Set) error {
 	p("<!-- Generated from mapping/tables/*.yaml by `go test ./mapping/ -update`. Do not edit. -->\n\n")
 	p("Where every column of every record type goes in the SCIM User sent to the User Provisioning Service.\n")
 	p("A column that is *not sent* is warned about and counted when it holds a value. Blank values are not sent.\n")
+	p("An invalid value rejects its record, unless the config sets `onInvalidOptional: drop`: then a value of a column that is not required\n")
+	p("is dropped with a warning and counted instead (see docs/configuration.md).\n")
 	p("**Notes** say where a row departs from SAP Concur's public mapping pages, and why.\n")
 	p("Override any row with `--mappings DIR` (see `scimigrate mappings show RECORD`).\n\n")
 
