@@ -5,6 +5,7 @@ package converter
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"scimigrate/converter/source"
@@ -67,6 +68,7 @@ type Engine struct {
 	deferred []source.Diagnostic // warnings of direct mode, emitted if the record converts
 	vars     map[string]string
 	entVars  []string // vars whose code UPS models as an entitlement (400 EXP_USER → Expense)
+	skip     []int    // columns of the record not to convert (a range dropped whole)
 	counts   valueCounts
 	failed   bool // the current record has an error
 	inits    map[string]scim.Value
@@ -96,6 +98,7 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 	e.direct, e.u, e.deferred = u.Empty(), u, e.deferred[:0]
 	clear(e.vars)
 	e.entVars = e.entVars[:0]
+	e.skip = e.skip[:0]
 	ok := true
 	e.failed = false
 	fail := func(d source.Diagnostic) {
@@ -164,7 +167,17 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 			}
 		}
 	} else {
+		// Date ranges (500/550 temporary delegation): both dates or
+		// neither, the first not after the second.
+		for _, c := range t.Ranges() {
+			if !e.checkRange(rec, t, c, diag, fail) {
+				ok = false
+			}
+		}
 		for _, c := range t.Columns {
+			if len(e.skip) > 0 && slices.Contains(e.skip, c.Col) {
+				continue
+			}
 			i := c.Col - 1
 			val := ""
 			if i < len(rec.Fields) {
@@ -174,15 +187,6 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 				continue // blank, and nothing to do for blank (see column)
 			}
 			if !e.column(rec, t, c, i, val, diag, fail) {
-				ok = false
-			}
-		}
-	}
-	// Date ranges (500/550 temporary delegation): both dates or neither,
-	// the first not after the second.
-	if ok && !t.Named() {
-		for _, c := range t.Ranges() {
-			if !e.checkRange(rec, t, c, fail) {
 				ok = false
 			}
 		}
@@ -446,7 +450,10 @@ func (e *Engine) gate(rec *source.Record, t *mapping.Table, c *mapping.Column, v
 // checkRange checks a date range whose first column is c and last c.Until:
 // both or neither (when their gate is Y), and the first not after the last
 // (the last date covers its whole day).
-func (e *Engine) checkRange(rec *source.Record, t *mapping.Table, c *mapping.Column, fail source.Sink) bool {
+//
+// Under onInvalidOptional: drop, a range with an invalid date is dropped
+// whole (both columns, each with a warning): half a range is never sent.
+func (e *Engine) checkRange(rec *source.Record, t *mapping.Table, c *mapping.Column, diag, fail source.Sink) bool {
 	from, i := e.fieldValue(rec, t, c.Col, "")
 	to, j := e.fieldValue(rec, t, c.Until, "")
 	if from == "" && to == "" {
@@ -473,7 +480,24 @@ func (e *Engine) checkRange(rec *source.Record, t *mapping.Table, c *mapping.Col
 	ft, err1 := mapping.ParseDate(from)
 	tt, err2 := mapping.ParseEndDate(to)
 	if err1 != nil || err2 != nil {
-		return true // reported by the columns
+		if !e.cfg.DropInvalidOptional() {
+			return true // reported by the columns, which reject the record
+		}
+		for _, x := range []struct {
+			col   *mapping.Column
+			i     int
+			err   error
+			other *mapping.Column
+		}{{c, i, err1, last}, {last, j, err2, c}} {
+			msg := fmt.Sprintf("not sent: column %d (%s) is invalid, and the two dates go together (onInvalidOptional: drop)", x.other.Col, x.other.Name)
+			if x.err != nil {
+				msg = fmt.Sprintf("%s (onInvalidOptional: drop; column %d (%s) is not sent either)", x.err, x.other.Col, x.other.Name)
+			}
+			e.counts.Dropped++
+			diag(rec.At(x.i, source.Warning, x.col.Name, msg))
+			e.skip = append(e.skip, x.col.Col)
+		}
+		return true
 	}
 	if ft.After(tt) {
 		fail(rec.At(i, source.Error, c.Name, fmt.Sprintf("%s is after %s, the %s (column %d); the record is rejected", from, to, last.Name, last.Col)))

@@ -219,7 +219,7 @@ func notesText(t *Table, c *Column) string {
 		parts = append(parts, fmt.Sprintf("Only when column %d%s is blank; otherwise the value is checked, warned about and not sent.", c.Unless, colLabel(t, c.Unless)))
 	}
 	if c.Until != 0 {
-		parts = append(parts, fmt.Sprintf("With column %d%s: both or neither, and this date not after that one (else the record is rejected).", c.Until, colLabel(t, c.Until)))
+		parts = append(parts, fmt.Sprintf("With column %d%s: both or neither, and this date not after that one (else the record is rejected); under onInvalidOptional: drop an invalid date drops both.", c.Until, colLabel(t, c.Until)))
 	}
 	if c.Requires != 0 {
 		parts = append(parts, fmt.Sprintf("Only with column %d%s (in the record, or already on the user); otherwise warned about and not sent.", c.Requires, colLabel(t, c.Requires)))

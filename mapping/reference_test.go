@@ -61,7 +61,7 @@ func TestReferenceContent(t *testing.T) {
 		"| 81 | A Payment Request has been Assigned | `urn:ietf:params:scim:schemas:extension:spend:2.0:WorkflowPreference:emailStatusChangeOnPayment` with option `paymentRequestAssigned`; otherwise not sent:",
 		"Only when column 51 (Send email when the payment status changes) is blank; otherwise the value is checked, warned about and not sent.",
 		"| 8 | Can Temporarily Approve Reports | gate (Y or N; another value is an error): Y switches on columns 9, 10; Y with all of them blank is warned about and counted |",
-		"With column 10 (Temporary Approval Delegation To Date): both or neither, and this date not after that one (else the record is rejected).",
+		"With column 10 (Temporary Approval Delegation To Date): both or neither, and this date not after that one (else the record is rejected); under onInvalidOptional: drop an invalid date drops both.",
 		"| enddatetime |",
 		"Only with column 11 (Work Phone) (in the record, or already on the user); otherwise warned about and not sent.",
 		"The same value as column 59 (Employee ID of the expense report approver) is warned about and sent once (there).",
