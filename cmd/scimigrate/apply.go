@@ -335,15 +335,15 @@ func (o *applyOptions) submit(ctx context.Context, io *IO, c *client.Client, ops
 }
 
 func writeReport(ctx context.Context, journal, format, path string) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	f, err := createOutput(path)
 	if err != nil {
 		return err
 	}
+	defer f.Close()
 	if err := apply.Report(ctx, journal, format, f); err != nil {
-		f.Close()
 		return err
 	}
-	return f.Close()
+	return f.Commit()
 }
 
 func statusCommand() *command {
