@@ -182,7 +182,7 @@ func TestMappingFidelity(t *testing.T) {
 		// 9. Required attributes name the remedy.
 		{name: "310-only employee: the error names the defaults key",
 			lines: []string{flatRow("310", 24, map[int]string{2: "E3", 3: "c@example.com", 4: "C", 6: "D", 7: "c@example.com", 9: "en_US", 15: "Y"})},
-			diags: []string{`required attribute reimbursementCurrency is missing (supply it in the input, or set one value for every user to create in the config file: defaults: {"urn:ietf:params:scim:schemas:extension:spend:2.0:User:reimbursementCurrency": "VALUE"})`,
+			diags: []string{`required attribute reimbursementCurrency is missing (supply it in the input, or set one value for every user to create: --default 'urn:ietf:params:scim:schemas:extension:spend:2.0:User:reimbursementCurrency=VALUE' or, in the config file, defaults: {"urn:ietf:params:scim:schemas:extension:spend:2.0:User:reimbursementCurrency": "VALUE"})`,
 				`required attribute country is missing (supply it in the input, or set one value`},
 			rejected: 1},
 		{name: "the named default fills it",

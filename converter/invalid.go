@@ -2,6 +2,7 @@ package converter
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"scimigrate/converter/source"
@@ -102,11 +103,15 @@ func remedy(path string) string {
 		return " (supply it in the input: a config default cannot fill it)"
 	}
 	var keys []string
+	firstKey := path
 	if n.IsObject() {
 		// A complex attribute (travel ruleClass): its required
 		// sub-attributes are what a default can fill.
 		for _, sub := range n.Properties() {
 			if n.IsRequired(sub) {
+				if len(keys) == 0 {
+					firstKey = path + "." + sub
+				}
 				keys = append(keys, fmt.Sprintf("%q: \"VALUE\"", path+"."+sub))
 			}
 		}
@@ -118,10 +123,21 @@ func remedy(path string) string {
 			if len(alts) == 0 {
 				return " (supply it in the input: a config default cannot fill it)"
 			}
-			return " (supply it in the input, or set one value for every user to create in the config file: defaults: " + strings.Join(alts, " or ") + ")"
+			sub := n.Properties()[0]
+			if slices.Contains(n.Properties(), "name") {
+				sub = "name" // travel ruleClass: rule classes are named
+			}
+			return " (supply it in the input, or set one value for every user to create: --default " + defaultFlag(path+"."+sub) +
+				" or, in the config file, defaults: " + strings.Join(alts, " or ") + ")"
 		}
 	} else {
 		keys = append(keys, fmt.Sprintf("%q: \"VALUE\"", path))
 	}
-	return " (supply it in the input, or set one value for every user to create in the config file: defaults: {" + strings.Join(keys, ", ") + "})"
+	return " (supply it in the input, or set one value for every user to create: --default " + defaultFlag(firstKey) +
+		" or, in the config file, defaults: {" + strings.Join(keys, ", ") + "})"
+}
+
+// defaultFlag is the --default argument for a path, quoted for a shell.
+func defaultFlag(path string) string {
+	return "'" + path + "=VALUE'"
 }

@@ -109,20 +109,11 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		p, err := scimpath.Parse(k)
+		d, err := compileDefault(k, c.Defaults[k])
 		if err != nil {
 			return nil, fmt.Errorf("%s: defaults: %v", name, err)
 		}
-		if p.Filter != nil && len(p.Sub) == 0 || len(p.Attr) == 0 {
-			return nil, fmt.Errorf("%s: defaults: %s does not name a single value", name, k)
-		}
-		if err := schema.CheckPath(p); err != nil {
-			return nil, fmt.Errorf("%s: defaults: %v", name, err)
-		}
-		if c.Defaults[k] == "" {
-			return nil, fmt.Errorf("%s: defaults: %s has an empty value", name, k)
-		}
-		c.defaults = append(c.defaults, Default{Path: p, Value: c.Defaults[k]})
+		c.defaults = append(c.defaults, d)
 	}
 	switch c.OnInvalidOptional {
 	case "":
@@ -138,6 +129,44 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 		return nil, fmt.Errorf("%s: existing: %q is not UPDATE or REPLACE", name, c.Existing)
 	}
 	return c, nil
+}
+
+func compileDefault(path, value string) (Default, error) {
+	p, err := scimpath.Parse(path)
+	if err != nil {
+		return Default{}, err
+	}
+	if p.Filter != nil && len(p.Sub) == 0 || len(p.Attr) == 0 {
+		return Default{}, fmt.Errorf("%s does not name a single value", path)
+	}
+	if err := schema.CheckPath(p); err != nil {
+		return Default{}, err
+	}
+	if value == "" {
+		return Default{}, fmt.Errorf("%s has an empty value", path)
+	}
+	return Default{Path: p, Value: value}, nil
+}
+
+// SetDefault adds or replaces a default (--default PATH=VALUE), checked as
+// the config file's defaults are.
+func (c *Config) SetDefault(path, value string) error {
+	d, err := compileDefault(path, value)
+	if err != nil {
+		return err
+	}
+	if c.Defaults == nil {
+		c.Defaults = map[string]string{}
+	}
+	c.Defaults[path] = value
+	for i := range c.defaults {
+		if c.defaults[i].Path.String() == d.Path.String() {
+			c.defaults[i] = d
+			return nil
+		}
+	}
+	c.defaults = append(c.defaults, d)
+	return nil
 }
 
 // KnownOptions are the optional behaviours, with what they do.

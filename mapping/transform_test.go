@@ -93,6 +93,25 @@ func TestParseConfig(t *testing.T) {
 	if c, err := ParseConfig([]byte("onInvalidOptional: drop\n"), "c.yaml"); err != nil || !c.DropInvalidOptional() {
 		t.Errorf("onInvalidOptional: drop: %v %+v", err, c)
 	}
+	// --default PATH=VALUE: checked as defaults: are, and replacing one.
+	c, _ = ParseConfig([]byte("defaults: {'urn:ietf:params:scim:schemas:extension:spend:2.0:User:locale': en-US}\n"), "c.yaml")
+	if err := c.SetDefault("urn:ietf:params:scim:schemas:extension:spend:2.0:User:locale", "en-GB"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetDefault("urn:ietf:params:scim:schemas:extension:spend:2.0:User:country", "GB"); err != nil {
+		t.Fatal(err)
+	}
+	if d := c.CompiledDefaults(); len(d) != 2 || d[0].Value != "en-GB" || d[1].Value != "GB" {
+		t.Errorf("defaults after SetDefault: %+v", d)
+	}
+	for path, want := range map[string]string{
+		"urn:ietf:params:scim:schemas:extension:spend:2.0:User:nope": "nope",
+		`emails[type eq "work"]`: "does not name a single value",
+	} {
+		if err := c.SetDefault(path, "x"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("SetDefault(%s): %v, want %q", path, err, want)
+		}
+	}
 	if _, ok := KnownOptions["unlistedRoles"]; ok {
 		t.Error("unlistedRoles is still an option")
 	}

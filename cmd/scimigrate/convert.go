@@ -24,6 +24,7 @@ type convertOptions struct {
 	Workers   int
 	Format    string
 	Files     []string
+	Defaults  defaultFlags // --default PATH=VALUE, after the config's defaults
 
 	// config and inputs, when set, replace Config and Files (the demo's
 	// embedded sample, named as if it were in the working directory).
@@ -36,6 +37,7 @@ func (o *convertOptions) register(fs *flag.FlagSet, withOutput bool) {
 	fs.StringVar(&o.Config, "config", "", "site configuration YAML (companyId, travel custom fields, email types, options)")
 	fs.StringVar(&o.Mappings, "mappings", "", "directory of mapping-table overrides (305.yaml, codes.yaml, …)")
 	fs.IntVar(&o.Workers, "workers", 0, "conversion workers (default: number of CPUs)")
+	fs.Var(&o.Defaults, "default", "PATH=VALUE: a value for users to create that lack the attribute (repeatable; as defaults: in --config, which it overrides)")
 	fs.StringVar(&o.Format, "format", "", "input format: flat, v1 (Users V1 XML) or v3 (v3.0/v3.1 JSON); default: sniffed from each file's content")
 	if withOutput {
 		fs.StringVar(&o.Output, "o", "", "write the NDJSON resources to this file (mode 0600) instead of stdout")
@@ -85,6 +87,9 @@ func (o *convertOptions) loadSet() (*mapping.Set, error) {
 	}
 	if o.CompanyID != "" {
 		cfg.CompanyID = o.CompanyID
+	}
+	if err := o.Defaults.apply(cfg); err != nil {
+		return nil, err
 	}
 	return converter.LoadMappings(o.Mappings, cfg)
 }
