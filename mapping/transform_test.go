@@ -106,7 +106,7 @@ func TestParseConfig(t *testing.T) {
 	}
 	for path, want := range map[string]string{
 		"urn:ietf:params:scim:schemas:extension:spend:2.0:User:nope": "nope",
-		`emails[type eq "work"]`: "does not name a single value",
+		`emails[type eq "work"]`:                                     "does not name a single value",
 	} {
 		if err := c.SetDefault(path, "x"); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("SetDefault(%s): %v, want %q", path, err, want)
