@@ -155,18 +155,15 @@ func (in *docInput) Scan(fn func(*source.Record, Loc, *source.Diagnostic) error)
 func (in *docInput) Fetcher() Fetcher { return in }
 
 // Fetch implements Fetcher; safe for concurrent use (records are read-only).
-func (in *docInput) Fetch(loc Loc, dst *source.Record) error {
+func (in *docInput) Fetch(loc Loc, dst *source.Record) (*source.Diagnostic, error) {
 	if loc.Off < 0 || loc.Off >= int64(len(in.doc.Records)) {
-		return fmt.Errorf("%s: no record %d", in.doc.Name, loc.Off)
-	}
-	if d := in.doc.Syntax[loc.Off]; d != nil {
-		return *d
+		return nil, fmt.Errorf("%s: no record %d", in.doc.Name, loc.Off)
 	}
 	r := in.doc.Records[loc.Off]
 	fields := append(dst.Fields[:0], r.Fields...)
 	*dst = r
 	dst.Fields = fields
-	return nil
+	return in.doc.Syntax[loc.Off], nil
 }
 
 // ValidateSchema is the validation every command applies: the JSON Schema

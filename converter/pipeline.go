@@ -211,7 +211,7 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 			return nil
 		}
 		if syntax != nil {
-			diag(*syntax)
+			diag(named(*syntax, set.Table(rec.Type)))
 			st.RecordsRejected++
 			return nil
 		}
@@ -303,6 +303,18 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 		diag(d)
 	}
 	return nil
+}
+
+// named gives a positional diagnostic without a field name the name of its
+// column in table t (nil: unknown record type).
+func named(d source.Diagnostic, t *mapping.Table) source.Diagnostic {
+	if d.Field != "" || d.Column <= 0 || t == nil || t.Named() {
+		return d
+	}
+	if c := t.ColumnAt(d.Column); c != nil {
+		d.Field = c.Name
+	}
+	return d
 }
 
 func keyOf(rec *source.Record, t *mapping.Table) string {
@@ -493,8 +505,14 @@ func convertIntents(inputs []Input, idx *index, opts Options, st *Stats, diag so
 			fetchers[e.in] = inputs[e.in].Fetcher()
 		}
 		var rec source.Record
-		if err := fetchers[e.in].Fetch(e.loc, &rec); err != nil {
+		syntax, err := fetchers[e.in].Fetch(e.loc, &rec)
+		if err != nil {
 			return fmt.Errorf("%w: %v", ErrFatal, err)
+		}
+		if syntax != nil {
+			diag(named(*syntax, e.table))
+			st.RecordsRejected++
+			continue
 		}
 		u := &scim.User{Key: keyOf(&rec, e.table)}
 		if !eng.Convert(&rec, e.table, u, diag) {
@@ -601,14 +619,14 @@ func (w *worker) convert(idx *index, j job) (*result, error) {
 			f = w.inputs[e.in].Fetcher()
 			w.fetchers[e.in] = f
 		}
-		if err := f.Fetch(e.loc, &w.rec); err != nil {
-			var d source.Diagnostic
-			if errors.As(err, &d) {
-				collect(d)
-				r.refs = append(r.refs, RecordRef{File: w.inputs[e.in].Name(), Line: int(e.loc.Line), Type: e.table.Record, Seq: int(e.loc.Seq), Failed: true})
-				continue
-			}
+		syntax, err := f.Fetch(e.loc, &w.rec)
+		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrFatal, err)
+		}
+		if syntax != nil {
+			collect(named(*syntax, e.table))
+			r.refs = append(r.refs, RecordRef{File: w.inputs[e.in].Name(), Line: int(e.loc.Line), Type: e.table.Record, Seq: int(e.loc.Seq), Failed: true})
+			continue
 		}
 		ok := w.eng.Convert(&w.rec, e.table, u, collect)
 		r.refs = append(r.refs, RecordRef{File: w.rec.File, Line: w.rec.Line, Type: w.rec.Type, Seq: w.rec.Seq, Failed: !ok})

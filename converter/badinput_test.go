@@ -1,0 +1,81 @@
+package converter_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"scimigrate/converter"
+)
+
+// Records of the tests below (column counts as the tables want them).
+const (
+	settings100 = "100,0,SSO,UPDATE,EN,N,N\n"
+	rec305E1    = "305,Ann,,Lee,E1,ann@example.com,,ann@example.com,en_US,US,,DEFAULT,USD,,Y\n"
+	rec305E2    = "305,Bo,,Kim,E2,bo@example.com,,bo@example.com,en_US,US,,DEFAULT,USD,,Y\n"
+)
+
+func writeInput(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// cols returns a record of n columns: typ, then vals at their 1-based
+// column numbers, blank elsewhere.
+func cols(n int, vals map[int]string) string {
+	f := make([]string, n)
+	for c, v := range vals {
+		f[c-1] = v
+	}
+	return strings.Join(f, ",") + "\n"
+}
+
+// TestStrayQuoteRejectsTheRecord: a quoting error in a column that pass 1
+// does not parse (after the employee ID) rejects that record in pass 2,
+// naming file, line, column and the table's field name; the run goes on and
+// every record is accounted for.
+func TestStrayQuoteRejectsTheRecord(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       string
+		wantDiag string
+		emitted  int
+		rejected int
+	}{
+		{"350 column 11", settings100 + rec305E1 + cols(67, map[int]string{1: "350", 2: "E1", 11: `ab"cd`}) + rec305E2,
+			`:3:18: error: Work Phone (column 11): a quote inside an unquoted field`, 2, 1},
+		{"305 column 21", settings100 + rec305E1 + cols(137, map[int]string{1: "305", 2: "Al", 4: "Di", 5: "E3", 6: "al@example.com", 8: "al@example.com", 21: `ab"cd`}) + rec305E2,
+			`:3:60: error: Organizational Unit 6 (column 21): a quote inside an unquoted field`, 2, 1},
+		{"320 column 8", settings100 + rec305E1 + cols(9, map[int]string{1: "320", 2: "E1", 3: "E9", 8: `x"y`}) + rec305E2,
+			`:3:16: error: Future Use 4 (column 8): a quote inside an unquoted field`, 2, 1},
+		{"350 unexpected text after a closing quote", settings100 + rec305E1 + cols(67, map[int]string{1: "350", 2: "E1", 10: `"Boss"x`}) + rec305E2,
+			`:3:21: error: Job Title (column 10): unexpected 'x' after a closing quote`, 2, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeInput(t, "in.txt", tt.in)
+			_, diags, st, err := convertFiles(t, "../fixtures/flat/config.yaml", path)
+			if err != nil {
+				t.Fatalf("fatal: %v\n%s", err, diags)
+			}
+			if !strings.Contains(diags, path+tt.wantDiag) {
+				t.Errorf("diagnostics lack %q:\n%s", path+tt.wantDiag, diags)
+			}
+			if st.UsersEmitted != tt.emitted || st.RecordsRejected != tt.rejected {
+				t.Errorf("emitted %d users, rejected %d records; want %d, %d\n%s", st.UsersEmitted, st.RecordsRejected, tt.emitted, tt.rejected, diags)
+			}
+			if st.Accounted() != st.Total() {
+				t.Errorf("%d records read, %d accounted for", st.Total(), st.Accounted())
+			}
+		})
+	}
+}
+
+var _ = errors.Is
+var _ = converter.ErrFatal
