@@ -77,5 +77,9 @@ func TestStrayQuoteRejectsTheRecord(t *testing.T) {
 	}
 }
 
-var _ = errors.Is
-var _ = converter.ErrFatal
+func TestStdinTwiceIsAUsageError(t *testing.T) {
+	_, err := converter.OpenInputs([]string{"-", "-"}, strings.NewReader(settings100+rec305E1))
+	if !errors.Is(err, converter.ErrUsage) || !strings.Contains(err.Error(), "standard input (-) is named more than once") {
+		t.Fatalf("err = %v, want a usage error about - given twice", err)
+	}
+}

@@ -21,6 +21,9 @@ func LoadMappings(dir string, cfg *mapping.Config) (*mapping.Set, error) {
 	return mapping.Load(dir, cfg)
 }
 
+// ErrUsage marks inputs named in a way that cannot work (a usage error).
+var ErrUsage = errors.New("usage error")
+
 // Formats are the input formats: the Employee Import flat file, Users V1 XML,
 // and v3.0/v3.1 user-list JSON.
 var Formats = []string{"flat", legacy.FormatV1, legacy.FormatV3}
@@ -44,6 +47,15 @@ func OpenInputsFormat(paths []string, stdin io.Reader, format string) ([]Input, 
 	case "", "flat", legacy.FormatV1, legacy.FormatV3:
 	default:
 		return nil, fmt.Errorf("unknown input format %q (known: %s)", format, strings.Join(Formats, ", "))
+	}
+	stdinSeen := false
+	for _, p := range paths {
+		if p == "-" {
+			if stdinSeen {
+				return nil, fmt.Errorf("%w: standard input (-) is named more than once; it can be read only once", ErrUsage)
+			}
+			stdinSeen = true
+		}
 	}
 	var out []Input
 	for _, p := range paths {

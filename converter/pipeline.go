@@ -83,6 +83,7 @@ type Stats struct {
 	RecordsIntents     int // 320 ID changes
 	RecordsRejected    int // rejected with errors (their own, or their user's)
 	RecordsUnsupported int // record types that are not converted
+	RecordsStopped     int // read, but a fatal error stopped the run before their outcome
 
 	Errors, Warnings int
 	Values           valueCounts
@@ -100,7 +101,7 @@ func (s *Stats) Total() int {
 
 // Accounted returns the records in an outcome; equals Total.
 func (s *Stats) Accounted() int {
-	return s.RecordsSettings + s.RecordsConverted + s.RecordsUpdates + s.RecordsIntents + s.RecordsRejected + s.RecordsUnsupported
+	return s.RecordsSettings + s.RecordsConverted + s.RecordsUpdates + s.RecordsIntents + s.RecordsRejected + s.RecordsUnsupported + s.RecordsStopped
 }
 
 // ErrFatal marks input the run cannot continue with (no 100 record, I/O).
@@ -132,11 +133,16 @@ type index struct {
 // Run converts the inputs. It returns ErrFatal (wrapped) for input that
 // cannot be read at all; rejected records are reported through Diag and
 // counted in Stats.
-func Run(ctx context.Context, inputs []Input, opts Options) (*Stats, error) {
+func Run(ctx context.Context, inputs []Input, opts Options) (st *Stats, err error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	st := &Stats{Read: map[string]int{}, Files: len(inputs)}
+	st = &Stats{Read: map[string]int{}, Files: len(inputs)}
+	defer func() {
+		if err != nil {
+			st.RecordsStopped = st.Total() - st.Accounted()
+		}
+	}()
 	diag := func(d source.Diagnostic) {
 		if d.Severity == source.Error {
 			st.Errors++

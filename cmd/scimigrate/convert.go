@@ -205,8 +205,12 @@ func writeSummary(w io.Writer, st *converter.Stats) {
 		fmt.Fprintf(w, ", %d rejected by validation", st.UsersRejected)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "records:             %d converted, %d update-only, %d ID changes, %d settings, %d rejected, %d of unsupported types\n",
+	fmt.Fprintf(w, "records:             %d converted, %d update-only, %d ID changes, %d settings, %d rejected, %d of unsupported types",
 		st.RecordsConverted, st.RecordsUpdates, st.RecordsIntents, st.RecordsSettings, st.RecordsRejected, st.RecordsUnsupported)
+	if st.RecordsStopped > 0 {
+		fmt.Fprintf(w, ", %d not converted (a fatal error stopped the run)", st.RecordsStopped)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "diagnostics:         %d errors, %d warnings\n", st.Errors, st.Warnings)
 	fmt.Fprintf(w, "values not sent:     %d unsupported, %d ignored by override, %d switched off by their gate column\n",
 		st.Values.Unsupported, st.Values.Ignored, st.Values.Gated)
