@@ -83,3 +83,23 @@ func TestStdinTwiceIsAUsageError(t *testing.T) {
 		t.Fatalf("err = %v, want a usage error about - given twice", err)
 	}
 }
+
+// TestSettingsRecordWidth: the 100 record is read like the others (pass 1
+// parses only its first columns): a wider one is an error, and a file
+// without a valid 100 record is not converted.
+func TestSettingsRecordWidth(t *testing.T) {
+	for _, tt := range []struct{ first, want string }{
+		{"100,0,SSO,UPDATE,EN,N,N,extra\n", ":1:25: error: column 8: the 100 record has 8 columns; it must have 7"},
+		{"100,0,SSO,UPDATE,EN,N,N,,,\n", ":1:25: error: column 8: the 100 record has 10 columns; it must have 7"},
+		{"100,0,SSO,UPDATE,EN,N\n", ":1:21: error: column 6: the 100 record has 6 columns; it must have 7"},
+	} {
+		path := writeInput(t, "in.txt", tt.first+rec305E1)
+		_, diags, _, err := convertFiles(t, "../fixtures/flat/config.yaml", path)
+		if !errors.Is(err, converter.ErrFatal) {
+			t.Errorf("%q: err = %v, want ErrFatal", tt.first, err)
+		}
+		if !strings.Contains(diags, path+tt.want) {
+			t.Errorf("%q: diagnostics lack %q:\n%s", tt.first, tt.want, diags)
+		}
+	}
+}

@@ -155,8 +155,8 @@ func Run(ctx context.Context, inputs []Input, opts Options) (st *Stats, err erro
 	}
 	idx := &index{byKey: map[string]int32{}}
 	// Pass 1 parses only as far as the employee ID of any positional table
-	// (and the 100 record's columns).
-	limit := flatfile.SettingsWidth
+	// (and the 100 record's columns, and one more to point at an extra one).
+	limit := flatfile.SettingsWidth + 1
 	for _, t := range opts.Set.Tables {
 		if !t.Named() {
 			limit = max(limit, t.Key.Col)
