@@ -25,6 +25,9 @@ type convertOptions struct {
 	Workers   int
 	Format    string
 	Files     []string
+	// idsOnly: the inputs only name the employees to read (export), so
+	// users are not validated (a missing companyId must not drop them).
+	idsOnly bool
 }
 
 func (o *convertOptions) register(fs *flag.FlagSet, withOutput bool) {

@@ -30,6 +30,7 @@ func runExport(args []string, io IO) int {
 		return exitUsage
 	}
 	o.Files = fs.Args()
+	o.idsOnly = true // export reads the employees the input names; it sends nothing
 	if t.BaseURL == "" || out == "" {
 		fmt.Fprintln(io.Err, "scimigrate export: --base-url URL and -o FILE are required")
 		return exitUsage

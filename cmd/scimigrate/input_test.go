@@ -41,3 +41,24 @@ func TestStdinTwiceIsAUsageError(t *testing.T) {
 		}
 	}
 }
+
+// TestExportWithoutCompanyID: export reads the employees the input names;
+// without a company ID the users to create would fail validation, which
+// used to leave nothing to look up: an empty snapshot and exit 0.
+func TestExportWithoutCompanyID(t *testing.T) {
+	s := seededSim(t)
+	snap := filepath.Join(t.TempDir(), "snap.ndjson")
+	r := runCLI(t, planFixtures, "export", "--base-url", s.URL(), "-o", snap, "update.txt")
+	if r.code != 0 || !strings.Contains(r.stderr, "saved 3 user(s)") {
+		t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
+	}
+	data, err := os.ReadFile(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range []string{`"1001"`, `"1002"`, `"1003"`} {
+		if !strings.Contains(string(data), en) {
+			t.Errorf("snapshot lacks employee %s:\n%s", en, data)
+		}
+	}
+}

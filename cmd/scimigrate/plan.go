@@ -14,8 +14,10 @@ import (
 
 	"scimigrate/batcher/client"
 	"scimigrate/batcher/plan"
+	"scimigrate/converter"
 	"scimigrate/converter/source"
 	"scimigrate/mapping"
+	"scimigrate/scim"
 )
 
 // targetOptions say where the current state comes from.
@@ -172,8 +174,12 @@ func (o *convertOptions) collect(ctx context.Context, io IO, errw *bufio.Writer)
 		return nil, err
 	}
 	defer closeInputs()
-	d, err := plan.Collect(ctx, inputs, plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers,
-		Diag: func(dg source.Diagnostic) { errw.WriteString(dg.String()); errw.WriteByte('\n') }})
+	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers,
+		Diag: func(dg source.Diagnostic) { errw.WriteString(dg.String()); errw.WriteByte('\n') }}
+	if o.idsOnly {
+		copts.Validate = func(*scim.User, bool) []converter.Violation { return nil }
+	}
+	d, err := plan.Collect(ctx, inputs, copts)
 	if d != nil && d.Stats != nil {
 		st := d.Stats
 		fmt.Fprintf(errw, "scimigrate: read %d record(s) from %d file(s): %d employee(s) (%d with an identity record), %d ID change(s), %d record(s) rejected, %d error(s), %d warning(s)\n",
