@@ -103,3 +103,70 @@ func TestSettingsRecordWidth(t *testing.T) {
 		}
 	}
 }
+
+// TestTextInFlatFiles: a value that is not text (NUL, control character,
+// bytes that are not UTF-8) rejects its record with file, line, column and
+// field; never replaced by U+FFFD nor sent as \u0000. A declared
+// Windows-1252 file is decoded.
+func TestTextInFlatFiles(t *testing.T) {
+	tests := []struct {
+		name, enc string
+		rec       string // the third line, after the 100 and E1's 305
+		wantDiag  string // "" = no error
+		wantJSON  string
+	}{
+		{"windows-1252 undeclared", "", "305,J\xfcrgen,,M\xfcller,E2,j@example.com,,j@example.com,de_DE,DE,,DEFAULT,EUR,,Y\n",
+			`:3:6: error: First Name (column 2): byte 0xFC is not UTF-8 (not text); read as Windows-1252 it is "Jürgen": if the file is Windows-1252, declare it with --encoding windows-1252`, ""},
+		{"windows-1252 declared", "windows-1252", "305,J\xfcrgen,,M\xfcller,E2,j@example.com,,j@example.com,de_DE,DE,,DEFAULT,EUR,,Y\n",
+			"", `"givenName":"Jürgen"`},
+		{"latin1 declared", "latin1", "305,J\xfcrgen,,M\xfcller \x80,E2,j@example.com,,j@example.com,de_DE,DE,,DEFAULT,EUR,,Y\n",
+			"", `"familyName":"Müller €"`},
+		{"utf-8 stays utf-8", "", "305,Jürgen,,Müller,E2,j@example.com,,j@example.com,de_DE,DE,,DEFAULT,EUR,,Y\n",
+			"", `"givenName":"Jürgen"`},
+		{"byte undefined in windows-1252", "windows-1252", "305,J\x81rgen,,M,E2,j@example.com,,j@example.com,de_DE,DE,,DEFAULT,EUR,,Y\n",
+			`:3:6: error: First Name (column 2): byte 0x81 is not a character in windows-1252 (not text)`, ""},
+		{"NUL in pass 1 columns", "", "305,Jo\x00,,M,E2,j@example.com,,j@example.com,de_DE,DE,,DEFAULT,EUR,,Y\n",
+			`:3:7: error: First Name (column 2): a NUL byte (0x00) is not text`, ""},
+		{"NUL in a quoted value after the key", "", cols(67, map[int]string{1: "350", 2: "E1", 10: "\"Boss\x00\""}),
+			`:3:20: error: Job Title (column 10): a NUL byte (0x00) is not text`, ""},
+		{"control character", "", cols(67, map[int]string{1: "350", 2: "E1", 10: "Bo\x01ss"}),
+			`:3:17: error: Job Title (column 10): control character 0x01 is not text`, ""},
+		{"truncated UTF-8 sequence", "", cols(67, map[int]string{1: "350", 2: "E1", 10: "Bo\xc3"}),
+			`:3:17: error: Job Title (column 10): byte 0xC3 is not UTF-8 (not text)`, ""},
+		{"tab is text", "", cols(67, map[int]string{1: "350", 2: "E1", 10: "Head\tof"}), "", `"title":"Head\tof"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeInput(t, "in.txt", settings100+rec305E1+tt.rec)
+			out, diags, st, err := convertFilesWith(t, "../fixtures/flat/config.yaml", converter.OpenOptions{Encoding: tt.enc}, path)
+			if err != nil {
+				t.Fatalf("fatal: %v\n%s", err, diags)
+			}
+			if strings.Contains(out, `\u0000`) || strings.Contains(out, "\ufffd") {
+				t.Errorf("output holds NUL or U+FFFD:\n%s", out)
+			}
+			if tt.wantDiag == "" {
+				if st.Errors > 0 {
+					t.Errorf("unexpected errors:\n%s", diags)
+				}
+				if !strings.Contains(out, tt.wantJSON) {
+					t.Errorf("output lacks %s:\n%s", tt.wantJSON, out)
+				}
+			} else {
+				if !strings.Contains(diags, path+tt.wantDiag) {
+					t.Errorf("diagnostics lack %q:\n%s", path+tt.wantDiag, diags)
+				}
+				if st.RecordsRejected != 1 {
+					t.Errorf("%d records rejected, want 1", st.RecordsRejected)
+				}
+				hint := strings.Contains(tt.wantDiag, "read as Windows-1252")
+				if got := strings.Contains(diags, ":3:6: warning: 1 record(s) of this file, the first here, hold bytes that are not UTF-8 but read as Windows-1252 text: the file looks like Windows-1252; if it is, run again with --encoding windows-1252"); got != hint {
+					t.Errorf("file warning given: %v, want %v\n%s", got, hint, diags)
+				}
+			}
+			if st.Accounted() != st.Total() {
+				t.Errorf("%d records read, %d accounted for", st.Total(), st.Accounted())
+			}
+		})
+	}
+}

@@ -47,7 +47,11 @@ type FlatInput struct {
 	f     *os.File
 	temp  string
 	limit int
+	enc   *source.Encoding
 }
+
+// SetEncoding declares the file's encoding (nil: UTF-8).
+func (in *FlatInput) SetEncoding(e *source.Encoding) { in.enc = e }
 
 // SetFieldLimit makes Scan parse only the first n fields of each record
 // (pass 1 needs the record type and the employee ID); pass 2 parses in full.
@@ -116,6 +120,7 @@ func (in *FlatInput) Scan(fn func(*source.Record, Loc, *source.Diagnostic) error
 		defer close(batches)
 		sc := flatfile.NewScanner(in.f, in.name)
 		sc.SetFieldLimit(in.limit)
+		sc.SetEncoding(in.enc)
 		var b []item
 		for sc.Next() {
 			if b == nil {
@@ -190,7 +195,7 @@ func (in *flatFetcher) Fetch(loc Loc, dst *source.Record) (*source.Diagnostic, e
 	}
 	raw := in.window[loc.Off-in.wOff : loc.Off-in.wOff+int64(n)]
 	raw = trimEOL(raw)
-	fields, diag := flatfile.ParseFields(raw, in.in.name, int(loc.Line), dst.Fields[:0])
+	fields, diag := flatfile.ParseFieldsEnc(raw, in.in.name, int(loc.Line), dst.Fields[:0], 0, in.in.enc)
 	*dst = source.Record{File: in.in.name, Line: int(loc.Line), Col: 1, Seq: int(loc.Seq), Fields: fields}
 	if len(fields) > 0 {
 		dst.Type = fields[0].Value

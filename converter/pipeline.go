@@ -143,16 +143,42 @@ func Run(ctx context.Context, inputs []Input, opts Options) (st *Stats, err erro
 			st.RecordsStopped = st.Total() - st.Accounted()
 		}
 	}()
+	type cp1252 struct {
+		first source.Diagnostic
+		n     int
+	}
+	var looks1252 []*cp1252 // per file, in order of first occurrence
 	diag := func(d source.Diagnostic) {
 		if d.Severity == source.Error {
 			st.Errors++
 		} else {
 			st.Warnings++
 		}
+		if d.Rule == source.RuleWindows {
+			i := 0
+			for i < len(looks1252) && looks1252[i].first.File != d.File {
+				i++
+			}
+			if i == len(looks1252) {
+				looks1252 = append(looks1252, &cp1252{first: d})
+			}
+			looks1252[i].n++
+		}
 		if opts.Diag != nil {
 			opts.Diag(d)
 		}
 	}
+	// A file whose bytes that are not UTF-8 all read as Windows-1252 text
+	// gets one warning that says so (the records stay rejected: a guess
+	// could send wrong names; declaring the encoding is one option away).
+	defer func() {
+		for _, c := range looks1252 {
+			d := c.first
+			d.Severity, d.Field, d.Column, d.Rule = source.Warning, "", 0, ""
+			d.Msg = fmt.Sprintf("%d record(s) of this file, the first here, hold bytes that are not UTF-8 but read as Windows-1252 text: the file looks like Windows-1252; if it is, run again with --encoding windows-1252", c.n)
+			diag(d)
+		}
+	}()
 	idx := &index{byKey: map[string]int32{}}
 	// Pass 1 parses only as far as the employee ID of any positional table
 	// (and the 100 record's columns, and one more to point at an extra one).

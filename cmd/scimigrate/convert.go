@@ -24,6 +24,7 @@ type convertOptions struct {
 	Intents   string
 	Workers   int
 	Format    string
+	Encoding  string
 	Files     []string
 	// idsOnly: the inputs only name the employees to read (export), so
 	// users are not validated (a missing companyId must not drop them).
@@ -36,6 +37,7 @@ func (o *convertOptions) register(fs *flag.FlagSet, withOutput bool) {
 	fs.StringVar(&o.Mappings, "mappings", "", "directory of mapping-table overrides (305.yaml, codes.yaml, …)")
 	fs.IntVar(&o.Workers, "workers", 0, "conversion workers (default: number of CPUs)")
 	fs.StringVar(&o.Format, "format", "", "input format: flat, v1 (Users V1 XML) or v3 (v3.0/v3.1 JSON); default: sniffed from each file's content")
+	fs.StringVar(&o.Encoding, "encoding", "", "character encoding of the inputs: utf-8 (default), windows-1252, or iso-8859-1/latin1 (read as windows-1252)")
 	if withOutput {
 		fs.StringVar(&o.Output, "o", "", "write the NDJSON resources to this file (mode 0600) instead of stdout")
 		fs.StringVar(&o.Intents, "intents", "", "write ID-change intents (320 records) as NDJSON to this file")
@@ -92,7 +94,7 @@ func (o *convertOptions) open(stdin io.Reader) (set *mapping.Set, inputs []conve
 	if set, err = o.loadSet(); err != nil {
 		return nil, nil, nil, err
 	}
-	if inputs, err = converter.OpenInputsFormat(o.Files, stdin, o.Format); err != nil {
+	if inputs, err = converter.OpenInputsWith(o.Files, stdin, converter.OpenOptions{Format: o.Format, Encoding: o.Encoding}); err != nil {
 		return nil, nil, nil, err
 	}
 	return set, inputs, func() {

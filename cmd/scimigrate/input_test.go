@@ -62,3 +62,23 @@ func TestExportWithoutCompanyID(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodingFlag: a Windows-1252 file is rejected record by record with
+// a hint when undeclared, and decoded with --encoding windows-1252.
+func TestEncodingFlag(t *testing.T) {
+	in := writeTemp(t, "cp1252.txt", "100,0,SSO,UPDATE,EN,N,N\n305,J\xfcrgen,,M\xfcller,E2,j@example.com,,j@example.com,de_DE,DE,,DEFAULT,EUR,,Y\n")
+	r := runCLI(t, ".", "convert", "--company-id", "11111111-2222-3333-4444-555555555555", in)
+	if r.code != exitRejected || strings.Contains(r.stdout, "\ufffd") ||
+		!strings.Contains(r.stderr, "cp1252.txt:2:6: error: First Name (column 2): byte 0xFC is not UTF-8") ||
+		!strings.Contains(r.stderr, "if it is, run again with --encoding windows-1252") {
+		t.Fatalf("undeclared: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, ".", "convert", "--company-id", "11111111-2222-3333-4444-555555555555", "--encoding", "windows-1252", in)
+	if r.code != exitOK || !strings.Contains(r.stdout, `"givenName":"Jürgen"`) || !strings.Contains(r.stdout, `"familyName":"Müller"`) {
+		t.Fatalf("declared: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, ".", "validate", "--encoding", "ebcdic", in)
+	if r.code != exitUsage || !strings.Contains(r.stderr, `unknown encoding "ebcdic"`) {
+		t.Fatalf("unknown encoding: exit %d\n%s", r.code, r.stderr)
+	}
+}

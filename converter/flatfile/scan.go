@@ -34,7 +34,12 @@ type Scanner struct {
 	syntax  *source.Diagnostic
 	started bool
 	limit   int // parse only the first limit fields (0: all)
+	enc     *source.Encoding
 }
+
+// SetEncoding declares the input's encoding (nil: UTF-8). Values are
+// checked to be text in it and decoded to UTF-8.
+func (s *Scanner) SetEncoding(e *source.Encoding) { s.enc = e }
 
 // SetFieldLimit makes the scanner parse only the first n fields of each
 // record (n <= 0: all); Record().NumFields still counts them all. Quoting
@@ -95,7 +100,7 @@ func (s *Scanner) Next() bool {
 		}
 		s.rec.Line = startLine
 		s.rec.Seq++
-		fields, diag := ParseFieldsN(body, s.name, startLine, s.rec.Fields[:0], s.limit)
+		fields, diag := ParseFieldsEnc(body, s.name, startLine, s.rec.Fields[:0], s.limit, s.enc)
 		s.rec.Fields = fields
 		s.rec.NumFields = q.fields()
 		s.syntax = diag
@@ -226,6 +231,15 @@ func ParseFields(rec []byte, file string, line int, dst []source.Field) ([]sourc
 
 // ParseFieldsN is ParseFields stopping after the first n fields (n <= 0: all).
 func ParseFieldsN(rec []byte, file string, line int, dst []source.Field, n int) ([]source.Field, *source.Diagnostic) {
+	return ParseFieldsEnc(rec, file, line, dst, n, nil)
+}
+
+// ParseFieldsEnc is ParseFieldsN for a record in encoding enc (nil: UTF-8):
+// every value must be text (source.Encoding.Text) and is decoded to UTF-8.
+// A value that is not is a diagnostic at its first bad byte. Plain ASCII
+// values cost no extra pass: the scan that looks for the comma stops at
+// any other byte, and only then is the value checked.
+func ParseFieldsEnc(rec []byte, file string, line int, dst []source.Field, n int, enc *source.Encoding) ([]source.Field, *source.Diagnostic) {
 	if n > 0 {
 		rec = prefixFields(rec, n)
 	}
@@ -245,7 +259,7 @@ func ParseFieldsN(rec []byte, file string, line int, dst []source.Field, n int) 
 				k := strings.IndexByte(str[j:], '"')
 				if k < 0 {
 					return dst, &source.Diagnostic{File: file, Line: fLine, Col: fCol, Severity: source.Error, Column: len(dst) + 1,
-						Msg: "quoted field is not closed (" + ErrQuote.Error() + ")"}
+						Msg: "quoted field is not closed (" + ErrQuote.Error() + ")", Rule: source.RuleQuote}
 				}
 				// Count newlines inside the quoted part for positions.
 				for _, c := range []byte(str[j : j+k]) {
@@ -277,13 +291,24 @@ func ParseFieldsN(rec []byte, file string, line int, dst []source.Field, n int) 
 				b.WriteString(str[segStart : j-1])
 				v = b.String()
 			}
+			v, te := enc.Text(v)
+			if te != nil {
+				// Position of the bad byte: after the opening quote, on
+				// the value's own line when it spans lines.
+				l, c := fLine, fCol+1+te.Off
+				if k := strings.LastIndexByte(str[i+1:min(i+1+te.Off, len(str))], '\n'); k >= 0 {
+					l += strings.Count(str[i+1:i+1+k+1], "\n")
+					c = te.Off - k
+				}
+				return dst, textDiag(file, l, c, len(dst)+1, te)
+			}
 			dst = append(dst, source.Field{Value: v, Line: int32(fLine), Col: int32(fCol)})
 			if j == len(str) {
 				return dst, nil
 			}
 			if str[j] != ',' {
 				return dst, &source.Diagnostic{File: file, Line: ln, Col: j - lineStart + 1, Severity: source.Error, Column: len(dst),
-					Msg: fmt.Sprintf("unexpected %q after a closing quote (%s)", str[j], ErrQuote)}
+					Msg: fmt.Sprintf("unexpected %q after a closing quote (%s)", str[j], ErrQuote), Rule: source.RuleQuote}
 			}
 			i = j + 1
 			if i == len(str) {
@@ -318,12 +343,16 @@ func ParseFieldsN(rec []byte, file string, line int, dst []source.Field, n int) 
 		v := str[i:end]
 		if q := strings.IndexByte(v, '"'); q >= 0 {
 			return dst, &source.Diagnostic{File: file, Line: ln, Col: col + q, Severity: source.Error, Column: len(dst) + 1,
-				Msg: "a quote inside an unquoted field; quote the whole field and double the quote (" + ErrQuote.Error() + ")"}
+				Msg: "a quote inside an unquoted field; quote the whole field and double the quote (" + ErrQuote.Error() + ")", Rule: source.RuleQuote}
 		}
 		if nl := strings.IndexByte(v, '\n'); nl >= 0 {
 			// Only reachable with a stray newline in an unquoted field joined by an odd quote count.
 			return dst, &source.Diagnostic{File: file, Line: ln, Col: col + nl, Severity: source.Error, Column: len(dst) + 1,
-				Msg: "line break inside an unquoted field (" + ErrQuote.Error() + ")"}
+				Msg: "line break inside an unquoted field (" + ErrQuote.Error() + ")", Rule: source.RuleQuote}
+		}
+		v, te := enc.Text(v)
+		if te != nil {
+			return dst, textDiag(file, ln, col+te.Off, len(dst)+1, te)
 		}
 		dst = append(dst, source.Field{Value: v, Line: int32(ln), Col: int32(col)})
 		if k < 0 {
@@ -337,8 +366,21 @@ func ParseFieldsN(rec []byte, file string, line int, dst []source.Field, n int) 
 	}
 }
 
-// fieldStop marks the bytes that end the fast scan of an unquoted field.
-var fieldStop = [256]bool{',': true, '"': true, '\n': true}
+// fieldStop marks the bytes that end the fast scan of an unquoted field:
+// the comma, a quote, and any byte that is not printable ASCII (a line
+// break, a control character, a byte of a multi-byte character), whose
+// field is then checked as text.
+var fieldStop = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c < 0x20 || c >= 0x80
+	}
+	t[','], t['"'] = true, true
+	return t
+}()
+
+func textDiag(file string, line, col, column int, te *source.TextError) *source.Diagnostic {
+	return &source.Diagnostic{File: file, Line: line, Col: col, Severity: source.Error, Column: column, Msg: te.Msg, Rule: te.Rule}
+}
 
 // prefixFields returns the bytes of the first n fields of rec (quote-aware).
 func prefixFields(rec []byte, n int) []byte {

@@ -35,8 +35,17 @@ import (
 // An XML syntax error ends the reading: the profile being read (or a record
 // at the error) carries it, and the records before it convert. The returned
 // error, a source.Diagnostic, is for documents that are not Users V1 at all.
-func ReadV1(name string, data []byte) (*Doc, error) {
-	d := xml.NewDecoder(bytes.NewReader(Normalize(data)))
+func ReadV1(name string, data []byte) (*Doc, error) { return ReadV1Enc(name, data, nil) }
+
+// ReadV1Enc is ReadV1 for a document declared (--encoding) in enc (nil:
+// UTF-8). The document's own XML declaration, when it names an encoding,
+// wins; else the bytes are decoded from enc before parsing.
+func ReadV1Enc(name string, data []byte, enc *source.Encoding) (*Doc, error) {
+	data = Normalize(data)
+	if !enc.UTF8() && !declaresEncoding(data) {
+		data = enc.Decode(data)
+	}
+	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	d.CharsetReader = charsetReader
 	p := &v1Reader{name: name, d: d, doc: &Doc{Name: name, Format: FormatV1}}
@@ -114,7 +123,16 @@ func (p *v1Reader) fail(rec *source.Record, err error) {
 	if rec == nil {
 		rec = &source.Record{File: p.name, Line: line, Col: col, Type: TypeV1, Seq: len(p.doc.Records) + 1}
 	}
-	p.doc.add(*rec, diagAt(p.name, line, col, "XML syntax error: "+xmlMsg(err)+"; the rest of the file is not read"))
+	msg := "XML syntax error: " + xmlMsg(err)
+	if msg == "XML syntax error: invalid UTF-8" {
+		msg += " (not text); if the file is Windows-1252, declare it (encoding=\"windows-1252\" in its XML declaration, or --encoding windows-1252)"
+	}
+	d := diagAt(p.name, line, col, msg+"; the rest of the file is not read")
+	d.Rule = source.RuleText
+	if !strings.Contains(msg, "(not text)") {
+		d.Rule = ""
+	}
+	p.doc.add(*rec, d)
 }
 
 // batch reads the children of <batch>; false when a syntax error ended it.
@@ -329,4 +347,15 @@ func (p *v1Reader) trailer(root string) {
 			diagAt(p.name, line, col, "content after the end of the root element <"+root+">; the rest of the file is not read"))
 		return
 	}
+}
+
+// declaresEncoding reports whether an XML document starts with a
+// declaration that names its encoding.
+func declaresEncoding(data []byte) bool {
+	b := bytes.TrimLeft(data, " \t\r\n")
+	if !bytes.HasPrefix(b, []byte("<?xml")) {
+		return false
+	}
+	end := bytes.Index(b, []byte("?>"))
+	return end > 0 && bytes.Contains(b[:end], []byte("encoding"))
 }
