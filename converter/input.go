@@ -48,6 +48,7 @@ type FlatInput struct {
 	temp  string
 	limit int
 	enc   *source.Encoding
+	max   int // record size bound (0: flatfile.MaxRecord)
 }
 
 // SetEncoding declares the file's encoding (nil: UTF-8).
@@ -121,6 +122,7 @@ func (in *FlatInput) Scan(fn func(*source.Record, Loc, *source.Diagnostic) error
 		sc := flatfile.NewScanner(in.f, in.name)
 		sc.SetFieldLimit(in.limit)
 		sc.SetEncoding(in.enc)
+		sc.SetMaxRecord(in.max)
 		var b []item
 		for sc.Next() {
 			if b == nil {

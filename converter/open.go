@@ -53,6 +53,9 @@ type OpenOptions struct {
 	// must be valid UTF-8), "windows-1252", "iso-8859-1"/"latin1" (read
 	// as windows-1252). A Users V1 document's own XML declaration wins.
 	Encoding string
+	// MaxRecord bounds the size of a flat-file record in bytes (0:
+	// flatfile.MaxRecord, 1 MiB); a longer one is rejected and skipped.
+	MaxRecord int
 }
 
 // OpenInputsWith is OpenInputsFormat with all options.
@@ -85,6 +88,9 @@ func OpenInputsWith(paths []string, stdin io.Reader, o OpenOptions) ([]Input, er
 			}
 			return nil, err
 		}
+		if f, ok := in.(*FlatInput); ok {
+			f.max = o.MaxRecord
+		}
 		out = append(out, in)
 	}
 	return out, nil
@@ -105,10 +111,11 @@ func openInput(path string, stdin io.Reader, format string, enc *source.Encoding
 		}
 		if format == "flat" {
 			in, err := OpenFlat("-", br)
-			if in != nil {
-				in.enc = enc
+			if err != nil {
+				return nil, err
 			}
-			return in, err
+			in.enc = enc
+			return in, nil
 		}
 		data, err := io.ReadAll(br)
 		if err != nil {

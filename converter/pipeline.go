@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"scimigrate/converter/flatfile"
 	"scimigrate/converter/source"
@@ -222,7 +223,11 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 	unsupported := map[string]*unsup{}
 	var order []string
 	err := in.Scan(func(rec *source.Record, loc Loc, syntax *source.Diagnostic) error {
-		st.Read[rec.Type]++
+		if flat && !isCode(rec.Type) {
+			st.Read["?"]++ // not a record code (text of a broken quoted field, …): counted, not echoed
+		} else {
+			st.Read[rec.Type]++
+		}
 		if flat && first {
 			first = false
 			if syntax != nil {
@@ -265,14 +270,16 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 				st.RecordsUnsupported++
 				return nil
 			}
-			diag(rec.At(0, source.Error, "Transaction Type", fmt.Sprintf("unknown record type %q", rec.Type)))
+			d := rec.At(0, source.Error, "Transaction Type", fmt.Sprintf("unknown record type %q", clip(rec.Type, 24)))
+			d.Rule = source.RuleType
+			diag(d)
 			st.RecordsRejected++
 			return nil
 		}
 		if t.Width > 0 && !t.Named() {
 			if n := rec.Width(); n > t.Width {
 				d := rec.At(t.Width, source.Error, "", fmt.Sprintf("record %s has %d columns, more than its %d; the record is rejected", t.Record, n, t.Width))
-				d.Column = t.Width + 1
+				d.Column, d.Rule = t.Width+1, source.RuleWidth
 				diag(d)
 				st.RecordsRejected++
 				return nil
@@ -335,6 +342,31 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 		diag(d)
 	}
 	return nil
+}
+
+// isCode reports whether s looks like a flat-file record code (1-4 digits).
+func isCode(s string) bool {
+	if len(s) == 0 || len(s) > 4 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens s to at most n bytes (on a character boundary) for a
+// message, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // named gives a positional diagnostic without a field name the name of its

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"scimigrate/converter"
+	"scimigrate/converter/flatfile"
 	"scimigrate/converter/source"
 	"scimigrate/mapping"
 )
@@ -25,6 +26,8 @@ type convertOptions struct {
 	Workers   int
 	Format    string
 	Encoding  string
+	MaxRecord int
+	EchoLimit int
 	Files     []string
 	// idsOnly: the inputs only name the employees to read (export), so
 	// users are not validated (a missing companyId must not drop them).
@@ -38,6 +41,8 @@ func (o *convertOptions) register(fs *flag.FlagSet, withOutput bool) {
 	fs.IntVar(&o.Workers, "workers", 0, "conversion workers (default: number of CPUs)")
 	fs.StringVar(&o.Format, "format", "", "input format: flat, v1 (Users V1 XML) or v3 (v3.0/v3.1 JSON); default: sniffed from each file's content")
 	fs.StringVar(&o.Encoding, "encoding", "", "character encoding of the inputs: utf-8 (default), windows-1252, or iso-8859-1/latin1 (read as windows-1252)")
+	fs.IntVar(&o.MaxRecord, "max-record-bytes", flatfile.MaxRecord, "reject (and skip) flat-file records longer than this many bytes")
+	fs.IntVar(&o.EchoLimit, "max-diagnostics", source.DefaultEchoLimit, "show at most this many diagnostics of each kind (-1: all); the summary counts all")
 	if withOutput {
 		fs.StringVar(&o.Output, "o", "", "write the NDJSON resources to this file (mode 0600) instead of stdout")
 		fs.StringVar(&o.Intents, "intents", "", "write ID-change intents (320 records) as NDJSON to this file")
@@ -94,7 +99,7 @@ func (o *convertOptions) open(stdin io.Reader) (set *mapping.Set, inputs []conve
 	if set, err = o.loadSet(); err != nil {
 		return nil, nil, nil, err
 	}
-	if inputs, err = converter.OpenInputsWith(o.Files, stdin, converter.OpenOptions{Format: o.Format, Encoding: o.Encoding}); err != nil {
+	if inputs, err = converter.OpenInputsWith(o.Files, stdin, converter.OpenOptions{Format: o.Format, Encoding: o.Encoding, MaxRecord: o.MaxRecord}); err != nil {
 		return nil, nil, nil, err
 	}
 	return set, inputs, func() {
@@ -138,12 +143,13 @@ func (o *convertOptions) convert(ctx context.Context, io IO, write bool) int {
 	}
 	errw := bufio.NewWriter(io.Err)
 	defer errw.Flush()
+	echo := source.NewEcho(errw, o.EchoLimit)
 	opts := converter.Options{
 		Set:       set,
 		Workers:   o.Workers,
 		Validate:  converter.ValidateSchema,
 		CompanyID: set.Config.CompanyID,
-		Diag:      func(d source.Diagnostic) { errw.WriteString(d.String()); errw.WriteByte('\n') },
+		Diag:      echo.Write,
 		Update: func(r *converter.Result) error {
 			first := r.Records[0]
 			fmt.Fprintf(errw, "%s:%d:1: warning: employee %s has no identity record (300/305/310) in the input: its %d record(s) update an existing user and are kept for 'scimigrate plan', not emitted\n",
@@ -166,6 +172,7 @@ func (o *convertOptions) convert(ctx context.Context, io IO, write bool) int {
 		}
 	}
 	st, err := converter.Run(ctx, inputs, opts)
+	echo.Flush()
 	if out != nil {
 		if ferr := out.Flush(); ferr != nil && err == nil {
 			err = ferr

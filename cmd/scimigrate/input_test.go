@@ -82,3 +82,41 @@ func TestEncodingFlag(t *testing.T) {
 		t.Fatalf("unknown encoding: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestOversizeInput: a line over the record bound is one error and the
+// next record converts; a quoted field that runs over the bound across
+// 10,001 lines does not flood stderr (each cause is echoed at most 20
+// times), while the summary counts every rejected record.
+func TestOversizeInput(t *testing.T) {
+	const head = "100,0,SSO,UPDATE,EN,N,N\n"
+	const ok305 = "305,Bo,,Kim,E2,bo@example.com,,bo@example.com,en_US,US,,DEFAULT,USD,,Y\n"
+	var b strings.Builder
+	b.WriteString(head)
+	b.WriteString("305,Al,,Di,E1,al@example.com,,al@example.com,en_US,US,,DEFAULT,USD,,Y,," + strings.Repeat("x", 3<<20) + "\n")
+	b.WriteString(ok305)
+	b.WriteString("350,E2,,,,,,,,\"Notes: ")
+	for i := 0; i < 10001; i++ {
+		b.WriteString("line of a very long quoted note that goes on and on, as some HR exports do, with ,commas, too, and more words to pass the bound\n")
+	}
+	b.WriteString("end of note\"\n")
+	in := writeTemp(t, "big.txt", b.String())
+	r := runCLI(t, ".", "validate", "--company-id", "11111111-2222-3333-4444-555555555555", in)
+	if r.code != exitRejected {
+		t.Fatalf("exit %d\n%.3000s", r.code, r.stderr)
+	}
+	if n := strings.Count(r.stderr, "\n"); n > 80 {
+		t.Errorf("stderr has %d lines:\n%.3000s", n, r.stderr)
+	}
+	for _, want := range []string{
+		"big.txt:2:1: error: the record is 3145800 bytes, over the bound of 1048576 bytes per record; it is rejected and reading goes on with the next record",
+		"big.txt:4:15: error: Job Title (column 10): quoted field is not closed (bad quoting)",
+		"more error(s) of rule record-type, from here on, not shown (the summary counts them)",
+		"users emitted:       1 to create",
+		"10003 rejected",
+		"records read:        10005 (100×1, 305×2, 350×1, ?×10001) from 1 file(s)",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+}

@@ -24,17 +24,22 @@ var bom = []byte{0xEF, 0xBB, 0xBF}
 // Scanner reads records from a flat file.
 type Scanner struct {
 	name    string
+	src     io.Reader
+	seeker  io.Seeker // src, when it can seek (resync after an unclosed quote)
+	base    int64     // src's offset when the scanner started
 	r       *bufio.Reader
 	line    int   // physical lines consumed
 	off     int64 // bytes consumed
 	raw     []byte
 	rec     source.Record
 	recOff  int64
+	recLen  int64 // bytes of the current record, line end included
 	err     error // fatal I/O error
 	syntax  *source.Diagnostic
 	started bool
 	limit   int // parse only the first limit fields (0: all)
 	enc     *source.Encoding
+	max     int // record size bound
 }
 
 // SetEncoding declares the input's encoding (nil: UTF-8). Values are
@@ -46,14 +51,39 @@ func (s *Scanner) SetEncoding(e *source.Encoding) { s.enc = e }
 // errors past the limit are then found when the record is parsed in full.
 func (s *Scanner) SetFieldLimit(n int) { s.limit = n }
 
+// SetMaxRecord sets the record size bound (n <= 0: MaxRecord).
+func (s *Scanner) SetMaxRecord(n int) {
+	if n <= 0 {
+		n = MaxRecord
+	}
+	s.max = n
+}
+
 // NewScanner returns a Scanner reading r; name is used in diagnostics.
 func NewScanner(r io.Reader, name string) *Scanner {
-	return &Scanner{name: name, r: bufio.NewReaderSize(r, 256<<10), rec: source.Record{File: name, Col: 1}}
+	s := &Scanner{name: name, src: r, r: bufio.NewReaderSize(r, 256<<10), rec: source.Record{File: name, Col: 1}, max: MaxRecord}
+	if sk, ok := r.(io.Seeker); ok {
+		if off, err := sk.Seek(0, io.SeekCurrent); err == nil {
+			s.seeker, s.base = sk, off
+		}
+	}
+	return s
 }
+
+// MaxRecord is the default bound on the size of a record (line end
+// included). A longer record is rejected with one diagnostic and skipped
+// without being held: memory does not grow with record size.
+const MaxRecord = 1 << 20
 
 // Next advances to the next record. It returns false at EOF or on an I/O
 // error (see Err). A record with a syntax error is still returned: Syntax
 // reports it and the record holds the fields read before it.
+//
+// A quoted field may span lines. One that is still open at the end of the
+// input, or once its record passes the size bound, is taken as a stray
+// opening quote: the record is cut to its first line (whose parse reports
+// the quote) and the lines after it are read again as records. A single
+// line over the bound is skipped to its end and rejected.
 func (s *Scanner) Next() bool {
 	if !s.started {
 		s.started = true
@@ -68,11 +98,27 @@ func (s *Scanner) Next() bool {
 		startLine := s.line + 1
 		s.recOff = s.off
 		var q quoteState
+		over := false  // the record passed the bound; its bytes past it are dropped
+		firstLen := -1 // length of the record's first line, once seen
 		for {
 			chunk, err := s.r.ReadSlice('\n')
-			s.raw = append(s.raw, chunk...)
 			s.off += int64(len(chunk))
 			q.feed(chunk)
+			if room := s.max - len(s.raw); len(chunk) <= room || over {
+				if !over {
+					s.raw = append(s.raw, chunk...)
+				}
+			} else if firstLen >= 0 {
+				// A quoted field open since the first line passes the
+				// bound: a stray opening quote. (raw holds every byte
+				// so far, plus this chunk, for a reader that cannot seek.)
+				s.raw = append(s.raw, chunk...)
+				s.cut(startLine, firstLen)
+				break
+			} else {
+				s.raw = append(s.raw, chunk[:room]...)
+				over = true // the first line is over the bound: skip to its end
+			}
 			if err == bufio.ErrBufferFull {
 				continue
 			}
@@ -80,26 +126,37 @@ func (s *Scanner) Next() bool {
 				s.err = err
 				return false
 			}
-			if len(chunk) > 0 || len(s.raw) > 0 {
+			if s.off > s.recOff {
 				s.line++
 			}
-			if !q.open() {
-				break
+			if firstLen < 0 {
+				firstLen = int(s.off - s.recOff)
 			}
-			if err == io.EOF || len(s.raw) > MaxQuotedSpan {
-				s.unclosed(startLine)
+			if !q.open() || over {
+				break // the record ends (a first line over the bound ends it)
+			}
+			if err == io.EOF {
+				s.cut(startLine, firstLen)
 				break
 			}
 		}
-		if len(s.raw) == 0 {
+		if s.err != nil {
+			return false
+		}
+		s.recLen = s.off - s.recOff
+		if s.recLen == 0 {
 			return false
 		}
 		body := trimEOL(s.raw)
-		if len(bytes.TrimSpace(body)) == 0 {
+		if !over && len(bytes.TrimSpace(body)) == 0 {
 			continue // blank line
 		}
 		s.rec.Line = startLine
 		s.rec.Seq++
+		if over {
+			s.oversize(startLine)
+			return true
+		}
 		fields, diag := ParseFieldsEnc(body, s.name, startLine, s.rec.Fields[:0], s.limit, s.enc)
 		s.rec.Fields = fields
 		s.rec.NumFields = q.fields()
@@ -111,6 +168,26 @@ func (s *Scanner) Next() bool {
 		}
 		return true
 	}
+}
+
+// oversize makes the current record, over the size bound, a rejected one:
+// its type when the kept prefix shows a short one, and a diagnostic.
+func (s *Scanner) oversize(startLine int) {
+	s.rec.Fields = s.rec.Fields[:0]
+	s.rec.NumFields = 0
+	s.rec.Type = "?"
+	if i := bytes.IndexByte(s.raw, ','); i > 0 && i <= 16 {
+		if t, te := s.enc.Text(string(s.raw[:i])); te == nil && !strings.ContainsAny(t, "\"\n") {
+			s.rec.Type = t
+			s.rec.Fields = append(s.rec.Fields, source.Field{Value: t, Line: int32(startLine), Col: 1})
+		}
+	}
+	lines := ""
+	if s.line > startLine {
+		lines = fmt.Sprintf(", lines %d-%d", startLine, s.line)
+	}
+	s.syntax = &source.Diagnostic{File: s.name, Line: startLine, Col: 1, Severity: source.Error, Rule: source.RuleRecordSize,
+		Msg: fmt.Sprintf("the record is %d bytes%s, over the bound of %d bytes per record; it is rejected and reading goes on with the next record", s.recLen, lines, s.max)}
 }
 
 // quoteState follows RFC 4180 quoting across chunks to tell whether a line
@@ -183,23 +260,29 @@ func trimEOL(b []byte) []byte {
 	return bytes.TrimSuffix(b, []byte{'\r'})
 }
 
-// MaxQuotedSpan bounds how far a quoted field may run over line ends before
-// it is taken as never closed (so a stray opening quote costs a line, not the
-// rest of the file or its size in memory).
-const MaxQuotedSpan = 1 << 20
-
-// unclosed handles a quoted field that does not close: the record is cut to
-// its first line (its parse reports the error) and the rest is read again.
-func (s *Scanner) unclosed(startLine int) {
-	nl := bytes.IndexByte(s.raw, '\n')
-	if nl < 0 || nl == len(s.raw)-1 {
+// cut handles a quoted field that does not close (at the end of the input,
+// or within the size bound): the record is cut to its first line, whose
+// parse reports the quote, and reading goes on after that line. s.raw
+// holds every byte of the record read so far.
+func (s *Scanner) cut(startLine, firstLen int) {
+	if int64(firstLen) >= s.off-s.recOff {
 		return
 	}
-	rest := append([]byte(nil), s.raw[nl+1:]...)
-	s.raw = s.raw[:nl+1]
-	s.off -= int64(len(rest))
+	next := s.recOff + int64(firstLen)
+	if s.seeker != nil {
+		if _, err := s.seeker.Seek(s.base+next, io.SeekStart); err != nil {
+			s.err = err
+			return
+		}
+		s.r.Reset(s.src)
+	} else {
+		// Not seekable: re-read the bytes held after the first line.
+		rest := append([]byte(nil), s.raw[firstLen:]...)
+		s.r = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(rest), s.r), 256<<10)
+	}
+	s.raw = s.raw[:firstLen]
+	s.off = next
 	s.line = startLine
-	s.r = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(rest), s.r), 256<<10)
 }
 
 // Record returns the current record. It is reused by the next call to Next.
