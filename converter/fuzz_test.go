@@ -24,6 +24,8 @@ func FuzzConvert(f *testing.F) {
 	f.Add("100,0,SSO,UPDATE,EN,N,N\n305,a,,b,E1,a@x\n350,E1\n500,E1,E2,EXP,Y\n320,E1,E3\n")
 	f.Add("100,0,SSO,UPDATE,EN,N,N\n400,E9,\"A,B\"\n999\n\"\n")
 	f.Add("100,0,SSO,UPDATE,EN,N,N\n305,a,,b,E1,a@x\n350,E1,,,,,,,,,ab\"cd\n320,E1,E2,,,,,x\"y\n")
+	f.Add("100,0,SSO,UPDATE,EN,N,N\n305,J\xfcrgen,,b,E1,a@x\n350,E1,,,,,,,,\"T\x00\"\n305,a,,b,E\x002,a@x\n")
+	f.Add("100,0,SSO,UPDATE,EN,N,N\n305,a,,b,E1,a@x\n350,E1,,,,,,,,\"open\nline,of text\n\"\"\n")
 	set, err := converter.LoadMappings("", nil)
 	if err != nil {
 		f.Fatal(err)
@@ -42,7 +44,12 @@ func FuzzConvert(f *testing.F) {
 		lines := strings.Count(in, "\n") + 1
 		st, err := converter.Run(context.Background(), inputs, converter.Options{
 			Set: set, Workers: 2, Validate: converter.ValidateSchema,
-			Emit: func(*converter.Result) error { return nil },
+			Emit: func(r *converter.Result) error {
+				if strings.Contains(string(r.JSON), `\u0000`) || !strings.Contains(in, "\ufffd") && strings.Contains(string(r.JSON), "\ufffd") {
+					t.Fatalf("a value that is not text was sent: %s", r.JSON)
+				}
+				return nil
+			},
 			Diag: func(d source.Diagnostic) {
 				if d.File != path || d.Line < 1 || d.Line > lines || d.Col < 1 {
 					t.Fatalf("diagnostic outside the input: %+v", d)

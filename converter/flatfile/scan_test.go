@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"scimigrate/converter/source"
 )
@@ -130,6 +131,7 @@ func csvFields(in string) ([][]string, error) {
 func FuzzScanner(f *testing.F) {
 	for _, s := range []string{
 		"100,0,SSO,UPDATE,EN,N,N\r\n305,a,b\r\n", "305,\"a,b\",\"c\"\"d\"\n", "305,\"a\nb\"\n\n310", "\xEF\xBB\xBF100\n", "a\"b\n", "\"a\"b\n", "\"abc",
+		"305,J\xfcrgen,x\n", "305,\"a\x00b\"\n310,c\x01\n", "305,J\u00fcrgen,\xc3\n", "305,a\tb\r,c\n",
 	} {
 		f.Add(s)
 	}
@@ -153,6 +155,9 @@ func FuzzScanner(f *testing.F) {
 			for _, f := range r.Fields {
 				if f.Line < 1 || int(f.Line) > lines || f.Col < 1 {
 					t.Fatalf("field without a valid position: %+v", f)
+				}
+				if !utf8.ValidString(f.Value) || strings.IndexByte(f.Value, 0) >= 0 {
+					t.Fatalf("field %q is not text", f.Value)
 				}
 				row = append(row, f.Value)
 			}

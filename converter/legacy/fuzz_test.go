@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"scimigrate/converter"
 	"scimigrate/converter/legacy"
@@ -68,9 +69,20 @@ func FuzzReadV1(f *testing.F) {
 func FuzzReadV3(f *testing.F) {
 	addSeeds(f, "fixtures/v3/v30-users-page1.json", "fixtures/v3/v31-users-page1.json", "fixtures/v3/v31-users-page2.json")
 	f.Add([]byte(`{"Items": [{"EmployeeID": 1, "Emails": ["a", 2, null], "X": {"y": [1]}}, 3], "offset": 5}`))
+	f.Add([]byte("{\"Items\": [{\"EmployeeID\": \"1\", \"FirstName\": \"J\xfcrgen\"}, {\"EmployeeID\": \"2\\u0000\"}]}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := legacy.ReadV3("f.json", data)
 		checkDoc(t, doc, err)
+		if doc != nil {
+			// A value is text or its item is rejected.
+			for i, r := range doc.Records {
+				for _, fl := range r.Fields {
+					if doc.Syntax[i] == nil && (!utf8.ValidString(fl.Value) || strings.IndexByte(fl.Value, 0) >= 0) {
+						t.Fatalf("record %d: field %s = %q is not text", i, fl.Name, fl.Value)
+					}
+				}
+			}
+		}
 		legacy.Sniff(data)
 	})
 }
