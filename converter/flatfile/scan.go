@@ -98,7 +98,7 @@ func (s *Scanner) Next() bool {
 		startLine := s.line + 1
 		s.recOff = s.off
 		var q quoteState
-		over := false  // the record passed the bound; its bytes past it are dropped
+		over := false  // the first line passed the bound; its bytes past it are dropped
 		firstLen := -1 // length of the record's first line, once seen
 		for {
 			chunk, err := s.r.ReadSlice('\n')
@@ -182,12 +182,8 @@ func (s *Scanner) oversize(startLine int) {
 			s.rec.Fields = append(s.rec.Fields, source.Field{Value: t, Line: int32(startLine), Col: 1})
 		}
 	}
-	lines := ""
-	if s.line > startLine {
-		lines = fmt.Sprintf(", lines %d-%d", startLine, s.line)
-	}
 	s.syntax = &source.Diagnostic{File: s.name, Line: startLine, Col: 1, Severity: source.Error, Rule: source.RuleRecordSize,
-		Msg: fmt.Sprintf("the record is %d bytes%s, over the bound of %d bytes per record; it is rejected and reading goes on with the next record", s.recLen, lines, s.max)}
+		Msg: fmt.Sprintf("the record is %d bytes, over the bound of %d bytes per record; it is rejected and reading goes on with the next record", s.recLen, s.max)}
 }
 
 // quoteState follows RFC 4180 quoting across chunks to tell whether a line

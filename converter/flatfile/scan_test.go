@@ -165,6 +165,21 @@ func FuzzScanner(f *testing.F) {
 			}
 			got = append(got, row)
 		}
+		// With a small record bound: no panic, no record held over it,
+		// positions inside the input, lines in order.
+		small := NewScanner(strings.NewReader(in), "f")
+		small.SetMaxRecord(16)
+		last := 0
+		for small.Next() {
+			r := small.Record()
+			if len(small.Raw()) > 16 || r.Line <= last || r.Line > lines {
+				t.Fatalf("bound 16: record at line %d (after %d) holds %d bytes", r.Line, last, len(small.Raw()))
+			}
+			last = r.Line
+			if d := small.Syntax(); d != nil && (d.Line < 1 || d.Line > lines || d.Col < 1) {
+				t.Fatalf("bound 16: syntax error without a valid position: %+v", d)
+			}
+		}
 		want, err := csvFields(in)
 		if err != nil || bad || strings.ContainsRune(in, '\r') {
 			return // encoding/csv differs on CR handling inside quotes and lazy cases
