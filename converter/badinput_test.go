@@ -170,3 +170,24 @@ func TestTextInFlatFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestDeclaredEncodingOnUTF8: --encoding windows-1252 on a file that is
+// UTF-8 would garble every accented name; the records are read as declared
+// but one warning says the file looks like UTF-8.
+func TestDeclaredEncodingOnUTF8(t *testing.T) {
+	path := writeInput(t, "in.txt", settings100+rec305E1+"305,Jürgen,,Müller,E2,j@example.com,,j@example.com,de_DE,DE,,DEFAULT,EUR,,Y\n")
+	_, diags, st, err := convertFilesWith(t, "../fixtures/flat/config.yaml", converter.OpenOptions{Encoding: "windows-1252"}, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := path + `:3:1: warning: 1 record(s), the first here, look like UTF-8 (windows-1252 reads "Jürgen" as "JÃ¼rgen"): if the file is UTF-8, run without --encoding`
+	if !strings.Contains(diags, want+"\n") || st.Errors != 0 {
+		t.Errorf("diagnostics lack %q:\n%s", want, diags)
+	}
+	// Not for a Windows-1252 file, nor without --encoding.
+	path = writeInput(t, "in.txt", settings100+rec305E1+"305,J\xfcrgen,,M\xfcller,E2,j@example.com,,j@example.com,de_DE,DE,,DEFAULT,EUR,,Y\n")
+	_, diags, _, _ = convertFilesWith(t, "../fixtures/flat/config.yaml", converter.OpenOptions{Encoding: "windows-1252"}, path)
+	if strings.Contains(diags, "look like UTF-8") {
+		t.Errorf("warning on a Windows-1252 file:\n%s", diags)
+	}
+}

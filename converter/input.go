@@ -49,7 +49,12 @@ type FlatInput struct {
 	limit int
 	enc   *source.Encoding
 	max   int // record size bound (0: flatfile.MaxRecord)
+	warn  []source.Diagnostic
 }
+
+// Warnings returns what the last Scan noticed about the whole file (records
+// that look like UTF-8 when another encoding is declared).
+func (in *FlatInput) Warnings() []source.Diagnostic { return in.warn }
 
 // SetEncoding declares the file's encoding (nil: UTF-8).
 func (in *FlatInput) SetEncoding(e *source.Encoding) { in.enc = e }
@@ -160,6 +165,7 @@ func (in *FlatInput) Scan(fn func(*source.Record, Loc, *source.Diagnostic) error
 			}
 		}
 		scanErr = sc.Err()
+		in.warn = sc.Warnings()
 	}()
 	defer close(done)
 	for b := range batches {

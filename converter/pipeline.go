@@ -320,6 +320,11 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 	if err != nil {
 		return err
 	}
+	if w, ok := in.(interface{ Warnings() []source.Diagnostic }); ok {
+		for _, d := range w.Warnings() {
+			diag(d)
+		}
+	}
 	if flat && first {
 		diag(source.Diagnostic{File: in.Name(), Line: 1, Col: 1, Severity: source.Error,
 			Msg: "the file is empty: it must start with a 100 (Import Settings) record"})

@@ -40,6 +40,23 @@ type Scanner struct {
 	limit   int // parse only the first limit fields (0: all)
 	enc     *source.Encoding
 	max     int // record size bound
+	// Records that look UTF-8 though enc is declared otherwise: how many,
+	// the first one's line and its first word in both readings.
+	utf8Seen            int
+	utf8Line            int
+	utf8Word, utf8AsEnc string
+}
+
+// Warnings returns what the scanner noticed about the whole input: records
+// that look like UTF-8 when another encoding was declared (read as
+// declared, they would come out garbled). Call it after the last Next.
+func (s *Scanner) Warnings() []source.Diagnostic {
+	if s.utf8Seen == 0 {
+		return nil
+	}
+	return []source.Diagnostic{{File: s.name, Line: s.utf8Line, Col: 1, Severity: source.Warning, Rule: source.RuleText,
+		Msg: fmt.Sprintf("%d record(s), the first here, look like UTF-8 (%s reads %q as %q): if the file is UTF-8, run without --encoding",
+			s.utf8Seen, s.enc, s.utf8Word, s.utf8AsEnc)}}
 }
 
 // SetEncoding declares the input's encoding (nil: UTF-8). Values are
@@ -156,6 +173,14 @@ func (s *Scanner) Next() bool {
 		if over {
 			s.oversize(startLine)
 			return true
+		}
+		if !s.enc.UTF8() {
+			if declared, asUTF8, ok := s.enc.LooksUTF8(body); ok {
+				if s.utf8Seen == 0 {
+					s.utf8Line, s.utf8Word, s.utf8AsEnc = startLine, asUTF8, declared
+				}
+				s.utf8Seen++
+			}
 		}
 		fields, diag := ParseFieldsEnc(body, s.name, startLine, s.rec.Fields[:0], s.limit, s.enc)
 		s.rec.Fields = fields

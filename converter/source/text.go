@@ -197,3 +197,29 @@ var wordStop = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// LooksUTF8 reports whether raw, read in a declared single-byte encoding,
+// is rather UTF-8: it holds bytes above 0x7F and all of them form valid
+// UTF-8 sequences (Windows-1252 text rarely does). It returns the first
+// such word as e reads it and as UTF-8 reads it.
+func (e *Encoding) LooksUTF8(raw []byte) (declared, asUTF8 string, ok bool) {
+	if e.UTF8() {
+		return "", "", false
+	}
+	i := 0
+	for i < len(raw) && raw[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(raw) || !utf8.Valid(raw[i:]) {
+		return "", "", false
+	}
+	start, end := i, i
+	for start > 0 && i-start < 24 && !wordStop[raw[start-1]] {
+		start--
+	}
+	for end < len(raw) && end-i < 24 && !wordStop[raw[end]] {
+		end++
+	}
+	w := raw[start:end]
+	return string(e.Decode(w)), string(w), true
+}
