@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"scimigrate/upsim"
 )
 
 // Bad input at the command line (issue 10).
@@ -118,5 +120,37 @@ func TestOversizeInput(t *testing.T) {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
+	}
+}
+
+// TestApplyWithAStrayQuote: a stray quote in a column after the employee
+// ID used to make the whole conversion fatal, so apply sent nothing. Now
+// that record is rejected, the others are created, and the report has a
+// row for every record, the rejected one with its reason.
+func TestApplyWithAStrayQuote(t *testing.T) {
+	dir := t.TempDir()
+	in := writeTemp(t, "employees.txt", "100,0,SSO,UPDATE,EN,N,N\n"+
+		"305,Ann,,Lee,E1,ann@example.com,,ann@example.com,en_US,US,,DEFAULT,USD,,Y\n"+
+		"350,E1,,,,,,,,,+1 206 ab\"cd\n"+
+		"305,Bo,,Kim,E2,bo@example.com,,bo@example.com,en_US,US,,DEFAULT,USD,,Y\n")
+	const token = "stray-quote-token"
+	sim := upsim.NewServer(upsim.Options{Seed: 1, AccessToken: token})
+	defer sim.Close()
+	t.Setenv("SCIMIGRATE_ACCESS_TOKEN", token)
+	journal := filepath.Join(dir, "journal.db")
+	r := runCLI(t, ".", "apply", "--base-url", sim.URL(), "--create-only", "--journal", journal, "--poll-interval", "20ms",
+		"--company-id", "c0ffee00-0000-0000-0000-000000000001", in)
+	if r.code != exitRejected {
+		t.Fatalf("exit %d, want %d\n%s", r.code, exitRejected, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "employees.txt:3:25: error: Work Phone (column 11): a quote inside an unquoted field") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	if n := len(sim.Users()); n != 2 {
+		t.Errorf("%d users created, want 2 (E1 without its 350, E2)\n%s", n, r.stderr)
+	}
+	rep := readFile(t, journal+".report.csv")
+	if !strings.Contains(rep, "a quote inside an unquoted field") || strings.Count(strings.TrimSpace(rep), "\n") != 3 {
+		t.Errorf("report:\n%s", rep)
 	}
 }
