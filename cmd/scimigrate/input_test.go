@@ -30,7 +30,7 @@ func TestFatalInputHasNoInternalError(t *testing.T) {
 	if strings.Contains(r.stderr, "INTERNAL ERROR") {
 		t.Errorf("stderr has an INTERNAL ERROR line:\n%s", r.stderr)
 	}
-	if !strings.Contains(r.stderr, "not converted (a fatal error stopped the run)") || !strings.Contains(r.stderr, "scimigrate: fatal input error") {
+	if !strings.Contains(r.stderr, "not converted (a fatal error stopped the run)") || !strings.Contains(r.stderr, ": fatal input error: no-settings.txt:1") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 }
@@ -48,9 +48,9 @@ func TestStdinTwiceIsAUsageError(t *testing.T) {
 // without a company ID the users to create would fail validation, which
 // used to leave nothing to look up: an empty snapshot and exit 0.
 func TestExportWithoutCompanyID(t *testing.T) {
-	s := seededSim(t)
+	s, env := seededSim(t)
 	snap := filepath.Join(t.TempDir(), "snap.ndjson")
-	r := runCLI(t, planFixtures, "export", "--base-url", s.URL(), "-o", snap, "update.txt")
+	r := runAt(t, planFixtures, env, "export", "--base-url", s.URL(), "-o", snap, "update.txt")
 	if r.code != 0 || !strings.Contains(r.stderr, "saved 3 user(s)") {
 		t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
 	}
@@ -136,9 +136,8 @@ func TestApplyWithAStrayQuote(t *testing.T) {
 	const token = "stray-quote-token"
 	sim := upsim.NewServer(upsim.Options{Seed: 1, AccessToken: token})
 	defer sim.Close()
-	t.Setenv("SCIMIGRATE_ACCESS_TOKEN", token)
 	journal := filepath.Join(dir, "journal.db")
-	r := runCLI(t, ".", "apply", "--base-url", sim.URL(), "--create-only", "--journal", journal, "--poll-interval", "20ms",
+	r := runCLICtx(t.Context(), t, ".", nil, map[string]string{"SCIMIGRATE_ACCESS_TOKEN": token}, "apply", "--base-url", sim.URL(), "--create-only", "--journal", journal, "--poll-interval", "20ms",
 		"--company-id", "c0ffee00-0000-0000-0000-000000000001", in)
 	if r.code != exitRejected {
 		t.Fatalf("exit %d, want %d\n%s", r.code, exitRejected, r.stderr)
