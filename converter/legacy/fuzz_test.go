@@ -25,6 +25,20 @@ func addSeeds(f *testing.F, files ...string) {
 	}
 }
 
+// checkText: a value is text, or its record is rejected.
+func checkText(t *testing.T, doc *legacy.Doc) {
+	if doc == nil {
+		return
+	}
+	for i, r := range doc.Records {
+		for _, fl := range r.Fields {
+			if doc.Syntax[i] == nil && (!utf8.ValidString(fl.Value) || strings.IndexByte(fl.Value, 0) >= 0) {
+				t.Fatalf("record %d: field %s = %q is not text", i, fl.Name, fl.Value)
+			}
+		}
+	}
+}
+
 // checkDoc: no panic; an error is a positioned diagnostic; every record,
 // field and syntax diagnostic has a position.
 func checkDoc(t *testing.T, doc *legacy.Doc, err error) {
@@ -59,9 +73,11 @@ func checkDoc(t *testing.T, doc *legacy.Doc, err error) {
 func FuzzReadV1(f *testing.F) {
 	addSeeds(f, "fixtures/v1/batch.xml", "fixtures/v1/get-user.xml", "fixtures/v1/equivalent.xml")
 	f.Add([]byte(`<batch><UserProfile><EmpId>1</EmpId><NewEmployeeID>2</NewEmployeeID></UserProfile><X/></batch>`))
+	f.Add([]byte("<batch><UserProfile><EmpId>1</EmpId><FirstName>J\xfcrgen</FirstName></UserProfile><UserProfile><EmpId>2\x00</EmpId></UserProfile></batch>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := legacy.ReadV1("f.xml", data)
 		checkDoc(t, doc, err)
+		checkText(t, doc)
 		legacy.Sniff(data)
 	})
 }
@@ -73,16 +89,7 @@ func FuzzReadV3(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := legacy.ReadV3("f.json", data)
 		checkDoc(t, doc, err)
-		if doc != nil {
-			// A value is text or its item is rejected.
-			for i, r := range doc.Records {
-				for _, fl := range r.Fields {
-					if doc.Syntax[i] == nil && (!utf8.ValidString(fl.Value) || strings.IndexByte(fl.Value, 0) >= 0) {
-						t.Fatalf("record %d: field %s = %q is not text", i, fl.Name, fl.Value)
-					}
-				}
-			}
-		}
+		checkText(t, doc)
 		legacy.Sniff(data)
 	})
 }

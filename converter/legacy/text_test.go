@@ -1,7 +1,6 @@
 package legacy_test
 
 import (
-	"strings"
 	"testing"
 
 	"scimigrate/converter/legacy"
@@ -56,17 +55,28 @@ func TestV3Text(t *testing.T) {
 	}
 }
 
-// TestV1Text: the strict XML decoder rejects bytes that are not UTF-8; the
-// message says how to declare Windows-1252, and --encoding decodes a
-// document without an XML declaration of its own.
+// TestV1Text: a byte that is not text (not UTF-8, NUL) rejects the
+// UserProfile holding it, with position and field, and the profiles after
+// it are read (the strict XML decoder alone would stop at it and drop the
+// rest of the file); --encoding decodes a document without an XML
+// declaration of its own.
 func TestV1Text(t *testing.T) {
-	doc := "<batch xmlns=\"" + legacy.Namespace + "\"><UserProfile><EmpId>1</EmpId><FirstName>J\xfcrgen</FirstName></UserProfile></batch>"
+	doc := "<batch xmlns=\"" + legacy.Namespace + "\">\n<UserProfile><EmpId>1</EmpId><FirstName>J\xfcrgen</FirstName></UserProfile>\n" +
+		"<UserProfile><EmpId>2</EmpId><LastName>Ok</LastName></UserProfile>\n<UserProfile><EmpId>3\x00</EmpId></UserProfile></batch>"
 	d, err := legacy.ReadV1("in.xml", []byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Syntax) == 0 || d.Syntax[0] == nil || !strings.Contains(d.Syntax[0].Msg, "invalid UTF-8 (not text); if the file is Windows-1252, declare it") {
-		t.Fatalf("syntax %v", d.Syntax)
+	if len(d.Records) != 3 || d.Syntax[1] != nil {
+		t.Fatalf("records %+v syntax %v", d.Records, d.Syntax)
+	}
+	for i, want := range []string{
+		`in.xml:2:42: error: FirstName: byte 0xFC is not UTF-8 (not text); read as Windows-1252 it is "Jürgen": if the file is Windows-1252, declare it with --encoding windows-1252; the user is not converted`,
+		`in.xml:4:22: error: EmpId: a NUL byte (0x00) is not text; the user is not converted`,
+	} {
+		if s := d.Syntax[i*2]; s == nil || s.String() != want {
+			t.Errorf("profile %d: %v\nwant %s", i*2+1, s, want)
+		}
 	}
 	enc, _ := source.LookupEncoding("windows-1252")
 	d, err = legacy.ReadV1Enc("in.xml", []byte(doc), enc)
