@@ -22,6 +22,12 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // the diagnostics and the stats.
 func convertFiles(t testing.TB, cfgPath string, files ...string) (string, string, *converter.Stats, error) {
 	t.Helper()
+	return convertFilesWith(t, cfgPath, converter.OpenOptions{}, files...)
+}
+
+// convertFilesWith is convertFiles with open options (format, encoding).
+func convertFilesWith(t testing.TB, cfgPath string, oo converter.OpenOptions, files ...string) (string, string, *converter.Stats, error) {
+	t.Helper()
 	cfg := mapping.DefaultConfig()
 	if cfgPath != "" {
 		c, err := mapping.LoadConfig(cfgPath)
@@ -34,7 +40,7 @@ func convertFiles(t testing.TB, cfgPath string, files ...string) (string, string
 	if err != nil {
 		t.Fatal(err)
 	}
-	inputs, err := converter.OpenInputs(files, nil)
+	inputs, err := converter.OpenInputsWith(files, nil, oo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -213,10 +213,12 @@ func (o *applyOptions) run(ctx context.Context, io *IO) error {
 	ops := func(yield func(batcher.Operation, error) bool) {
 		stopped := errors.New("stopped")
 		var err error
+		echo := source.NewEcho(io.Err, o.EchoLimit)
+		defer echo.Flush()
 		st, err = converter.Run(ctx, inputs, converter.Options{
 			Set: set, Workers: o.Workers, Validate: converter.ValidateSchema, CompanyID: set.Config.CompanyID,
 			Diag: func(d source.Diagnostic) {
-				fmt.Fprintln(io.Err, d.String())
+				echo.Write(d)
 				rej.add(d)
 			},
 			Emit: func(r *converter.Result) error {

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"scimigrate/batcher/plan"
+	"scimigrate/converter"
 	"scimigrate/converter/source"
 	"scimigrate/mapping"
+	"scimigrate/scim"
 )
 
 type planOptions struct {
@@ -117,8 +119,13 @@ func (o *convertOptions) collect(ctx context.Context, io *IO, errw *bufio.Writer
 		return nil, err
 	}
 	defer closeInputs()
-	d, err := plan.Collect(ctx, inputs, plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers,
-		Diag: func(dg source.Diagnostic) { errw.WriteString(dg.String()); errw.WriteByte('\n') }})
+	echo := source.NewEcho(errw, o.EchoLimit)
+	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers, Diag: echo.Write}
+	if o.idsOnly {
+		copts.Validate = func(*scim.User, bool) []converter.Violation { return nil }
+	}
+	d, err := plan.Collect(ctx, inputs, copts)
+	echo.Flush()
 	if d != nil && d.Stats != nil {
 		st := d.Stats
 		fmt.Fprintf(errw, "scimigrate: read %d record(s) from %d file(s): %d employee(s) (%d with an identity record), %d ID change(s), %d record(s) rejected, %d error(s), %d warning(s)\n",
