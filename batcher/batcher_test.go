@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"scimigrate/scim/scimpath"
 )
 
 func TestBulkID(t *testing.T) {
@@ -94,7 +96,7 @@ func TestPatchRefs(t *testing.T) {
 		{"managers", `{"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"employeeNumber":"M"}},{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:travel:2.0:User:manager","value":{"employeeNumber":"T"}},{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:spend:2.0:User:biManager","value":{"employeeNumber":"B"}}]}`, []string{"B", "M", "T"}},
 		{"delegate extension", `{"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:spend:2.0:Delegate","value":{"expense":[{"delegate":{"employeeNumber":"D"}}]}}]}`, []string{"D"}},
 		{"remove and unrelated", `{"Operations":[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"},{"op":"replace","path":"active","value":false}]}`, nil},
-		{"filtered path not followed", `{"Operations":[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:spend:2.0:Approver:report[primary eq true].approver","value":{"employeeNumber":"X"}}]}`, nil},
+		{"filtered path", `{"Operations":[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:spend:2.0:Approver:report[approver.employeeNumber eq \"A\"].approver","value":{"employeeNumber":"X"}}]}`, []string{"X"}},
 		{"garbage", `[`, nil},
 	}
 	for _, tt := range tests {
@@ -122,12 +124,12 @@ func TestSplitReferences(t *testing.T) {
 	if err := json.Unmarshal(id, &top); err != nil {
 		t.Fatal(err)
 	}
-	for _, gone := range []string{URNApprover, URNDelegate, URNTravelUser} {
+	for _, gone := range []string{scimpath.SpendApprover, scimpath.SpendDelegate, scimpath.TravelUser} {
 		if _, ok := top[gone]; ok {
 			t.Errorf("identity keeps %s", gone)
 		}
 	}
-	if !strings.Contains(string(top[URNEnterprise]), `"employeeNumber":"A"`) || !strings.Contains(string(top[URNSpendUser]), `"country":"US"`) {
+	if !strings.Contains(string(top[scimpath.EnterpriseUser]), `"employeeNumber":"A"`) || !strings.Contains(string(top[scimpath.SpendUser]), `"country":"US"`) {
 		t.Errorf("identity lost data: %s", id)
 	}
 	if strings.Contains(string(top["schemas"]), "Approver") || !strings.Contains(string(top["schemas"]), "core:2.0:User") {
@@ -157,7 +159,7 @@ func TestSplitReferences(t *testing.T) {
 			refs = append(refs, strings.TrimPrefix(string(o.Value), `{"employeeNumber":`))
 		}
 	}
-	wantPaths := []string{"", URNEnterprise + ":manager", URNSpendUser + ":biManager", URNTravelUser + ":manager"}
+	wantPaths := []string{"", scimpath.EnterpriseUser + ":manager", scimpath.SpendUser + ":biManager", scimpath.TravelUser + ":manager"}
 	if !reflect.DeepEqual(paths, wantPaths) {
 		t.Errorf("paths = %q, want %q", paths, wantPaths)
 	}

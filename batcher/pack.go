@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"scimigrate/scim"
 )
 
 // Request is one encoded SCIM BulkRequest.
@@ -46,11 +48,11 @@ func EncodeOperation(op *Operation) ([]byte, error) {
 	}
 	buf := make([]byte, 0, len(op.Data)+len(op.Path)+len(op.BulkID)+48)
 	buf = append(buf, `{"method":`...)
-	buf = appendJSONString(buf, op.Method)
+	buf = scim.AppendString(buf, op.Method)
 	buf = append(buf, `,"path":`...)
-	buf = appendJSONString(buf, op.Path)
+	buf = scim.AppendString(buf, op.Path)
 	buf = append(buf, `,"bulkId":`...)
-	buf = appendJSONString(buf, op.BulkID)
+	buf = scim.AppendString(buf, op.BulkID)
 	if op.Method != "DELETE" || len(op.Data) > 0 {
 		buf = append(buf, `,"data":`...)
 		w := bytes.NewBuffer(buf)
@@ -61,24 +63,6 @@ func EncodeOperation(op *Operation) ([]byte, error) {
 	}
 	buf = append(buf, '}')
 	return buf, nil
-}
-
-func appendJSONString(buf []byte, s string) []byte {
-	simple := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
-			simple = false
-			break
-		}
-	}
-	if simple {
-		buf = append(buf, '"')
-		buf = append(buf, s...)
-		return append(buf, '"')
-	}
-	b, _ := json.Marshal(s)
-	return append(buf, b...)
 }
 
 const bodySuffix = "]}"

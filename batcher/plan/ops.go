@@ -7,7 +7,6 @@ import (
 
 	"scimigrate/batcher"
 	"scimigrate/scim"
-	"scimigrate/scim/scimpath"
 )
 
 // buildOps turns the user plans into Bulk operations, orders them in
@@ -31,7 +30,7 @@ func (p *Plan) buildOps(lim batcher.Limits) error {
 			if len(wire) == 0 {
 				continue
 			}
-			op = batcher.Operation{Method: "PATCH", Path: "/Users/" + up.ID, Data: scim.AppendPatchOp(nil, wire), Refs: patchRefs(wire)}
+			op = batcher.Operation{Method: "PATCH", Path: "/Users/" + up.ID, Data: scim.AppendPatchOp(nil, wire), Refs: batcher.PatchOpRefs(wire)}
 		default:
 			continue
 		}
@@ -147,52 +146,4 @@ func uniqueBulkID(up *UserPlan, used map[string]bool) string {
 	}
 	used[id] = true
 	return id
-}
-
-// patchRefs lists the employeeNumbers the values of a PATCH reference
-// (approvers, delegates, managers), sorted and distinct.
-func patchRefs(ops []scim.PatchOperation) []string {
-	seen := map[string]bool{}
-	var walk func(name string, v scim.Value)
-	walk = func(name string, v scim.Value) {
-		switch v.Kind {
-		case scim.ObjectKind:
-			if isReference(name) && !strings.EqualFold(name, "ruleClass") {
-				if en, ok := v.Obj.Get("employeeNumber"); ok && en.Kind == scim.String && en.Str != "" {
-					seen[en.Str] = true
-				}
-			}
-			for _, m := range v.Obj.Members {
-				walk(m.Name, m.Value)
-			}
-		case scim.Array:
-			for _, e := range v.Arr {
-				walk(name, e)
-			}
-		}
-	}
-	for _, op := range ops {
-		if op.Value.Kind == scim.Null {
-			continue
-		}
-		name := ""
-		if pp, err := scimpath.Parse(op.Path); err == nil {
-			switch {
-			case len(pp.Sub) > 0:
-				name = pp.Sub[len(pp.Sub)-1]
-			case len(pp.Attr) > 0:
-				name = pp.Attr[len(pp.Attr)-1]
-			}
-		}
-		walk(name, op.Value)
-	}
-	if len(seen) == 0 {
-		return nil
-	}
-	out := make([]string, 0, len(seen))
-	for s := range seen {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
 }
