@@ -13,9 +13,14 @@
 //   - keyed multi-valued attributes change entry by entry through a filter
 //     on the entry's key: customData by id, emails/phoneNumbers/addresses by
 //     type, roles by roleName, approvers by kind (the attribute) and
-//     primary, delegates by product (the attribute) and
+//     approver.employeeNumber (a new primary approver replaces the old
+//     one, a secondary entry is demoted before), delegates by product (the attribute) and
 //     delegate.employeeNumber, travel customFields by name, entitlements by
 //     value; a new entry is an "add" of the attribute with a one-entry list;
+//   - an extension the user lacks is added whole, in one operation without
+//     a path, so a strict server sees its required attributes together
+//     (spend User: reimbursementCurrency, country, locale; travel User:
+//     ruleClass);
 //   - references (manager, biManager, approver, delegate, ruleClass) are
 //     replaced whole, never merged with a stale UUID;
 //   - Y/N memberships asserted absent (roles, entitlements) that are present
