@@ -58,6 +58,7 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
+	"os"
 	"time"
 
 	"scimigrate/batcher"
@@ -111,6 +112,11 @@ type Options struct {
 
 	// Client, when set, is used instead of one built from the fields above.
 	Client *client.Client
+
+	// PlanID identifies the saved plan the operations come from (see
+	// plan.Saved.ID); it is recorded with the import, so ImportedPlan can
+	// tell a resume of this plan from a first apply.
+	PlanID string
 
 	// hook is called at named points of the run; tests use it to kill the
 	// process there.
@@ -184,7 +190,7 @@ func RunSeq(ctx context.Context, opts Options, seq iter.Seq2[batcher.Operation, 
 		return nil, err
 	}
 	defer j.Close()
-	resumed, err := load(ctx, j, seq)
+	resumed, err := load(ctx, j, seq, opts.PlanID)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +220,7 @@ func RunSeq(ctx context.Context, opts Options, seq iter.Seq2[batcher.Operation, 
 
 // load imports seq into a fresh journal, or checks that a journal already
 // holds the same input.
-func load(ctx context.Context, j *journal.Journal, seq iter.Seq2[batcher.Operation, error]) (resumed bool, err error) {
+func load(ctx context.Context, j *journal.Journal, seq iter.Seq2[batcher.Operation, error], planID string) (resumed bool, err error) {
 	hash, ok, err := j.Imported()
 	if err != nil {
 		return false, err
@@ -249,7 +255,26 @@ func load(ctx context.Context, j *journal.Journal, seq iter.Seq2[batcher.Operati
 			return false, err
 		}
 	}
+	if planID != "" {
+		im.SetMeta(journal.MetaPlanID, planID)
+	}
 	return false, im.Commit()
+}
+
+// ImportedPlan returns the ID of the saved plan whose operations the
+// journal at path holds ("" when the file does not exist, holds no
+// import, or an import not made from a saved plan). It is decided by the
+// journal's content, never by the file existing.
+func ImportedPlan(path string) (string, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	j, err := journal.OpenExisting(path)
+	if err != nil {
+		return "", err
+	}
+	defer j.Close()
+	return j.ImportedPlan()
 }
 
 func validate(op *batcher.Operation) error {

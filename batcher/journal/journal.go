@@ -281,6 +281,28 @@ type Import struct {
 	stmt *sql.Stmt
 	hash *Hasher
 	n    int
+	meta map[string]string
+}
+
+// MetaPlanID is the meta key of the saved plan an import came from.
+const MetaPlanID = "plan_id"
+
+// SetMeta records a meta value with the import (committed with it).
+func (im *Import) SetMeta(key, value string) {
+	if im.meta == nil {
+		im.meta = map[string]string{}
+	}
+	im.meta[key] = value
+}
+
+// ImportedPlan returns the ID of the saved plan the journal's import came
+// from ("" when it holds no import, or one not made from a saved plan).
+func (j *Journal) ImportedPlan() (string, error) {
+	if _, ok, err := j.Imported(); err != nil || !ok {
+		return "", err
+	}
+	id, _, err := j.Meta(MetaPlanID)
+	return id, err
 }
 
 // BeginImport empties the journal and starts an import.
@@ -338,7 +360,11 @@ func (im *Import) Commit() error {
 		im.tx.Rollback()
 		return err
 	}
-	for k, v := range map[string]string{"input_hash": im.hash.Sum(), "op_count": fmt.Sprint(im.n), "imported_at": im.j.stamp()} {
+	meta := map[string]string{"input_hash": im.hash.Sum(), "op_count": fmt.Sprint(im.n), "imported_at": im.j.stamp()}
+	for k, v := range im.meta {
+		meta[k] = v
+	}
+	for k, v := range meta {
 		if _, err := im.tx.Exec(`INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, k, v); err != nil {
 			im.tx.Rollback()
 			return err

@@ -134,6 +134,10 @@ type Plan struct {
 	Existing string
 	Target   string
 	Warnings []string
+	// Rejected are the input records that send nothing: those the
+	// conversion rejected and those of rejected users, by file and line.
+	// Every apply path reports them.
+	Rejected []RejectedRecord
 }
 
 // Limit is a --max-deactivate guard: N users or P percent of the target.
@@ -354,10 +358,30 @@ func Make(d *Desired, cur *Snapshot, o Options) (*Plan, error) {
 			p.Counts.Rejected++
 		}
 	}
+	p.Rejected = rejectedOf(d, p.Users)
 	if err := p.buildOps(o.Limits); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// rejectedOf lists the conversion's rejected records, then the records of
+// the users the plan rejects (ambiguous matches, updates of users that do
+// not exist, ID changes that cannot apply).
+func rejectedOf(d *Desired, users []*UserPlan) []RejectedRecord {
+	var r rejectedRecords
+	for _, rr := range d.RejectedRecords {
+		r.add(rr)
+	}
+	for _, u := range users {
+		if u.Action != Reject {
+			continue
+		}
+		for _, s := range u.Sources {
+			r.add(RejectedRecord{File: s.File, Line: s.Line, Record: s.Record, EmployeeNumber: u.EmployeeNumber, Message: strings.Join(u.Reasons, "; ")})
+		}
+	}
+	return r.list
 }
 
 func fillMatch(up *UserPlan, v *vuser) {

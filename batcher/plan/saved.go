@@ -47,6 +47,9 @@ type File struct {
 	Users             []UserEntry   `json:"users"`
 	Operations        []OpEntry     `json:"operations"`
 	Requests          []RequestInfo `json:"requests"`
+	// Rejected are the input records that send nothing (Plan.Rejected);
+	// apply reports them.
+	Rejected []RejectedRecord `json:"rejected,omitempty"`
 }
 
 // TargetInfo says what the plan was computed against.
@@ -238,6 +241,7 @@ func (p *Plan) Describe(info SaveInfo) (*File, error) {
 		Limits:  LimitsInfo{MaxOperations: lim.MaxOps, MaxBytes: lim.MaxBytes, FailOnErrors: lim.FailOnErrors},
 		Summary: SummaryInfo(p.Counts),
 		Inputs:  []InputFile{}, Users: []UserEntry{}, Operations: []OpEntry{}, Requests: []RequestInfo{},
+		Rejected: p.Rejected,
 	}
 	if info.Snapshot != "" {
 		h, _, err := HashFile(info.Snapshot)
@@ -348,6 +352,10 @@ func writeFile(path string, b []byte) error {
 type Saved struct {
 	Dir  string
 	File *File
+	// ID identifies the plan: "sha256:" and the digest of plan.json, which
+	// holds the digest of every Bulk body. The journal of an apply records
+	// it, so a later apply of the same plan with that journal is a resume.
+	ID string
 	// Ops are the operations in the order the bodies hold them.
 	Ops []batcher.Operation
 	// Requests are the exact saved bodies; their Ops index Ops.
@@ -375,7 +383,7 @@ func Load(dir string) (*Saved, error) {
 	if f.Version != FormatVersion {
 		return nil, fmt.Errorf("%s: plan format version %d; this scimigrate reads version %d", filepath.Join(dir, PlanFile), f.Version, FormatVersion)
 	}
-	s := &Saved{Dir: dir, File: &f}
+	s := &Saved{Dir: dir, File: &f, ID: "sha256:" + sha(b)}
 	meta := map[string]*OpEntry{}
 	for i := range f.Operations {
 		meta[f.Operations[i].BulkID] = &f.Operations[i]

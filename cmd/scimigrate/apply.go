@@ -36,7 +36,8 @@ type applyOptions struct {
 	Existing      string
 
 	env      func(string) string // credentials; os.Getenv unless a test or the demo sets it
-	rejected *rejections         // records rejected by the conversion, added to the report
+	rejected *rejections         // records rejected by the conversion or the plan, added to the report
+	planID   string              // the saved plan applied, recorded in the journal
 }
 
 // rejections are the records the conversion rejected, by file and line, so
@@ -68,6 +69,22 @@ func (r *rejections) add(d source.Diagnostic) {
 		row.Message += " | "
 	}
 	row.Message += msg
+}
+
+// rejectionsOf turns a plan's rejected records into report rows: every
+// apply path (planned, saved plan, --create-only) hands the report the
+// records it does not send.
+func rejectionsOf(recs []plan.RejectedRecord) *rejections {
+	r := &rejections{rows: map[string]*apply.ReportRow{}}
+	for _, rr := range recs {
+		k := fmt.Sprintf("%s\x00%d", rr.File, rr.Line)
+		if _, dup := r.rows[k]; dup {
+			continue
+		}
+		r.rows[k] = &apply.ReportRow{File: rr.File, Line: rr.Line, Record: rr.Record, EmployeeNumber: rr.EmployeeNumber, Outcome: "rejected", Message: rr.Message}
+		r.order = append(r.order, k)
+	}
+	return r
 }
 
 // list returns the rejected records in input order.
@@ -135,42 +152,51 @@ func isPlanDir(p string) bool {
 
 // applySaved sends exactly the operations of a saved plan (their bodies, in
 // their order, with their bulkIds) through the journal, after checking that
-// no user it touches changed in the target since the plan was made.
+// no user it touches changed in the target since the plan was made. The
+// check is skipped only when the journal already holds this very plan (a
+// resume: the users it changed are expected to differ now), which the
+// journal's content says, not the file existing.
 func (o *applyOptions) applySaved(ctx context.Context, io IO, dir string) int {
 	to := targetOptions{BaseURL: o.BaseURL, TokenFile: o.TokenFile, Concurrency: o.Concurrency}
-	var saved *plan.Saved
-	if _, err := os.Stat(o.Journal); err == nil {
-		// Resuming: the plan was checked when this apply started, and the
-		// users it already changed are expected to differ now.
-		s, err := plan.Load(dir)
-		if err != nil {
-			fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
-			return exitUsage
-		}
-		saved = s
-		fmt.Fprintf(io.Err, "scimigrate apply: resuming %s with journal %s (staleness was checked when it started)\n", dir, o.Journal)
+	saved, err := plan.Load(dir)
+	if err != nil {
+		fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
+		return exitUsage
+	}
+	imported, err := apply.ImportedPlan(o.Journal)
+	if err != nil {
+		fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
+		return exitUsage
+	}
+	if imported == saved.ID {
+		fmt.Fprintf(io.Err, "scimigrate apply: resuming %s with journal %s, which holds this plan (staleness was checked when it started)\n", dir, o.Journal)
 	} else {
 		live, err := to.live(ctx, io.Err)
 		if err != nil {
 			fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
 			return exitUsage
 		}
-		s, stale, err := plan.Check(ctx, dir, live, o.AllowStale)
-		if errors.Is(err, plan.ErrStale) {
-			fmt.Fprintf(io.Err, "scimigrate apply: %v\nrefusing to apply: run 'scimigrate plan' again, or pass --allow-stale\n", err)
-			return exitRejected
-		}
+		stale, err := saved.CheckStale(ctx, live)
 		if err != nil {
 			fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
 			return exitUsage
 		}
+		if len(stale) > 0 && !o.AllowStale {
+			fmt.Fprintf(io.Err, "scimigrate apply: %v\nrefusing to apply: run 'scimigrate plan' again, or pass --allow-stale\n", &plan.StaleError{Users: stale})
+			return exitRejected
+		}
 		for _, u := range stale {
 			fmt.Fprintf(io.Err, "scimigrate apply: warning (--allow-stale): changed since the plan: %s\n", u.String())
 		}
-		saved = s
 	}
+	o.planID = saved.ID
+	o.rejected = rejectionsOf(saved.File.Rejected)
 	fmt.Fprintf(io.Err, "== applying saved plan %s: %d operation(s) in %d request(s)\n", dir, len(saved.Ops), len(saved.Requests))
-	return o.submit(ctx, io, opsSeq(saved.Ops), func() (int, string) { return exitOK, "" })
+	convCode := exitOK
+	if len(saved.File.Rejected) > 0 {
+		convCode = exitRejected
+	}
+	return o.submit(ctx, io, opsSeq(saved.Ops), func() (int, string) { return convCode, "" })
 }
 
 // applyPlanned plans against the live target first (as 'scimigrate plan'
@@ -192,6 +218,7 @@ func (o *applyOptions) applyPlanned(ctx context.Context, io IO) int {
 	}
 	r.p.Render(errw, plan.RenderOptions{})
 	errw.Flush()
+	o.rejected = rejectionsOf(r.p.Rejected)
 	convCode := exitOK
 	if st := r.c.d.Stats; st != nil && st.RecordsRejected > 0 || r.p.Counts.Rejected > 0 {
 		convCode = exitRejected
@@ -305,6 +332,7 @@ func (o *applyOptions) submit(ctx context.Context, io IO, ops iter.Seq2[batcher.
 		Logf:         func(format string, args ...any) { fmt.Fprintf(io.Err, "scimigrate: "+format+"\n", args...) },
 		Env:          env,
 		TokenFile:    o.TokenFile,
+		PlanID:       o.planID,
 	}
 	sum, err := apply.RunSeq(ctx, opts, ops)
 	convCode, _ := after()

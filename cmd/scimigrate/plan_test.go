@@ -215,7 +215,9 @@ func TestApplySavedPlan(t *testing.T) {
 	}))
 	defer proxy.Close()
 	r = runCLI(t, planFixtures, "apply", "--base-url", proxy.URL, "--journal", journal, "--poll-interval", "10ms", planDir)
-	if r.code != 0 || !strings.Contains(r.stderr, "3 operations: 3 succeeded") {
+	// Exit 1: the plan carries the fixture's rejected record, which the
+	// report lists (as apply FILE... does).
+	if r.code != 1 || !strings.Contains(r.stderr, "3 operations: 3 succeeded") {
 		t.Fatalf("apply DIR: exit %d\n%s", r.code, r.stderr)
 	}
 	// Exactly the saved requests, byte for byte, in order.
@@ -240,10 +242,21 @@ func TestApplySavedPlan(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "saved plan is stale") || !strings.Contains(r.stderr, "refusing to apply") {
 		t.Errorf("stale plan: exit %d\n%s", r.code, r.stderr)
 	}
-	// Same plan, same journal: a resume, nothing sent again.
+	// A journal file that merely exists (empty, or holding another run)
+	// is no resume: the plan is still checked, and refused.
+	touched := filepath.Join(dir, "touched.db")
+	if err := os.WriteFile(touched, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	sent := s.Stats().BulkReceived
+	r = runCLI(t, planFixtures, "apply", "--base-url", s.URL(), "--journal", touched, planDir)
+	if r.code != 1 || !strings.Contains(r.stderr, "saved plan is stale") || s.Stats().BulkReceived != sent {
+		t.Errorf("stale plan with a pre-existing journal file: exit %d, %d requests sent\n%s", r.code, s.Stats().BulkReceived-sent, r.stderr)
+	}
+	// Same plan, same journal: a resume, nothing sent again.
+	sent = s.Stats().BulkReceived
 	r = runCLI(t, planFixtures, "apply", "--base-url", s.URL(), "--journal", journal, planDir)
-	if r.code != 0 || s.Stats().BulkReceived != sent || !strings.Contains(r.stderr, "resuming") {
+	if r.code != 1 || s.Stats().BulkReceived != sent || !strings.Contains(r.stderr, "resuming") {
 		t.Errorf("resume: exit %d, %d new requests\n%s", r.code, s.Stats().BulkReceived-sent, r.stderr)
 	}
 }
