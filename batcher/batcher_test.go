@@ -417,3 +417,59 @@ func FuzzSplitReferences(f *testing.F) {
 		}
 	})
 }
+
+// TestOrder: waves, split creations and their reference patches, last
+// operations, and packing within each wave.
+func TestOrder(t *testing.T) {
+	post := func(emp string, refs ...string) Node { return Node{Method: "POST", EmployeeNumber: emp, Refs: refs} }
+	tests := []struct {
+		name  string
+		nodes []Node
+		lim   Limits
+		want  string // requests: wave:items, items "i" or "i+refs"
+	}{
+		{"chain", []Node{post("A", "B"), post("B", "C"), post("C")}, Limits{}, "0:[2] 1:[1] 2:[0]"},
+		{"cycle and a dependant", []Node{post("A", "B"), post("B", "A"), post("C", "A")}, Limits{}, "0:[0 1] 1:[2 0r 1r]"},
+		{"self reference", []Node{post("D", "D")}, Limits{}, "0:[0] 1:[0r]"},
+		{"deactivation last", []Node{{Method: "PATCH", EmployeeNumber: "X", Last: true}, post("A", "B"), post("B")}, Limits{}, "0:[2] 1:[1] 2:[0]"},
+		{"packing by count", []Node{post("A"), post("B"), post("C")}, Limits{MaxOps: 2}, "0:[0 1] 0:[2]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Order(tt.nodes, tt.lim, func(Item) (int, error) { return 10, nil }, func(Item, int) error { return errors.New("oversize") })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var parts []string
+			for r := 0; r < s.Requests(); r++ {
+				var items []string
+				for _, st := range s.Steps {
+					if st.Request != r {
+						continue
+					}
+					it := fmt.Sprint(st.Op)
+					if st.Refs {
+						it += "r"
+					}
+					items = append(items, it)
+				}
+				parts = append(parts, fmt.Sprintf("%d:%v", s.Waves[r], items))
+			}
+			if got := strings.Join(parts, " "); got != tt.want {
+				t.Errorf("schedule %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestWireSize: a reference patch is measured with the id its path gets.
+func TestWireSize(t *testing.T) {
+	op := Operation{Kind: KindRefs, Path: ParentRef + "f.txt-1", Parent: "f.txt-1"}
+	if got := WireSize(&op, make([]byte, 100)); got != 100+IDLen-len("bulkId:f.txt-1") {
+		t.Errorf("WireSize = %d", got)
+	}
+	op.Kind = ""
+	if got := WireSize(&op, make([]byte, 100)); got != 100 {
+		t.Errorf("WireSize of a plain operation = %d", got)
+	}
+}

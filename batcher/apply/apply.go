@@ -190,7 +190,7 @@ func RunSeq(ctx context.Context, opts Options, seq iter.Seq2[batcher.Operation, 
 		return nil, err
 	}
 	defer j.Close()
-	resumed, err := load(ctx, j, seq, opts.PlanID)
+	resumed, err := load(ctx, j, seq, opts.PlanID, opts.Limits)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func RunSeq(ctx context.Context, opts Options, seq iter.Seq2[batcher.Operation, 
 
 // load imports seq into a fresh journal, or checks that a journal already
 // holds the same input.
-func load(ctx context.Context, j *journal.Journal, seq iter.Seq2[batcher.Operation, error], planID string) (resumed bool, err error) {
+func load(ctx context.Context, j *journal.Journal, seq iter.Seq2[batcher.Operation, error], planID string, lim batcher.Limits) (resumed bool, err error) {
 	hash, ok, err := j.Imported()
 	if err != nil {
 		return false, err
@@ -258,7 +258,7 @@ func load(ctx context.Context, j *journal.Journal, seq iter.Seq2[batcher.Operati
 	if planID != "" {
 		im.SetMeta(journal.MetaPlanID, planID)
 	}
-	return false, im.Commit()
+	return false, im.Commit(lim)
 }
 
 // ImportedPlan returns the ID of the saved plan whose operations the

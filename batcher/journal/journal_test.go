@@ -45,7 +45,7 @@ func newJournal(t *testing.T, ops ...batcher.Operation) *Journal {
 			t.Fatal(err)
 		}
 	}
-	if err := im.Commit(); err != nil {
+	if err := im.Commit(batcher.Limits{}); err != nil {
 		t.Fatal(err)
 	}
 	return j

@@ -134,6 +134,11 @@ type OpEntry struct {
 	Refs           []string      `json:"refs,omitempty"`
 	Sources        []SourceEntry `json:"sources,omitempty"`
 	Request        int           `json:"request"` // 1-based index of its request
+	// Kind "refs" marks the patch adding the references of the creation
+	// Parent (a bulkId), split out of a reference cycle; its path names the
+	// creation as "/Users/bulkId:PARENT" until the service assigns the id.
+	Kind   string `json:"kind,omitempty"`
+	Parent string `json:"parent,omitempty"`
 }
 
 // SourceEntry is an input record behind an operation.
@@ -149,6 +154,15 @@ func sourceEntries(src []batcher.Source) []SourceEntry {
 		out = append(out, SourceEntry{File: s.File, Line: s.Line, Record: s.Record})
 	}
 	return out
+}
+
+// nonNilRefs keeps "references nothing" (an empty list, saved as absent)
+// distinct from "not computed" (nil), which References would recompute.
+func nonNilRefs(r []string) []string {
+	if r == nil {
+		return []string{}
+	}
+	return r
 }
 
 func batcherSources(src []SourceEntry) []batcher.Source {
@@ -289,7 +303,8 @@ func (p *Plan) Describe(info SaveInfo) (*File, error) {
 	}
 	for i, op := range p.Ops {
 		f.Operations = append(f.Operations, OpEntry{BulkID: op.BulkID, Method: op.Method, Path: op.Path,
-			EmployeeNumber: op.EmployeeNumber, UserName: op.UserName, Refs: op.Refs, Sources: sourceEntries(op.Sources), Request: reqOf[i]})
+			EmployeeNumber: op.EmployeeNumber, UserName: op.UserName, Refs: op.Refs, Sources: sourceEntries(op.Sources), Request: reqOf[i],
+			Kind: op.Kind, Parent: op.Parent})
 	}
 	return f, nil
 }
@@ -420,13 +435,20 @@ func Load(dir string) (*Saved, error) {
 				return nil, fmt.Errorf("%s: operation %q is not (or twice) in plan.json", r.File, ro.BulkID)
 			}
 			seen[ro.BulkID] = true
+			if m.Request != i+1 {
+				return nil, fmt.Errorf("%s: operation %q belongs to request %d in plan.json", r.File, ro.BulkID, m.Request)
+			}
 			op := batcher.Operation{BulkID: ro.BulkID, Method: ro.Method, Path: ro.Path, Data: ro.Data,
-				EmployeeNumber: m.EmployeeNumber, UserName: m.UserName, Refs: m.Refs, Sources: batcherSources(m.Sources)}
+				EmployeeNumber: m.EmployeeNumber, UserName: m.UserName, Refs: nonNilRefs(m.Refs), Sources: batcherSources(m.Sources),
+				Kind: m.Kind, Parent: m.Parent, Request: i + 1}
+			if op.Kind == batcher.KindRefs && op.Path != batcher.ParentRef+op.Parent {
+				return nil, fmt.Errorf("%s: reference patch %q has path %q, want %q", r.File, ro.BulkID, op.Path, batcher.ParentRef+op.Parent)
+			}
 			enc, err := batcher.EncodeOperation(&op)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", r.File, err)
 			}
-			if !bld.Add(len(s.Ops), enc) {
+			if !bld.AddSized(len(s.Ops), enc, batcher.WireSize(&op, enc)) {
 				return nil, fmt.Errorf("%s: the request exceeds the plan's limits", r.File)
 			}
 			idx = append(idx, len(s.Ops))
