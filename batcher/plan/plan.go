@@ -206,6 +206,11 @@ type Options struct {
 	TerminationDate string
 	Now             func() time.Time
 	Limits          batcher.Limits
+	// State is what scimigrate last applied of the attributes the target
+	// does not return (entitlements); nil knows nothing. StateName names
+	// it in the plan's notes.
+	State     *State
+	StateName string
 }
 
 // vuser is a target user in the virtual state the plan builds: ID changes
@@ -306,7 +311,7 @@ func Make(d *Desired, cur *Snapshot, o Options) (*Plan, error) {
 	for _, du := range d.Users {
 		mode := d.existingFor(du, o.Existing, cfg)
 		modes[mode] = true
-		planUser(p, st, du, mode, o.Set)
+		planUser(p, st, du, mode, o.Set, o.State, o.StateName)
 	}
 	for _, r := range d.Rejected {
 		p.Users = append(p.Users, &UserPlan{Action: Reject, EmployeeNumber: r.Key, Reasons: r.Reasons, Op: -1, seq: 1 << 30})
@@ -475,7 +480,7 @@ func mergeChanges(a, b []Change) []Change {
 	return a
 }
 
-func planUser(p *Plan, st *state, du *DesiredUser, mode string, set *mapping.Set) {
+func planUser(p *Plan, st *state, du *DesiredUser, mode string, set *mapping.Set, applied *State, stateName string) {
 	up := &UserPlan{EmployeeNumber: du.Key, UserName: du.UserName, Sources: sourcesOf(du.Records), Op: -1, seq: du.Seq}
 	p.Users = append(p.Users, up)
 	reject := func(msg string) {
@@ -532,15 +537,24 @@ func planUser(p *Plan, st *state, du *DesiredUser, mode string, set *mapping.Set
 	up.Sources = append(append([]batcher.Source(nil), v.intSrc...), up.Sources...)
 	changes := append([]Change(nil), v.intent...)
 	df := &differ{}
-	if _, ok := v.doc.Obj.Get("entitlements"); ok {
+	cur := v.doc
+	if _, ok := cur.Obj.Get("entitlements"); ok {
 		df.entKnow = true
+	} else if su := applied.Lookup(v.cur.ID, v.cur.EmployeeNumber); su != nil && supplies(du, "entitlements") {
+		// The target never returns entitlements: compare with what
+		// scimigrate last applied.
+		cur = withEntitlements(cur, su.Entitlements)
+		df.entKnow = true
+		up.Notes = append(up.Notes, fmt.Sprintf("the target does not return entitlements: compared with those scimigrate applied on %s (%s: %s)",
+			su.Applied, orNone(stateName), orNone(strings.Join(su.Entitlements, ", "))))
 	}
-	df.diffDoc(v.doc, scim.Obj(&du.User.Doc))
+	df.diffDoc(cur, scim.Obj(&du.User.Doc))
 	changes = append(changes, df.out...)
-	changes = append(changes, removals(v.doc, du, mode, set, df.entKnow, changes)...)
+	changes = append(changes, removals(cur, du, mode, set, df.entKnow, changes)...)
 	up.Changes = changes
 	if !df.entKnow && hasEntitlementAdd(changes) {
-		up.Notes = append(up.Notes, "the target does not return entitlements: the ones the input asserts are added (an add of a held entitlement changes nothing)")
+		up.Notes = append(up.Notes, "the target does not return entitlements and no applied state (--state) knows this user's: "+
+			"the ones the input asserts are added (an add of a held entitlement changes nothing)")
 	}
 	if !df.entKnow {
 		var gone []string
@@ -560,6 +574,20 @@ func planUser(p *Plan, st *state, du *DesiredUser, mode string, set *mapping.Set
 	} else {
 		up.Action = Update
 	}
+}
+
+// supplies reports whether the input says anything about a core
+// attribute (a value, or a membership asserted absent).
+func supplies(du *DesiredUser, attr string) bool {
+	if _, ok := du.User.Doc.Get(attr); ok {
+		return true
+	}
+	for _, m := range du.User.Absent {
+		if m.Path.URN == "" && len(m.Path.Attr) == 1 && strings.EqualFold(m.Path.Attr[0], attr) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasEntitlementAdd(cs []Change) bool {

@@ -34,6 +34,7 @@ type applyOptions struct {
 	ProgressEvery time.Duration
 	AllowStale    bool
 	Existing      string
+	State         string
 
 	env      func(string) string // credentials; os.Getenv unless a test or the demo sets it
 	rejected *rejections         // records rejected by the conversion or the plan, added to the report
@@ -111,6 +112,7 @@ func (o *applyOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ProgressEvery, "progress-interval", 10*time.Second, "interval of the plain progress line when stderr is not a terminal")
 	fs.BoolVar(&o.AllowStale, "allow-stale", false, "apply a saved plan even if users changed in the target since it was made")
 	fs.StringVar(&o.Existing, "existing", "", "without a saved plan: existing-record handling UPDATE or REPLACE (default: the 100 record)")
+	fs.StringVar(&o.State, "state", "", "applied state: the entitlements scimigrate applied, which the target never returns (default: "+plan.StateFile+" beside the journal)")
 }
 
 func runApply(args []string, io IO) int {
@@ -210,7 +212,13 @@ func (o *applyOptions) applyPlanned(ctx context.Context, io IO) int {
 		fmt.Fprintf(io.Err, "scimigrate apply: --existing %q: want UPDATE or REPLACE\n", o.Existing)
 		return exitUsage
 	}
-	r, err := makePlan(ctx, io, errw, &o.convertOptions, to, plan.Options{Existing: strings.ToUpper(o.Existing)})
+	popts := plan.Options{Existing: strings.ToUpper(o.Existing), StateName: applyStatePath(o.State, o.Journal)}
+	var err error
+	if popts.State, err = plan.ReadState(popts.StateName, o.State != ""); err != nil {
+		fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
+		return exitUsage
+	}
+	r, err := makePlan(ctx, io, errw, &o.convertOptions, to, popts)
 	if err != nil {
 		reportPlanError(errw, "apply", err)
 		errw.Flush()
@@ -356,6 +364,10 @@ func (o *applyOptions) submit(ctx context.Context, io IO, ops iter.Seq2[batcher.
 			fmt.Fprintf(io.Err, "scimigrate apply: recording the rejected records: %v\n", err)
 			return exitUsage
 		}
+	}
+	if err := recordApplied(ctx, o.Journal, applyStatePath(o.State, o.Journal)); err != nil {
+		fmt.Fprintf(io.Err, "scimigrate apply: recording the applied state: %v\n", err)
+		return exitUsage
 	}
 	if err := writeReport(ctx, o.Journal, "csv", report); err != nil {
 		fmt.Fprintf(io.Err, "scimigrate apply: writing the report: %v\n", err)

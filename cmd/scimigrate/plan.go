@@ -96,6 +96,7 @@ type planOptions struct {
 	TerminationDate   string
 	Out               string
 	DetailedExitcode  bool
+	State             string
 }
 
 func runPlan(args []string, io IO) int {
@@ -109,6 +110,7 @@ func runPlan(args []string, io IO) int {
 	fs.StringVar(&o.TerminationDate, "termination-date", "", "terminationDate set on deactivated users that have none (YYYY-MM-DD; default today, UTC)")
 	fs.StringVar(&o.Out, "out", "", "save the plan in this directory: plan.json and the exact Bulk request bodies (bulk-0001.json, …) for 'scimigrate apply DIR'")
 	fs.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing changes, 2 when the plan has changes, 1 on error")
+	fs.StringVar(&o.State, "state", "", "applied state written by apply: entitlements are compared with what scimigrate applied, since the target never returns them (default: "+plan.StateFile+" if present)")
 	fs.Usage = func() {
 		fmt.Fprintf(io.Err, "usage: scimigrate plan [--snapshot FILE | --base-url URL] [flags] FILE...\n\n")
 		fs.PrintDefaults()
@@ -155,6 +157,11 @@ func runPlan(args []string, io IO) int {
 		}
 		popts.TerminationDate = d.Format("2006-01-02T15:04:05Z")
 	}
+	st, name, err := readPlanState(o.State)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	popts.State, popts.StateName = st, name
 	return o.plan(context.Background(), io, popts, fail)
 }
 

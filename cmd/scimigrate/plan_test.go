@@ -357,3 +357,32 @@ func TestApplySavedPlanWithCycle(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateThenReplanNoChanges: after apply --create-only, a plan against
+// the same target shows no change and --detailed-exitcode exits 0: the
+// entitlements the target never returns are compared with the applied
+// state apply recorded beside its journal. Without the state the plan
+// says it asserts them (and has changes).
+func TestCreateThenReplanNoChanges(t *testing.T) {
+	s := upsim.NewServer(upsim.Options{Seed: 5, AccessToken: "e2e-token"})
+	defer s.Close()
+	t.Setenv("SCIMIGRATE_ACCESS_TOKEN", "e2e-token")
+	dir := t.TempDir()
+	journal := filepath.Join(dir, "j.db")
+	r := runCLI(t, planFixtures, "apply", "--create-only", "--config", "config.yaml", "--base-url", s.URL(), "--journal", journal, "--poll-interval", "10ms", "create.txt")
+	if r.code != 0 {
+		t.Fatalf("apply --create-only: exit %d\n%s", r.code, r.stderr)
+	}
+	state := filepath.Join(dir, "scimigrate-state.json")
+	if st, err := os.Stat(state); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("applied state %s: %v %v", state, st, err)
+	}
+	r = runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--state", state, "--detailed-exitcode", "create.txt")
+	if r.code != 0 || !strings.Contains(r.stdout, "No changes.") {
+		t.Errorf("re-plan with the applied state: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--detailed-exitcode", "create.txt")
+	if r.code != 2 || !strings.Contains(r.stdout, "no applied state (--state) knows this user's") {
+		t.Errorf("re-plan without the applied state: exit %d (want 2: entitlements asserted)\n%s", r.code, r.stdout)
+	}
+}
