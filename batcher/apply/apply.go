@@ -9,14 +9,21 @@
 //
 // # Ordering
 //
-// An operation that references (approver, delegate, manager, BI manager)
-// an employee created in the same run waits until that creation is
-// reported completed by the provision status. Creations in a reference
-// cycle, and employees referencing themselves, are sent without their
-// references (batcher.SplitReferences); a PATCH adding the references
-// follows once every employee it names exists. Operations whose references
-// are all available share Bulk requests; a partly filled request is held
-// back while creations in flight may release more operations.
+// The operations are scheduled once, by batcher.Order, whichever path they
+// come from: a saved or live plan hands them over already scheduled (each
+// with its request), --create-only has the journal schedule them at import
+// with the same code. Scheduled requests are sent strictly in order, each
+// re-encoded from the journal to the bytes the schedule (and a saved plan)
+// holds. An operation that references (approver, delegate, manager, BI
+// manager) an employee created in the same run is in a later wave, and its
+// request waits until that creation is reported completed by the provision
+// status. Creations in a reference cycle, and employees referencing
+// themselves, are sent without their references (batcher.SplitOperation);
+// the PATCH adding them (path "/Users/bulkId:X" until X's id is known)
+// follows once every employee it names exists. Operations outside the
+// schedule (extension retries, operations queued again after a lost
+// outcome) share requests as they become ready; a partly filled one is held
+// back while creations in flight may release more.
 //
 // # Failed dependencies
 //
