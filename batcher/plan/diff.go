@@ -422,6 +422,24 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 			d.addEntry(urn, base, base+filter, el)
 			continue
 		}
+		if countMatches(curArr, eqs) > 1 {
+			// The key is not unique in the target (UPS allows several
+			// mobile phone numbers): a filter on it would change every
+			// match. Narrow it by the entry's value, else add the entry.
+			if containsCovered(curArr, el) {
+				continue
+			}
+			j := -1
+			if v, ok := el.Obj.Get("value"); ok && v.Kind == scim.String {
+				eqs = append(eqs[:len(eqs):len(eqs)], scimpath.Equality{Attr: []string{"value"}, Value: scimpath.Value{Kind: scimpath.String, Str: v.Str}})
+				j = findMatch(curArr, eqs)
+			}
+			if j < 0 || countMatches(curArr, eqs) > 1 {
+				d.addEntry(urn, base, base+filter, el)
+				continue
+			}
+			i, filter = j, "["+filterString(eqs)+"]"
+		}
 		c := curArr[i]
 		if c.Kind != scim.ObjectKind {
 			continue
@@ -544,6 +562,16 @@ func findMatch(arr []scim.Value, eqs []scimpath.Equality) int {
 		}
 	}
 	return -1
+}
+
+func countMatches(arr []scim.Value, eqs []scimpath.Equality) int {
+	n := 0
+	for i := range arr {
+		if scim.Matches(arr[i], eqs) {
+			n++
+		}
+	}
+	return n
 }
 
 func containsCovered(arr []scim.Value, el scim.Value) bool {

@@ -65,6 +65,14 @@ func TestPatchPathForms(t *testing.T) {
 		ops:  "replace phoneNumbers[type eq \"work\"].workExtension\nreplace addresses[type eq \"home\"].locality",
 		want: `{"phoneNumbers":[{"type":"work","value":"1","workExtension":"42"}],"addresses":[{"type":"home","locality":"B","country":"US"}]}`,
 	}, {
+		// UPS allows several mobile numbers: phoneNumbers[type eq "mobile"]
+		// would change both.
+		name: "a key that is not unique in the target is narrowed by value, or the entry added",
+		cur:  `{"phoneNumbers":[{"type":"mobile","value":"+1 1","primary":true},{"type":"mobile","value":"+1 2"}]}`,
+		des:  `{"phoneNumbers":[{"type":"mobile","value":"+1 2","notifications":true},{"type":"mobile","value":"+1 3"}]}`,
+		ops:  "replace phoneNumbers[type eq \"mobile\" and value eq \"+1 2\"].notifications\nadd phoneNumbers",
+		want: `{"phoneNumbers":[{"type":"mobile","value":"+1 1","primary":true},{"type":"mobile","value":"+1 2","notifications":true},{"type":"mobile","value":"+1 3"}]}`,
+	}, {
 		name: "extension attribute and customData by id",
 		cur:  `{"` + sp + `":{"locale":"en-US","customData":[{"id":"custom1","value":"A"},{"id":"custom3","value":"C"}]}}`,
 		des:  `{"` + sp + `":{"locale":"fr-FR","customData":[{"id":"custom1","value":"B"},{"id":"custom2","value":"N"}]}}`,
