@@ -102,8 +102,10 @@ func (s *Schedule) Requests() int { return len(s.Waves) }
 //     their creations; a reference patch one wave after its creation and
 //     everything it names; operations of Last nodes (deactivations) in a
 //     wave of their own after everything else;
-//   - packing: each wave's items, in input order (reference patches after
-//     every input operation), go first fit into requests within lim.
+//   - packing: each wave's items go first fit into requests within lim, in
+//     the order of the last request each waits for (then input order,
+//     reference patches after every input operation), so a wave's requests
+//     become sendable in the order they are sent.
 //
 // Items that fit in no request are left out of Steps and reported in the
 // error (a join of *OversizeError, built by oversize); the rest is still
@@ -158,10 +160,37 @@ func Order(nodes []Node, lim Limits, size func(Item) (int, error), oversize func
 
 	var errs []error
 	prefix := len(bodyPrefix(lim)) + len(bodySuffix)
+	reqOf := make([]int, n) // request of each input operation's (identity) creation
+	for i := range reqOf {
+		reqOf[i] = -1
+	}
+	// after is the last request an item waits for: items of a wave are
+	// packed in that order, so the requests of a wave are sent in the
+	// order the creations they wait for complete.
+	after := func(it Item) int {
+		a := -1
+		if it.Refs {
+			a = reqOf[it.Op]
+		}
+		for _, j := range s.Deps[it.Op] {
+			if !s.Split[it.Op] || it.Refs {
+				a = max(a, reqOf[j])
+			}
+		}
+		return a
+	}
 	for lo := 0; lo < len(items); {
 		hi := lo
 		for hi < len(items) && items[hi].Wave == items[lo].Wave {
 			hi++
+		}
+		if items[lo].Wave > 0 {
+			wv := items[lo:hi]
+			keys := make(map[Item]int, len(wv))
+			for _, it := range wv {
+				keys[it.Item] = after(it.Item)
+			}
+			sort.SliceStable(wv, func(a, b int) bool { return keys[wv[a].Item] < keys[wv[b].Item] })
 		}
 		sizes := make([]int, 0, hi-lo)
 		group := make([]Step, 0, hi-lo)
@@ -187,6 +216,9 @@ func Order(nodes []Node, lim Limits, size func(Item) (int, error), oversize func
 				st := group[idx]
 				st.Request = base + k
 				s.Steps = append(s.Steps, st)
+				if !st.Refs {
+					reqOf[st.Op] = st.Request
+				}
 			}
 			s.Waves = append(s.Waves, items[lo].Wave)
 		}
