@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS ops (
   plan_req        INTEGER NOT NULL DEFAULT 0,
   plan_pos        INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS ops_planned ON ops(plan_req, plan_pos) WHERE plan_req > 0;
+CREATE INDEX IF NOT EXISTS ops_planned ON ops(state, plan_req, plan_pos);
 CREATE INDEX IF NOT EXISTS ops_ready   ON ops(state, waiting, seq);
 CREATE INDEX IF NOT EXISTS ops_request ON ops(request_id, bulk_id);
 CREATE INDEX IF NOT EXISTS ops_parent  ON ops(parent);
