@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"scimigrate/batcher"
+	"scimigrate/batcher/journal"
 	"scimigrate/upsim"
 )
 
@@ -124,5 +125,24 @@ func TestRunRejectsBadInput(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestSecondRunRefused: a run on a journal another run holds stops before
+// sending anything, naming the journal and the holder.
+func TestSecondRunRefused(t *testing.T) {
+	sim := newSim(t, upsim.Options{Seed: 6})
+	opts := testOptions(t, sim, t.TempDir(), &logBuf{})
+	held, err := journal.Open(opts.JournalPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	_, err = Run(context.Background(), opts, []batcher.Operation{createOp("f.txt", 1, "A")})
+	if !errors.Is(err, journal.ErrLocked) || !strings.Contains(err.Error(), opts.JournalPath) || !strings.Contains(err.Error(), "pid ") {
+		t.Fatalf("err = %v, want the journal named as in use", err)
+	}
+	if st := sim.Stats(); st.BulkReceived != 0 {
+		t.Errorf("%d Bulk requests sent by the refused run", st.BulkReceived)
 	}
 }

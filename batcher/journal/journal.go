@@ -144,19 +144,34 @@ type Journal struct {
 	db   *sql.DB
 	path string
 	now  func() time.Time
+	lock *runLock // held by a run (Open), nil for readers (OpenExisting)
 }
 
-// Open opens or creates the journal at path (mode 0600).
+// Open opens or creates the journal at path (mode 0600) for a run: it
+// holds the journal's run lock until Close (see LockedError), so a second
+// run on the same journal, in this process or another, is refused at once.
 func Open(path string) (*Journal, error) {
+	l, err := lock(path)
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
+		l.release()
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	f.Close()
-	return open(path)
+	j, err := open(path)
+	if err != nil {
+		l.release()
+		return nil, err
+	}
+	j.lock = l
+	return j, nil
 }
 
-// OpenExisting opens a journal that must already exist.
+// OpenExisting opens a journal that must already exist, without the run
+// lock: for status, reports and inspection while a run may hold it.
 func OpenExisting(path string) (*Journal, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
@@ -197,8 +212,11 @@ func open(path string) (*Journal, error) {
 	return j, nil
 }
 
-// Close closes the journal.
-func (j *Journal) Close() error { return j.db.Close() }
+// Close closes the journal and releases the run lock.
+func (j *Journal) Close() error {
+	err := j.db.Close()
+	return errors.Join(err, j.lock.release())
+}
 
 // Path returns the file name.
 func (j *Journal) Path() string { return j.path }

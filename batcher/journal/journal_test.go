@@ -241,7 +241,7 @@ func TestOddFileNames(t *testing.T) {
 		j.Close()
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
-			if e.Name() != name && e.Name() != name+"-wal" && e.Name() != name+"-shm" {
+			if e.Name() != name && e.Name() != name+"-wal" && e.Name() != name+"-shm" && e.Name() != name+".lock" {
 				t.Errorf("%s: stray file %q", name, e.Name())
 			}
 		}
