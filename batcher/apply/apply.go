@@ -82,6 +82,16 @@ type Options struct {
 	// request whose outcome was lost, so the service can finish what it
 	// accepted (default PollInterval).
 	ReconcileDelay time.Duration
+	// Settle bounds the wait for the service to settle requests whose
+	// outcome was lost before their creations are taken as not applied and
+	// sent again (default 2 min). The wait ends early once every creation
+	// is found.
+	Settle time.Duration
+	// MaxBlindSends bounds how often one operation is sent in a run in
+	// requests whose outcome stays unknown (no provisionId, 504, lost
+	// connection) and not found applied before the run stops with a
+	// *GaveUpError (default 5).
+	MaxBlindSends int
 	// Limits bound each Bulk request (default batcher.DefaultLimits).
 	Limits batcher.Limits
 	// StatusPageSize is the count asked per page of operation statuses
@@ -132,6 +142,12 @@ func (o *Options) defaults() {
 	}
 	if o.ReconcileDelay <= 0 {
 		o.ReconcileDelay = o.PollInterval
+	}
+	if o.Settle <= 0 {
+		o.Settle = 2 * time.Minute
+	}
+	if o.MaxBlindSends <= 0 {
+		o.MaxBlindSends = 5
 	}
 	if o.StatusPageSize <= 0 {
 		o.StatusPageSize = 100
@@ -204,12 +220,12 @@ func RunSeq(ctx context.Context, opts Options, seq iter.Seq2[batcher.Operation, 
 		opts.Logf("resuming the run recorded in %s", opts.JournalPath)
 	}
 	runErr := e.run(ctx)
-	s, err := summarize(ctx, j)
+	s, err := summarize(context.WithoutCancel(ctx), j)
 	if err != nil {
 		return nil, errors.Join(runErr, err)
 	}
 	s.Resumed = resumed
-	return s, runErr
+	return s, gaveUp(runErr, opts.JournalPath, s)
 }
 
 // load imports seq into a fresh journal, or checks that a journal already

@@ -44,6 +44,7 @@ func crashOptions(url, journalPath string, logf func(string, ...any)) Options {
 		PollInterval:    time.Millisecond,
 		MaxPollInterval: 2 * time.Millisecond,
 		ReconcileDelay:  time.Millisecond,
+		Settle:          time.Second,
 		StatusPageSize:  4,
 		Limits:          batcher.Limits{MaxOps: 15},
 		Env:             func(k string) string { return map[string]string{"SCIMIGRATE_ACCESS_TOKEN": testAccess}[k] },

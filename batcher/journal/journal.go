@@ -118,6 +118,10 @@ const (
 	KindOp    = "op"    // an operation from the input
 	KindRefs  = "refs"  // PATCH adding the references of a split creation
 	KindRetry = "retry" // PATCH re-sending a spend/travel extension that failed transiently
+	// KindConverge is a PATCH bringing an existing user (a creation whose
+	// outcome was lost, or refused because the user exists) to what its
+	// creation carried: only the difference from the user's live state.
+	KindConverge = "converge"
 )
 
 // Request states.

@@ -347,6 +347,10 @@ type Message struct {
 // not be applied.
 const ExtReferences = "references"
 
+// ExtReconciliation names the pseudo-extension recording a converging PATCH
+// (KindConverge) that failed as a whole.
+const ExtReconciliation = "reconciliation"
+
 // Ext is one extension's outcome.
 type Ext struct {
 	Name     string
@@ -358,6 +362,7 @@ type Ext struct {
 
 // NewOp is a derived operation queued with an outcome.
 type NewOp struct {
+	Kind   string // KindRetry (default) or KindConverge
 	BulkID string
 	Method string
 	Path   string
@@ -432,11 +437,21 @@ func (j *Journal) finish(tx *sql.Tx, seq, reqID int64, o Outcome) error {
 			return err
 		}
 	}
-	for _, r := range o.Retries {
-		if _, err := tx.Exec(`INSERT INTO ops(bulk_id, kind, parent, method, path, employee_number, user_name, data, refs, sources, updated_at)
-			SELECT ?, 'retry', seq, ?, ?, employee_number, user_name, ?, '[]', sources, ? FROM ops WHERE seq = ?`,
-			r.BulkID, r.Method, r.Path, r.Data, j.stamp(), target); err != nil {
+	if kind == KindConverge && o.State == StateFailed && !failedExt {
+		if err := upsertExt(tx, target, reqID, Ext{Name: ExtReconciliation, Result: "error", HTTPCode: o.HTTPCode,
+			Messages: []Message{{Code: o.MsgCode, Message: o.Message, SchemaPath: o.SchemaPath, Type: "error"}}}); err != nil {
 			return err
+		}
+	}
+	for _, r := range o.Retries {
+		k := r.Kind
+		if k == "" {
+			k = KindRetry
+		}
+		if _, err := tx.Exec(`INSERT INTO ops(bulk_id, kind, parent, method, path, employee_number, user_name, data, refs, sources, updated_at)
+			SELECT ?, ?, seq, ?, ?, employee_number, user_name, ?, '[]', sources, ? FROM ops WHERE seq = ?`,
+			r.BulkID, k, r.Method, r.Path, r.Data, j.stamp(), target); err != nil {
+			return fmt.Errorf("queueing %s %s: %w", k, r.BulkID, err)
 		}
 	}
 	_, err := tx.Exec(`UPDATE ops SET waiting = waiting - 1 WHERE seq IN (SELECT op FROM deps WHERE dep = ?)`, seq)
@@ -446,8 +461,8 @@ func (j *Journal) finish(tx *sql.Tx, seq, reqID int64, o Outcome) error {
 // recompute derives a completed operation's outcome from its extensions.
 func (j *Journal) recompute(tx *sql.Tx, seq int64) error {
 	_, err := tx.Exec(`UPDATE ops SET outcome = CASE
-		WHEN outcome = 'reconciled' THEN outcome
 		WHEN EXISTS (SELECT 1 FROM extensions e WHERE e.op = ops.seq AND e.success = 0) THEN 'partial'
+		WHEN outcome = 'reconciled' THEN outcome
 		ELSE 'success' END WHERE seq = ? AND state = 'done'`, seq)
 	return err
 }
@@ -495,34 +510,6 @@ func (j *Journal) Complete(ctx context.Context, reqID int64) (lost int, err erro
 		return err
 	})
 	return lost, err
-}
-
-// Reconcile settles an unconfirmed request: operations in found (seq →
-// Concur UUID) are done, the rest go back to the queue, marked reconciled.
-func (j *Journal) Reconcile(ctx context.Context, reqID int64, found map[int64]string) error {
-	return j.tx(ctx, func(tx *sql.Tx) error {
-		seqs, err := sentOps(tx, reqID)
-		if err != nil {
-			return err
-		}
-		for _, s := range seqs {
-			if uuid, ok := found[s]; ok {
-				if err := j.finish(tx, s, reqID, Outcome{State: StateDone, Outcome: OutcomeReconciled, UUID: uuid,
-					Message: "request outcome lost; the employee was found by employeeNumber"}); err != nil {
-					return err
-				}
-				continue
-			}
-			if _, err := tx.Exec(`UPDATE ops SET state = 'pending', request_id = NULL, reconciled = 1, updated_at = ? WHERE seq = ?`, j.stamp(), s); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(`DELETE FROM extensions WHERE op = ? AND name = ?`, s, ExtReferences); err != nil {
-				return err
-			}
-		}
-		_, err = tx.Exec(`UPDATE requests SET state = 'reconciled', completed_at = ? WHERE id = ?`, j.stamp(), reqID)
-		return err
-	})
 }
 
 // sentOps returns the operations of a request that are still "sent".

@@ -1,0 +1,328 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"scimigrate/batcher"
+	"scimigrate/batcher/client"
+	"scimigrate/batcher/journal"
+	"scimigrate/batcher/plan"
+	"scimigrate/scim"
+)
+
+// GaveUpError ends a run that cannot make progress without sending blindly
+// or waiting without bound: the service kept failing, or kept leaving
+// requests without a confirmed outcome. Nothing is lost: operations without
+// an outcome stay in the journal and the next run resumes them.
+type GaveUpError struct {
+	Journal    string
+	Reason     string
+	Unfinished int // input operations without an outcome
+	Err        error
+}
+
+func (e *GaveUpError) Error() string {
+	var b strings.Builder
+	b.WriteString("stopped: ")
+	b.WriteString(e.Reason)
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	fmt.Fprintf(&b, "; %d operations have no outcome yet and are kept in the journal %s: run the same command again to resume once the service is healthy",
+		e.Unfinished, e.Journal)
+	return b.String()
+}
+
+func (e *GaveUpError) Unwrap() error { return e.Err }
+
+// isUniqueness reports a creation refused because the user exists.
+func isUniqueness(o *journal.Outcome) bool {
+	if o.State != journal.StateFailed {
+		return false
+	}
+	return o.HTTPCode == 409 || o.MsgCode == "UNIQUENESS" || strings.Contains(strings.ToLower(o.Message), "already exists") ||
+		strings.Contains(strings.ToLower(o.Message), "already in use")
+}
+
+// resolveExisting turns creations the service refused because the user
+// exists (409 UNIQUENESS) into convergence, whatever the operation's flags:
+// the journal may be new (lost or reset) or the first request's outcome
+// lost. The user is looked up by employeeNumber; when exactly one is found
+// the creation is done (reconciled) and a PATCH with the difference between
+// its live state and what the creation carried is queued. outs[i] is
+// page[i]'s outcome and is replaced in place.
+func (e *engine) resolveExisting(ctx context.Context, page []*journal.Op, outs []journal.Outcome) error {
+	var idx []int
+	var nums []string
+	for i, op := range page {
+		if op.Kind == journal.KindOp && op.Method == "POST" && isUniqueness(&outs[i]) {
+			idx = append(idx, i)
+			nums = append(nums, op.EmployeeNumber)
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	users, err := e.lookup(ctx, nums)
+	if err != nil {
+		return fmt.Errorf("looking up employees refused as existing: %w", err)
+	}
+	for _, i := range idx {
+		op := page[i]
+		found := users[op.EmployeeNumber]
+		if len(found) != 1 {
+			// Not ours (userName taken by another employee) or ambiguous:
+			// the refusal stands.
+			if len(found) > 1 {
+				outs[i].Message += fmt.Sprintf(" (%d users have employeeNumber %s; not guessing which)", len(found), op.EmployeeNumber)
+			}
+			continue
+		}
+		out, err := e.convergeTo(ctx, op, found[0].ID, "the employee already existed (409); converged to the input")
+		if err != nil {
+			return err
+		}
+		e.o.Logf("operation %s: employee %s already exists as %s; sending only the difference", op.BulkID, op.EmployeeNumber, found[0].ID)
+		outs[i] = out
+	}
+	return nil
+}
+
+// convergeTo reads user id's live state and returns the outcome of op, a
+// creation of that user: done (reconciled), with a KindConverge PATCH queued
+// when the live state lacks something the creation carried. The PATCH's
+// outcome (e.g. INVALID_USER on the Approver extension) is recorded on op,
+// so a failure the lost request met is reported again with its code.
+func (e *engine) convergeTo(ctx context.Context, op *journal.Op, id, why string) (journal.Outcome, error) {
+	out := journal.Outcome{BulkID: op.BulkID, State: journal.StateDone, Outcome: journal.OutcomeReconciled, UUID: id, Message: why}
+	lu, err := e.c.ReadUser(ctx, id)
+	if err != nil {
+		return out, fmt.Errorf("reading employee %s (%s) to converge operation %s: %w", op.EmployeeNumber, id, op.BulkID, err)
+	}
+	cur, err := liveDoc(lu)
+	if err != nil {
+		return out, fmt.Errorf("employee %s (%s): %w", op.EmployeeNumber, id, err)
+	}
+	data := op.Data
+	if len(op.FailedDeps) > 0 {
+		// As sent: without the references to employees whose creation failed.
+		if ident, _, err := batcher.SplitReferences(op.Data); err == nil {
+			data = ident
+		}
+	}
+	des, err := scim.Decode(data)
+	if err != nil {
+		return out, fmt.Errorf("operation %s: %w", op.BulkID, err)
+	}
+	patch := plan.Converge(cur, des)
+	if len(patch) == 0 {
+		return out, nil
+	}
+	out.Retries = []journal.NewOp{{Kind: journal.KindConverge, BulkID: op.BulkID + "-converge", Method: "PATCH",
+		Path: "/Users/" + id, Data: scim.AppendPatchOp(nil, patch)}}
+	return out, nil
+}
+
+// reconcile settles requests whose outcome is unknown. It first waits
+// (bounded by Settle) until the service has settled what it may have
+// accepted: every creation of the lost requests is found, or the time is
+// up. Creations found are converged (convergeTo): read, re-planned against
+// the input, only the difference sent. Everything else is queued again —
+// at most MaxBlindSends times per operation and run, after which the run
+// stops with a *GaveUpError rather than re-send without end.
+func (e *engine) reconcile(ctx context.Context, reqs []journal.Request) error {
+	type lostReq struct {
+		r   journal.Request
+		ops []journal.Op
+	}
+	var (
+		lost []lostReq
+		nums []string
+	)
+	for _, r := range reqs {
+		ops, err := e.j.RequestOps(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		for _, op := range ops {
+			if op.Kind == journal.KindOp && op.Method == "POST" {
+				nums = append(nums, op.EmployeeNumber)
+			}
+		}
+		lost = append(lost, lostReq{r, ops})
+	}
+	users, err := e.settle(ctx, nums)
+	if err != nil {
+		return fmt.Errorf("reconciling requests whose outcome was lost: %w", err)
+	}
+	for _, l := range lost {
+		outs := map[int64]journal.Outcome{}
+		for i := range l.ops {
+			op := &l.ops[i]
+			if op.Method == "PATCH" {
+				if out, ok, err := e.patchApplied(ctx, op); err != nil {
+					return fmt.Errorf("reconciling request %d: %w", l.r.ID, err)
+				} else if ok {
+					outs[op.Seq] = out
+				}
+				continue
+			}
+			if op.Kind != journal.KindOp || op.Method != "POST" {
+				continue
+			}
+			found := users[op.EmployeeNumber]
+			switch len(found) {
+			case 0:
+				continue
+			case 1:
+			default:
+				outs[op.Seq] = journal.Outcome{BulkID: op.BulkID, State: journal.StateFailed, Outcome: journal.OutcomeFailed,
+					MsgCode: "AMBIGUOUS", Message: fmt.Sprintf("request outcome lost, and %d users have employeeNumber %s; not guessing which", len(found), op.EmployeeNumber)}
+				continue
+			}
+			out, err := e.convergeTo(ctx, op, found[0].ID, "request outcome lost; the employee was found and converged to the input")
+			if err != nil {
+				return fmt.Errorf("reconciling request %d: %w", l.r.ID, err)
+			}
+			outs[op.Seq] = out
+		}
+		requeued, err := e.j.ReconcileOutcomes(ctx, l.r.ID, outs)
+		if err != nil {
+			return err
+		}
+		e.o.Logf("request %d reconciled: %d of %d operations found applied, %d queued again", l.r.ID, len(outs), len(l.ops), len(requeued))
+		for _, o := range outs {
+			e.o.Progress.Completed(1, o.State == journal.StateFailed)
+		}
+		for _, s := range requeued {
+			e.blind[s]++
+			if e.blind[s] >= e.o.MaxBlindSends {
+				op, gerr := e.j.Get(ctx, s)
+				what := fmt.Sprintf("operation %d", s)
+				if gerr == nil {
+					o := op.Operation()
+					what = fmt.Sprintf("operation %s (employee %s, from %s)", o.BulkID, o.EmployeeNumber, o.SourceString())
+				}
+				return &GaveUpError{Reason: fmt.Sprintf("%s was in %d Bulk requests without a confirmed outcome (last: %s); not sending it again blindly",
+					what, e.blind[s], l.r.Error)}
+			}
+		}
+	}
+	return nil
+}
+
+// patchApplied reports whether a PATCH of a lost request is applied
+// already: applying it to the user's live state changes nothing. Then its
+// outcome is done (reconciled); otherwise (or when that cannot be told) it
+// is sent again.
+func (e *engine) patchApplied(ctx context.Context, op *journal.Op) (journal.Outcome, bool, error) {
+	id, ok := strings.CutPrefix(op.Path, "/Users/")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return journal.Outcome{}, false, nil
+	}
+	lu, err := e.c.ReadUser(ctx, id)
+	if client.StatusCodeOf(err) == http.StatusNotFound {
+		return journal.Outcome{}, false, nil // sent again: the service reports why
+	}
+	if err != nil {
+		return journal.Outcome{}, false, fmt.Errorf("reading user %s to check operation %s: %w", id, op.BulkID, err)
+	}
+	cur, err := liveDoc(lu)
+	if err != nil {
+		return journal.Outcome{}, false, nil
+	}
+	ops, err := scim.DecodePatchOp(op.Data)
+	if err != nil {
+		return journal.Outcome{}, false, nil
+	}
+	after, err := scim.ApplyPatch(cur, ops)
+	if err != nil || !scim.Equal(after, cur) {
+		return journal.Outcome{}, false, nil
+	}
+	out := journal.Outcome{BulkID: op.BulkID, State: journal.StateDone, Outcome: journal.OutcomeSuccess, UUID: id,
+		Message: "request outcome lost; the user already holds what the PATCH sets"}
+	if op.Kind == journal.KindOp {
+		out.Outcome = journal.OutcomeReconciled
+	}
+	return out, true, nil
+}
+
+// liveDoc merges a user's identity and profiles into one document.
+func liveDoc(lu *client.LiveUser) (scim.Value, error) {
+	cur, err := scim.Decode(lu.Identity)
+	if err != nil {
+		return cur, fmt.Errorf("the identity read back is not valid JSON: %w", err)
+	}
+	var profiles []scim.Value
+	for _, raw := range [][]byte{lu.Spend, lu.Travel} {
+		if len(raw) == 0 {
+			continue
+		}
+		v, err := scim.Decode(raw)
+		if err != nil {
+			return cur, fmt.Errorf("a profile read back is not valid JSON: %w", err)
+		}
+		profiles = append(profiles, v)
+	}
+	return plan.MergeProfiles(cur, profiles...), nil
+}
+
+// settle looks the employees of lost creations up until every one is found
+// or Settle has passed since the first look, waiting ReconcileDelay first
+// and then doubling up to MaxPollInterval: the service finishes what it
+// accepted asynchronously, and looking too early re-sends creations that
+// were in fact applied.
+func (e *engine) settle(ctx context.Context, nums []string) (map[string][]client.User, error) {
+	if len(nums) == 0 {
+		return nil, nil
+	}
+	wait := e.o.ReconcileDelay
+	deadline := e.o.Clock.Now().Add(e.o.Settle)
+	for n := 1; ; n++ {
+		if err := e.o.Clock.Sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		users, err := e.lookup(ctx, nums)
+		if err != nil {
+			return nil, err
+		}
+		missing := 0
+		for _, num := range nums {
+			if len(users[num]) == 0 {
+				missing++
+			}
+		}
+		if missing == 0 || !e.o.Clock.Now().Before(deadline) {
+			if missing > 0 {
+				e.o.Logf("after waiting %s for the service to settle, %d of %d lost creations are not found; they will be sent again", e.o.Settle, missing, len(nums))
+			}
+			return users, nil
+		}
+		if n == 1 {
+			e.o.Logf("%d of %d creations of requests whose outcome was lost are not found yet; waiting up to %s for the service to settle", missing, len(nums), e.o.Settle)
+		}
+		wait = min(max(wait*2, e.o.PollInterval), e.o.MaxPollInterval)
+	}
+}
+
+// gaveUp completes a fatal run error with what the operator needs: what
+// stays in the journal, and that running again resumes it.
+func gaveUp(err error, journalPath string, s *Summary) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, journal.ErrLocked) || errors.Is(err, ErrJournalMismatch) {
+		return err
+	}
+	var g *GaveUpError
+	if !errors.As(err, &g) {
+		g = &GaveUpError{Reason: "the run cannot go on", Err: err}
+	}
+	g.Journal = journalPath
+	if s != nil {
+		g.Unfinished = s.Unfinished
+	}
+	return g
+}
