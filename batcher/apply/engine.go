@@ -230,7 +230,7 @@ loop:
 				continue
 			}
 		}
-		fail.State, fail.Outcome = journal.StateFailed, journal.OutcomeFailed
+		fail.BulkID, fail.State, fail.Outcome = op.BulkID, journal.StateFailed, journal.OutcomeFailed
 		e.o.Logf("operation %s not sent: %s", op.BulkID, fail.Message)
 		if err := e.j.Fail(ctx, op.Seq, *fail); err != nil {
 			return false, err

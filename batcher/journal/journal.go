@@ -234,13 +234,13 @@ func (j *Journal) Meta(key string) (string, bool, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
-	return v, err == nil, err
+	return v, err == nil, j.wrap("reading "+key, err)
 }
 
 // SetMeta writes a meta value.
 func (j *Journal) SetMeta(key, value string) error {
 	_, err := j.db.Exec(`INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
-	return err
+	return j.wrap("writing "+key, err)
 }
 
 func (j *Journal) tx(ctx context.Context, fn func(*sql.Tx) error) error {
@@ -309,7 +309,7 @@ type Import struct {
 func (j *Journal) BeginImport(ctx context.Context) (*Import, error) {
 	tx, err := j.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, j.wrap("starting the import", err)
 	}
 	for _, t := range []string{"ops", "deps", "requests", "extensions"} {
 		if _, err := tx.Exec(`DELETE FROM ` + t); err != nil {
@@ -343,7 +343,10 @@ func (im *Import) Add(op *batcher.Operation) error {
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		return fmt.Errorf("duplicate bulkId %q (%s): bulkIds must be unique within a run", op.BulkID, op.SourceString())
 	}
-	return err
+	if err != nil {
+		return im.j.wrap(fmt.Sprintf("importing operation %s (%s)", op.BulkID, op.SourceString()), err)
+	}
+	return nil
 }
 
 // Hash returns the input hash of what was added so far.
@@ -358,15 +361,15 @@ func (im *Import) Commit() error {
 	defer im.stmt.Close()
 	if err := order(im.tx, im.j.stamp()); err != nil {
 		im.tx.Rollback()
-		return err
+		return im.j.wrap("ordering the imported operations", err)
 	}
 	for k, v := range map[string]string{"input_hash": im.hash.Sum(), "op_count": fmt.Sprint(im.n), "imported_at": im.j.stamp()} {
 		if _, err := im.tx.Exec(`INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, k, v); err != nil {
 			im.tx.Rollback()
-			return err
+			return im.j.wrap("recording the import", err)
 		}
 	}
-	return im.tx.Commit()
+	return im.j.wrap(fmt.Sprintf("committing the import of %d operations", im.n), im.tx.Commit())
 }
 
 func nonNil(s []string) []string {

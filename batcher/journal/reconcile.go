@@ -70,8 +70,8 @@ func (j *Journal) opErr(tx *sql.Tx, seq, reqID int64, doing string, err error) e
 	return fmt.Errorf("%s: %s: %w", what, doing, err)
 }
 
-// wrap prefixes an error with the journal's name and what was being done,
-// unless it already carries them.
+// wrap prefixes an error with the journal's name and what was being done
+// (which operation, which request), so a SQLite error never comes bare.
 func (j *Journal) wrap(doing string, err error) error {
 	if err == nil {
 		return nil
