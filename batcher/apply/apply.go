@@ -32,16 +32,34 @@
 //
 // A request is committed to the journal before it is sent. A request
 // whose answer never came (timeout or connection lost after the body was
-// sent, a 504, a retry budget spent, a process killed between commit and
-// provisionId) is "unconfirmed". Before anything else is sent, unconfirmed
-// requests are reconciled: after ReconcileDelay their creations are looked
-// up by employeeNumber (Identity v4.1 search, v4 lookup as fallback);
-// employees found are recorded as "reconciled" with their UUID, and
-// everything else (creations not found, PATCHes, which are idempotent) is
-// queued again. A re-sent creation that the service refuses because the
-// employee now exists (the lost request finished late) is looked up once
-// more and recorded as reconciled. Accepted requests are polled again on
-// resume; outcomes already recorded are kept.
+// sent, a 504, a 200 without a provisionId, a retry budget spent, a process
+// killed between commit and provisionId) is "unconfirmed". Before anything
+// else is sent, unconfirmed requests are reconciled. First the engine waits
+// for the service to settle what it may have accepted: it looks the
+// creations up by employeeNumber (Identity v4.1 search, v4 lookup as
+// fallback) until every one is found or Settle has passed. Each employee
+// found is converged: its live state (identity, spend and travel profiles)
+// is read, re-planned against what the creation carried (plan.Converge)
+// and only the difference is sent, as a "converge" PATCH whose outcome is
+// recorded on the creation — so a failure the service reported for the
+// lost request (INVALID_USER on the Approver extension, say) is reported
+// again with its code, and the creation is "partial", not "reconciled". A
+// PATCH of the lost request is done when applying it to the live state
+// changes nothing. Everything else is queued again, at most MaxBlindSends
+// times per operation and run; past that the run stops with a *GaveUpError
+// and the operations stay resumable. A creation the service refuses because
+// the user exists (409 UNIQUENESS — a lost request that finished late, or a
+// journal lost or reset) is converged the same way, whatever its flags, and
+// the employees referencing it are then sent with their references.
+// Accepted requests are polled again on resume; outcomes already recorded
+// are kept. The summary, and so the exit status, covers every operation of
+// the journal, from every run.
+//
+// # One run per journal
+//
+// journal.Open holds the journal's run lock for the length of the run; a
+// second run on the same journal fails at once with a *journal.LockedError
+// naming the holder.
 //
 // # Extension failures
 //

@@ -28,6 +28,7 @@ type applyOptions struct {
 	Journal       string
 	CreateOnly    bool
 	PollInterval  time.Duration
+	Settle        time.Duration
 	Concurrency   int
 	Report        string
 	TokenFile     string
@@ -88,6 +89,7 @@ func (o *applyOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Journal, "journal", "scimigrate-journal.db", "resumable journal (SQLite, mode 0600); re-run the same command with it to resume")
 	fs.BoolVar(&o.CreateOnly, "create-only", false, "every employee is new: the first load into an empty tenant")
 	fs.DurationVar(&o.PollInterval, "poll-interval", 5*time.Second, "first wait before reading a provision's status (doubles up to 60s)")
+	fs.DurationVar(&o.Settle, "settle", 2*time.Minute, "after a lost answer or a crash: how long to wait for the service to settle what it accepted before re-sending (ends early once every creation is found)")
 	fs.IntVar(&o.Concurrency, "concurrency", 4, "Bulk requests and HTTP calls in flight")
 	fs.StringVar(&o.Report, "report", "", "where to write the per-record CSV report (default: JOURNAL.report.csv; mode 0600)")
 	fs.StringVar(&o.TokenFile, "token-file", "", "keep a rotated refresh token and the geolocation here (mode 0600)")
@@ -301,6 +303,7 @@ func (o *applyOptions) submit(ctx context.Context, io IO, ops iter.Seq2[batcher.
 		JournalPath:  o.Journal,
 		Concurrency:  o.Concurrency,
 		PollInterval: o.PollInterval,
+		Settle:       o.Settle,
 		Progress:     apply.NewProgress(io.Err, o.ProgressEvery),
 		Logf:         func(format string, args ...any) { fmt.Fprintf(io.Err, "scimigrate: "+format+"\n", args...) },
 		Env:          env,
