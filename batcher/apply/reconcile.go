@@ -141,22 +141,26 @@ func (e *engine) reconcile(ctx context.Context, reqs []journal.Request) error {
 		ops []journal.Op
 	}
 	var (
-		lost []lostReq
-		nums []string
+		lost    []lostReq
+		nums    []string
+		patches []*journal.Op
 	)
 	for _, r := range reqs {
 		ops, err := e.j.RequestOps(ctx, r.ID)
 		if err != nil {
 			return err
 		}
-		for _, op := range ops {
-			if op.Kind == journal.KindOp && op.Method == "POST" {
+		for i := range ops {
+			switch op := &ops[i]; {
+			case op.Kind == journal.KindOp && op.Method == "POST":
 				nums = append(nums, op.EmployeeNumber)
+			case op.Method == "PATCH":
+				patches = append(patches, op)
 			}
 		}
 		lost = append(lost, lostReq{r, ops})
 	}
-	users, err := e.settle(ctx, nums)
+	users, applied, err := e.settle(ctx, nums, patches)
 	if err != nil {
 		return fmt.Errorf("reconciling requests whose outcome was lost: %w", err)
 	}
@@ -164,12 +168,8 @@ func (e *engine) reconcile(ctx context.Context, reqs []journal.Request) error {
 		outs := map[int64]journal.Outcome{}
 		for i := range l.ops {
 			op := &l.ops[i]
-			if op.Method == "PATCH" {
-				if out, ok, err := e.patchApplied(ctx, op); err != nil {
-					return fmt.Errorf("reconciling request %d: %w", l.r.ID, err)
-				} else if ok {
-					outs[op.Seq] = out
-				}
+			if out, ok := applied[op.Seq]; ok {
+				outs[op.Seq] = out
 				continue
 			}
 			if op.Kind != journal.KindOp || op.Method != "POST" {
@@ -272,24 +272,28 @@ func liveDoc(lu *client.LiveUser) (scim.Value, error) {
 	return plan.MergeProfiles(cur, profiles...), nil
 }
 
-// settle looks the employees of lost creations up until every one is found
-// or Settle has passed since the first look, waiting ReconcileDelay first
-// and then doubling up to MaxPollInterval: the service finishes what it
-// accepted asynchronously, and looking too early re-sends creations that
-// were in fact applied.
-func (e *engine) settle(ctx context.Context, nums []string) (map[string][]client.User, error) {
-	if len(nums) == 0 {
-		return nil, nil
+// settle waits until the service has settled what it may have accepted of
+// the lost requests: it looks the employees of lost creations up, and
+// checks whether lost PATCHes are applied (patchApplied), until everything
+// is found or Settle has passed since it started, waiting ReconcileDelay
+// first and then doubling up to MaxPollInterval. The service finishes what
+// it accepted asynchronously: looking too early re-sends work that was in
+// fact applied.
+func (e *engine) settle(ctx context.Context, nums []string, patches []*journal.Op) (map[string][]client.User, map[int64]journal.Outcome, error) {
+	applied := map[int64]journal.Outcome{}
+	if len(nums) == 0 && len(patches) == 0 {
+		return nil, applied, nil
 	}
+	var users map[string][]client.User
 	wait := e.o.ReconcileDelay
 	deadline := e.o.Clock.Now().Add(e.o.Settle)
 	for n := 1; ; n++ {
 		if err := e.o.Clock.Sleep(ctx, wait); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		users, err := e.lookup(ctx, nums)
-		if err != nil {
-			return nil, err
+		var err error
+		if users, err = e.lookup(ctx, nums); err != nil {
+			return nil, nil, err
 		}
 		missing := 0
 		for _, num := range nums {
@@ -297,14 +301,31 @@ func (e *engine) settle(ctx context.Context, nums []string) (map[string][]client
 				missing++
 			}
 		}
+		for _, op := range patches {
+			if _, ok := applied[op.Seq]; ok {
+				continue
+			}
+			out, ok, err := e.patchApplied(ctx, op)
+			if err != nil {
+				return nil, nil, err
+			}
+			if ok {
+				applied[op.Seq] = out
+			} else {
+				missing++
+			}
+		}
+		total := len(nums) + len(patches)
 		if missing == 0 || !e.o.Clock.Now().Before(deadline) {
 			if missing > 0 {
-				e.o.Logf("after waiting %s for the service to settle, %d of %d lost creations are not found; they will be sent again", e.o.Settle, missing, len(nums))
+				e.o.Logf("after waiting %s for the service to settle, %d of %d operations of requests whose outcome was lost are not found applied; they will be sent again",
+					e.o.Settle, missing, total)
 			}
-			return users, nil
+			return users, applied, nil
 		}
 		if n == 1 {
-			e.o.Logf("%d of %d creations of requests whose outcome was lost are not found yet; waiting up to %s for the service to settle", missing, len(nums), e.o.Settle)
+			e.o.Logf("%d of %d operations of requests whose outcome was lost are not found applied yet; waiting up to %s for the service to settle",
+				missing, total, e.o.Settle)
 		}
 		wait = min(max(wait*2, e.o.PollInterval), e.o.MaxPollInterval)
 	}

@@ -130,9 +130,10 @@ func TestUnknownOutcomes(t *testing.T) {
 			badRefs: true,
 		},
 		{
-			name: "lost response of a PATCH",
-			sim:  upsim.Options{CompletionDelay: 20 * time.Millisecond, Faults: dropFirst},
+			name: "lost response of a PATCH, service still busy at the first look",
+			sim:  upsim.Options{CompletionDelay: 300 * time.Millisecond, Faults: dropFirst},
 			setup: func(t *testing.T, e *env) {
+				e.opts.Settle = 10 * time.Second // ends as soon as every PATCH is found applied
 				if err := e.sim.Seed(user("P1"), user("P2")); err != nil {
 					t.Fatal(err)
 				}
