@@ -83,7 +83,7 @@ func (e *engine) resolveExisting(ctx context.Context, page []*journal.Op, outs [
 			}
 			continue
 		}
-		out, err := e.convergeTo(ctx, op, found[0].ID, "the employee already existed (409); converged to the input")
+		out, err := e.convergeTo(ctx, op, found[0].ID, false, "the employee already existed (409); converged to the input")
 		if err != nil {
 			return err
 		}
@@ -98,7 +98,13 @@ func (e *engine) resolveExisting(ctx context.Context, page []*journal.Op, outs [
 // when the live state lacks something the creation carried. The PATCH's
 // outcome (e.g. INVALID_USER on the Approver extension) is recorded on op,
 // so a failure the lost request met is reported again with its code.
-func (e *engine) convergeTo(ctx context.Context, op *journal.Op, id, why string) (journal.Outcome, error) {
+//
+// created says the user was created by op itself (a lost request): then
+// what the target does not list (entitlements, on a target whose identity
+// answer omits them) came with the identity and is not sent again. A user
+// that existed before (409) gets them added: an add of a held entitlement
+// changes nothing.
+func (e *engine) convergeTo(ctx context.Context, op *journal.Op, id string, created bool, why string) (journal.Outcome, error) {
 	out := journal.Outcome{BulkID: op.BulkID, State: journal.StateDone, Outcome: journal.OutcomeReconciled, UUID: id, Message: why}
 	lu, err := e.c.ReadUser(ctx, id)
 	if err != nil {
@@ -120,6 +126,15 @@ func (e *engine) convergeTo(ctx context.Context, op *journal.Op, id, why string)
 		return out, fmt.Errorf("operation %s: %w", op.BulkID, err)
 	}
 	patch := plan.Converge(cur, des)
+	if _, listed := cur.Obj.Get("entitlements"); created && !listed {
+		kept := patch[:0]
+		for _, p := range patch {
+			if name, _, _ := strings.Cut(p.Path, "["); !strings.EqualFold(name, "entitlements") {
+				kept = append(kept, p)
+			}
+		}
+		patch = kept
+	}
 	if len(patch) == 0 {
 		return out, nil
 	}
@@ -185,7 +200,7 @@ func (e *engine) reconcile(ctx context.Context, reqs []journal.Request) error {
 					MsgCode: "AMBIGUOUS", Message: fmt.Sprintf("request outcome lost, and %d users have employeeNumber %s; not guessing which", len(found), op.EmployeeNumber)}
 				continue
 			}
-			out, err := e.convergeTo(ctx, op, found[0].ID, "request outcome lost; the employee was found and converged to the input")
+			out, err := e.convergeTo(ctx, op, found[0].ID, true, "request outcome lost; the employee was found and converged to the input")
 			if err != nil {
 				return fmt.Errorf("reconciling request %d: %w", l.r.ID, err)
 			}

@@ -113,6 +113,30 @@ func TestUnknownOutcomes(t *testing.T) {
 			},
 		},
 		{
+			// The identity answer omits entitlements: those of a creation
+			// found applied came with it and are not sent again.
+			name: "lost response of creations carrying entitlements",
+			sim:  upsim.Options{CompletionDelay: 20 * time.Millisecond, Faults: dropFirst},
+			setup: func(t *testing.T, e *env) {
+				for i := range 4 {
+					op := createOp("f.txt", i+1, fmt.Sprintf("N%d", i))
+					var u map[string]any
+					json.Unmarshal(op.Data, &u)
+					u["entitlements"] = []string{"Expense", "Invoice"}
+					op.Data, _ = json.Marshal(u)
+					e.ops = append(e.ops, op)
+				}
+			},
+			check: func(t *testing.T, e *env, s *Summary) {
+				if !s.OK() || s.Reconciled != len(e.ops) {
+					t.Errorf("summary: %s", s)
+				}
+				if n := e.sim.Stats().Operations; n != len(e.ops) {
+					t.Errorf("the service received %d operations, want %d (nothing to converge)", n, len(e.ops))
+				}
+			},
+		},
+		{
 			name: "lost response of a creation whose approver does not exist",
 			sim:  upsim.Options{CompletionDelay: 20 * time.Millisecond, Faults: dropFirst},
 			setup: func(t *testing.T, e *env) {
