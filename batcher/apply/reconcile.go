@@ -211,8 +211,10 @@ func (e *engine) reconcile(ctx context.Context, reqs []journal.Request) error {
 			return err
 		}
 		e.o.Logf("request %d reconciled: %d of %d operations found applied, %d queued again", l.r.ID, len(outs), len(l.ops), len(requeued))
-		for _, o := range outs {
-			e.o.Progress.Completed(1, o.State == journal.StateFailed)
+		for i := range l.ops {
+			if o, ok := outs[l.ops[i].Seq]; ok && l.ops[i].Kind == journal.KindOp {
+				e.o.Progress.Completed(1, o.State == journal.StateFailed)
+			}
 		}
 		for _, s := range requeued {
 			e.blind[s]++
