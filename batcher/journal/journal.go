@@ -16,6 +16,10 @@
 // request still "prepared" when a run starts may or may not have reached the
 // service and is treated as unconfirmed. No token or credential is ever
 // written here.
+//
+// One run at a time: Open holds an exclusive lock for the run (lock.go);
+// OpenExisting, for status and reports, does not. Errors name the journal
+// and the operation or request they are about.
 package journal
 
 import (
