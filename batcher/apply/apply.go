@@ -96,6 +96,9 @@ type Options struct {
 	// PollInterval is the first wait before reading a provision's status
 	// (default 5 s); waits double up to MaxPollInterval (default 60 s).
 	PollInterval, MaxPollInterval time.Duration
+	// MaxPollWait bounds how long one provision is polled before the run
+	// stops with a *GaveUpError, leaving it to the next run (default 1 h).
+	MaxPollWait time.Duration
 	// ReconcileDelay is the wait before looking up the employees of a
 	// request whose outcome was lost, so the service can finish what it
 	// accepted (default PollInterval).
@@ -160,6 +163,9 @@ func (o *Options) defaults() {
 	}
 	if o.ReconcileDelay <= 0 {
 		o.ReconcileDelay = o.PollInterval
+	}
+	if o.MaxPollWait <= 0 {
+		o.MaxPollWait = time.Hour
 	}
 	if o.Settle <= 0 {
 		o.Settle = 2 * time.Minute

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"scimigrate/batcher"
 	"scimigrate/batcher/client"
@@ -409,7 +410,12 @@ func (e *engine) split(ctx context.Context, id int64) ([]prepared, error) {
 func (e *engine) poll(ctx context.Context, id int64, provisionID string) error {
 	wait := e.o.PollInterval
 	var total int
+	since := e.o.Clock.Now()
 	for {
+		if waited := e.o.Clock.Now().Sub(since); waited >= e.o.MaxPollWait {
+			return &GaveUpError{Reason: fmt.Sprintf("provision %s (request %d) still not completed after %s of polling; it stays accepted and is polled again by the next run",
+				provisionID, id, waited.Round(time.Millisecond))}
+		}
 		if err := e.o.Clock.Sleep(ctx, wait); err != nil {
 			return err
 		}

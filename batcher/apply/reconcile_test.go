@@ -340,3 +340,45 @@ func TestExitReflectsEveryRun(t *testing.T) {
 		t.Fatalf("resumed run: %v %v", err, s)
 	}
 }
+
+// TestPollingIsBounded: a provision that never completes is polled for
+// MaxPollWait, then the run stops with a *GaveUpError; the request stays
+// accepted and the next run polls it to the end.
+func TestPollingIsBounded(t *testing.T) {
+	sim := newSim(t, upsim.Options{Seed: 310, CompletionDelay: 5 * time.Millisecond})
+	var polls atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := sim.Handler()
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "GET" && strings.Contains(r.URL.Path, "/provisions/") {
+			if polls.Add(1) > 5000 {
+				cancel() // far past any sane bound: stop an endless loop
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"id":%q,"status":{"completed":false,"success":null},"operationsCount":{"total":2,"pending":2}}`, r.PathValue("id"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(stuck.Close)
+	logs := &logBuf{}
+	opts := testOptions(t, sim, t.TempDir(), logs)
+	opts.BaseURL = stuck.URL
+	opts.MaxPollWait = 30 * time.Millisecond
+	ops := []batcher.Operation{createOp("f.txt", 1, "A"), createOp("f.txt", 2, "B")}
+	_, err := Run(ctx, opts, ops)
+	var g *GaveUpError
+	if !errors.As(err, &g) || !strings.Contains(err.Error(), "still not completed") || g.Unfinished != 2 {
+		t.Fatalf("err = %v, want a *GaveUpError about the provision\n%s", err, logs)
+	}
+	if polls.Load() == 0 {
+		t.Fatal("the provision was never polled")
+	}
+	opts.BaseURL = sim.URL()
+	s, err := Run(context.Background(), opts, ops)
+	if err != nil || !s.OK() || s.Requests != 1 {
+		t.Fatalf("resume: %v %v\n%s", err, s, logs)
+	}
+	checkUsers(t, sim, ops)
+}
