@@ -84,6 +84,9 @@ func (e *engine) resolveExisting(ctx context.Context, page []*journal.Op, outs [
 			continue
 		}
 		out, err := e.convergeTo(ctx, op, found[0].ID, false, "the employee already existed (409); converged to the input")
+		if client.StatusCodeOf(err) == http.StatusNotFound {
+			continue // gone since the lookup: the refusal stands
+		}
 		if err != nil {
 			return err
 		}
@@ -201,6 +204,9 @@ func (e *engine) reconcile(ctx context.Context, reqs []journal.Request) error {
 				continue
 			}
 			out, err := e.convergeTo(ctx, op, found[0].ID, true, "request outcome lost; the employee was found and converged to the input")
+			if client.StatusCodeOf(err) == http.StatusNotFound {
+				continue // gone since the lookup: sent again
+			}
 			if err != nil {
 				return fmt.Errorf("reconciling request %d: %w", l.r.ID, err)
 			}
