@@ -72,6 +72,7 @@ func (e *engine) resolveExisting(ctx context.Context, page []*journal.Op, outs [
 	if err != nil {
 		return fmt.Errorf("looking up employees refused as existing: %w", err)
 	}
+	converged, patched := 0, 0
 	for _, i := range idx {
 		op := page[i]
 		found := users[op.EmployeeNumber]
@@ -90,8 +91,15 @@ func (e *engine) resolveExisting(ctx context.Context, page []*journal.Op, outs [
 		if err != nil {
 			return err
 		}
-		e.o.Logf("operation %s: employee %s already exists as %s; sending only the difference", op.BulkID, op.EmployeeNumber, found[0].ID)
 		outs[i] = out
+		converged++
+		if len(out.Retries) > 0 {
+			patched++
+		}
+	}
+	if converged > 0 {
+		e.o.Logf("%d creations refused because the employee exists (e.g. %s, operation %s): converged to the input, %d of them needed a PATCH with the difference",
+			converged, page[idx[0]].EmployeeNumber, page[idx[0]].BulkID, patched)
 	}
 	return nil
 }
