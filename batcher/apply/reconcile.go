@@ -72,7 +72,7 @@ func (e *engine) resolveExisting(ctx context.Context, page []*journal.Op, outs [
 	if err != nil {
 		return fmt.Errorf("looking up employees refused as existing: %w", err)
 	}
-	converged, patched := 0, 0
+	converged, patched, first := 0, 0, -1
 	for _, i := range idx {
 		op := page[i]
 		found := users[op.EmployeeNumber]
@@ -92,6 +92,9 @@ func (e *engine) resolveExisting(ctx context.Context, page []*journal.Op, outs [
 			return err
 		}
 		outs[i] = out
+		if first < 0 {
+			first = i
+		}
 		converged++
 		if len(out.Retries) > 0 {
 			patched++
@@ -99,7 +102,7 @@ func (e *engine) resolveExisting(ctx context.Context, page []*journal.Op, outs [
 	}
 	if converged > 0 {
 		e.o.Logf("%d creations refused because the employee exists (e.g. %s, operation %s): converged to the input, %d of them needed a PATCH with the difference",
-			converged, page[idx[0]].EmployeeNumber, page[idx[0]].BulkID, patched)
+			converged, page[first].EmployeeNumber, page[first].BulkID, patched)
 	}
 	return nil
 }
