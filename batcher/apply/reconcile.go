@@ -318,20 +318,28 @@ func (e *engine) settle(ctx context.Context, nums []string, patches []*journal.O
 	if len(nums) == 0 && len(patches) == 0 {
 		return nil, applied, nil
 	}
-	var users map[string][]client.User
+	users := map[string][]client.User{}
 	wait := e.o.ReconcileDelay
 	deadline := e.o.Clock.Now().Add(e.o.Settle)
 	for n := 1; ; n++ {
 		if err := e.o.Clock.Sleep(ctx, wait); err != nil {
 			return nil, nil, err
 		}
-		var err error
-		if users, err = e.lookup(ctx, nums); err != nil {
+		var todo []string // only those not found yet
+		for _, num := range nums {
+			if len(users[num]) == 0 {
+				todo = append(todo, num)
+			}
+		}
+		found, err := e.lookup(ctx, todo)
+		if err != nil {
 			return nil, nil, err
 		}
 		missing := 0
-		for _, num := range nums {
-			if len(users[num]) == 0 {
+		for _, num := range todo {
+			if u := found[num]; len(u) > 0 {
+				users[num] = u
+			} else {
 				missing++
 			}
 		}
