@@ -31,7 +31,7 @@ func TestErrorsNameOperationAndRequest(t *testing.T) {
 		{"record", func() error { return j.Record(ctx, req, []Outcome{{BulkID: ready[0].BulkID}}) }, "request 1"},
 		{"complete", func() error { _, err := j.Complete(ctx, req); return err }, "request 1"},
 		{"reject", func() error { return j.Reject(ctx, req, 400, "X", "y") }, "request 1"},
-		{"reconcile", func() error { return j.Reconcile(ctx, req, nil) }, "request 1"},
+		{"reconcile", func() error { _, err := j.ReconcileOutcomes(ctx, req, nil); return err }, "request 1"},
 		{"request operations", func() error { _, err := j.RequestOps(ctx, req); return err }, "request 1"},
 		{"prepare", func() error {
 			_, err := j.Prepare(ctx, Prepared{Ops: []PreparedOp{{Seq: ready[1].Seq}}})

@@ -6,18 +6,6 @@ import (
 	"fmt"
 )
 
-// Reconcile settles an unconfirmed request: operations in found (seq →
-// Concur UUID) are done, the rest go back to the queue, marked reconciled.
-func (j *Journal) Reconcile(ctx context.Context, reqID int64, found map[int64]string) error {
-	outs := make(map[int64]Outcome, len(found))
-	for s, uuid := range found {
-		outs[s] = Outcome{State: StateDone, Outcome: OutcomeReconciled, UUID: uuid,
-			Message: "request outcome lost; the employee was found by employeeNumber"}
-	}
-	_, err := j.ReconcileOutcomes(ctx, reqID, outs)
-	return err
-}
-
 // ReconcileOutcomes settles an unconfirmed request with what was learnt from
 // the target: operations in outs get that outcome (with the derived
 // operations it queues, e.g. a KindConverge PATCH); every other operation
