@@ -139,4 +139,9 @@ func TestSecondRunRefused(t *testing.T) {
 	if st := sim.Stats(); st.BulkReceived != 0 {
 		t.Errorf("%d Bulk requests sent by the refused run", st.BulkReceived)
 	}
+	// status works meanwhile and names the run in progress.
+	var status bytes.Buffer
+	if err := Status(context.Background(), opts.JournalPath, &status); err != nil || !strings.Contains(status.String(), "a run is importing them: pid ") {
+		t.Errorf("status while held: %v\n%s", err, status.String())
+	}
 }

@@ -58,12 +58,24 @@ func lock(path string) (*runLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: lock file: %w", path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, &LockedError{Path: path, Holder: readHolder(lp)}
+	for try := 1; ; try++ {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
 		}
-		return nil, fmt.Errorf("journal %s: locking %s: %w", path, lp, err)
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("journal %s: locking %s: %w", path, lp, err)
+		}
+		// A run writes its name right after taking the lock; a lock
+		// without a name is a run starting this instant or Holder's
+		// momentary probe: look again shortly, a bounded number of times.
+		h := readHolder(lp)
+		if h != "" || try == 3 {
+			f.Close()
+			return nil, &LockedError{Path: path, Holder: h}
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	host, _ := os.Hostname()
 	info := fmt.Sprintf("pid=%d\nhost=%s\nstarted=%s\n", os.Getpid(), host, time.Now().UTC().Format(time.RFC3339))
@@ -112,4 +124,23 @@ func (l *runLock) release() error {
 	err := l.f.Close() // closing the last descriptor drops the flock
 	l.f = nil
 	return err
+}
+
+// Holder describes the run holding the journal at path ("pid 123 on host h
+// since …"), or "" when no run holds it. It probes with a shared lock
+// released at once (a run starting in that instant looks again, see lock).
+func Holder(path string) string {
+	f, err := os.OpenFile(LockPath(path), os.O_RDWR, 0)
+	if err != nil {
+		return "" // never locked
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return ""
+	}
+	if h := readHolder(LockPath(path)); h != "" {
+		return h
+	}
+	return "another process (holder unknown)"
 }

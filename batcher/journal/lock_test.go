@@ -28,6 +28,9 @@ func TestSecondOpenInProcessRefused(t *testing.T) {
 			t.Errorf("error %q does not name %q", err, want)
 		}
 	}
+	if h := Holder(path); !strings.Contains(h, fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Errorf("Holder while held = %q", h)
+	}
 	// Readers are not runs: status and reports work while a run holds it.
 	r, err := OpenExisting(path)
 	if err != nil {
@@ -36,6 +39,9 @@ func TestSecondOpenInProcessRefused(t *testing.T) {
 	r.Close()
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if h := Holder(path); h != "" {
+		t.Errorf("Holder after Close = %q", h)
 	}
 	j2, err := Open(path)
 	if err != nil {
