@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -120,7 +121,8 @@ func (e *engine) resolveExisting(ctx context.Context, page []*journal.Op, outs [
 // changes nothing.
 func (e *engine) convergeTo(ctx context.Context, op *journal.Op, id string, created bool, why string) (journal.Outcome, error) {
 	out := journal.Outcome{BulkID: op.BulkID, State: journal.StateDone, Outcome: journal.OutcomeReconciled, UUID: id, Message: why}
-	lu, err := e.c.ReadUser(ctx, id)
+	spend, travel := profilesOf(op.Data)
+	lu, err := e.c.ReadUser(ctx, id, spend, travel)
 	if err != nil {
 		return out, fmt.Errorf("reading employee %s (%s) to converge operation %s: %w", op.EmployeeNumber, id, op.BulkID, err)
 	}
@@ -259,7 +261,8 @@ func (e *engine) patchApplied(ctx context.Context, op *journal.Op) (journal.Outc
 	if !ok || id == "" || strings.Contains(id, "/") {
 		return journal.Outcome{}, false, nil
 	}
-	lu, err := e.c.ReadUser(ctx, id)
+	spend, travel := profilesOf(op.Data)
+	lu, err := e.c.ReadUser(ctx, id, spend, travel)
 	if client.StatusCodeOf(err) == http.StatusNotFound {
 		return journal.Outcome{}, false, nil // sent again: the service reports why
 	}
@@ -284,6 +287,13 @@ func (e *engine) patchApplied(ctx context.Context, op *journal.Op) (journal.Outc
 		out.Outcome = journal.OutcomeReconciled
 	}
 	return out, true, nil
+}
+
+// profilesOf reports whether an operation's data (a User or a PatchOp)
+// touches spend or travel extensions: only those profiles are read back.
+func profilesOf(data []byte) (spend, travel bool) {
+	low := bytes.ToLower(data)
+	return bytes.Contains(low, []byte(":extension:spend:")), bytes.Contains(low, []byte(":extension:travel:"))
 }
 
 // liveDoc merges a user's identity and profiles into one document.

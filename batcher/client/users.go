@@ -20,16 +20,20 @@ type LiveUser struct {
 	Identity, Spend, Travel json.RawMessage
 }
 
-// ReadUser reads a user's identity and its spend and travel profiles by
-// Concur UUID. A profile the user does not have (404) is left nil; a user
-// without an identity is an error (*HTTPError 404).
-func (c *Client) ReadUser(ctx context.Context, id string) (*LiveUser, error) {
+// ReadUser reads a user's identity and, when asked, its spend and travel
+// profiles by Concur UUID. A profile the user does not have (404) is left
+// nil; a user without an identity is an error (*HTTPError 404).
+func (c *Client) ReadUser(ctx context.Context, id string, spend, travel bool) (*LiveUser, error) {
 	var lu LiveUser
 	for _, p := range []struct {
 		base     string
 		out      *json.RawMessage
 		optional bool
-	}{{IdentityUserPath, &lu.Identity, false}, {SpendUserPath, &lu.Spend, true}, {TravelUserPath, &lu.Travel, true}} {
+		want     bool
+	}{{IdentityUserPath, &lu.Identity, false, true}, {SpendUserPath, &lu.Spend, true, spend}, {TravelUserPath, &lu.Travel, true, travel}} {
+		if !p.want {
+			continue
+		}
 		var raw json.RawMessage
 		_, err := c.do(ctx, call{method: "GET", path: p.base + url.PathEscape(id)}, &raw)
 		if p.optional && StatusCodeOf(err) == http.StatusNotFound {
