@@ -25,7 +25,7 @@ func (j *Journal) ReconcileOutcomes(ctx context.Context, reqID int64, outs map[i
 				}
 				continue
 			}
-			if _, err := tx.Exec(`UPDATE ops SET state = 'pending', request_id = NULL, reconciled = 1, updated_at = ? WHERE seq = ?`, j.stamp(), s); err != nil {
+			if _, err := tx.Exec(`UPDATE ops SET state = 'pending', request_id = NULL, reconciled = 1, plan_req = 0, updated_at = ? WHERE seq = ?`, j.stamp(), s); err != nil {
 				return j.opErr(tx, s, reqID, "queueing it again", err)
 			}
 			if _, err := tx.Exec(`DELETE FROM extensions WHERE op = ? AND name = ?`, s, ExtReferences); err != nil {

@@ -23,7 +23,7 @@ func TestConverge(t *testing.T) {
 			` + appr + `:{"report":[{"approver":{"employeeNumber":"2","value":"u2"},"primary":true}]}}`, ""},
 		{"approver missing (INVALID_USER the first time)", `{"id":"u1","userName":"a@x.com","active":true,
 			"name":{"givenName":"A","familyName":"B"},` + ent + `:{"employeeNumber":"1"}}`,
-			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:spend:2.0:Approver:report","value":[{"approver":{"employeeNumber":"2"},"primary":true}]}]}`},
+			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","value":{"urn:ietf:params:scim:schemas:extension:spend:2.0:Approver":{"report":[{"approver":{"employeeNumber":"2"},"primary":true}]}}}]}`},
 		{"family name changed since", `{"id":"u1","userName":"a@x.com","active":true,
 			"name":{"givenName":"A","familyName":"Old"},` + ent + `:{"employeeNumber":"1"},
 			` + appr + `:{"report":[{"approver":{"employeeNumber":"2"},"primary":true}]}}`,
