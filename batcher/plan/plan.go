@@ -110,10 +110,10 @@ type UserPlan struct {
 	// RefsOp indexes the reference patch of a creation split out of a
 	// reference cycle (Resource is then the identity sent without its
 	// references); -1 when none.
-	RefsOp    int
-	refsPatch *batcher.Operation
-	seq            int
-	createJSON     []byte
+	RefsOp     int
+	refsPatch  *batcher.Operation
+	seq        int
+	createJSON []byte
 }
 
 // Counts are the plan's summary numbers.
