@@ -23,6 +23,8 @@ func FuzzConvert(f *testing.F) {
 	f.Add(string(errs))
 	f.Add("100,0,SSO,UPDATE,EN,N,N\n305,a,,b,E1,a@x\n350,E1\n500,E1,E2,EXP,Y\n320,E1,E3\n")
 	f.Add("100,0,SSO,UPDATE,EN,N,N\n400,E9,\"A,B\"\n999\n\"\n")
+	// Issue 12: date ranges, gates, refused segments, dropped values.
+	f.Add("100,0,SSO,UPDATE,EN,N,N\n305,a,,b,E1,a@x,,a@x,en_US,US,GB-LND,D,USD,,Y\n500,E1,E2,EXP,,,,Y,2026-03-05,2026-03-01\n550,E1,E3,EXP,,,,X,,2026-01-01\n500,E1,E4,EXP,,,,Y\n400,E1,EXP_USER,RD\n400,E1,EXP_APPROVER,RD\n350,E1,,,,,,,,,,,42\n")
 	f.Add("100,0,SSO,UPDATE,EN,N,N\n305,a,,b,E1,a@x\n350,E1,,,,,,,,,ab\"cd\n320,E1,E2,,,,,x\"y\n")
 	f.Add("100,0,SSO,UPDATE,EN,N,N\n305,J\xfcrgen,,b,E1,a@x\n350,E1,,,,,,,,\"T\x00\"\n305,a,,b,E\x002,a@x\n")
 	f.Add("100,0,SSO,UPDATE,EN,N,N\n305,a,,b,E1,a@x\n350,E1,,,,,,,,\"open\nline,of text\n\"\"\n")

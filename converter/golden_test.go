@@ -136,9 +136,9 @@ func TestGolden(t *testing.T) {
 }
 
 func summary(st *converter.Stats) string {
-	return fmt.Sprintf("read=%d emitted=%d updates=%d rejectedUsers=%d | converted=%d update=%d intents=%d settings=%d rejected=%d unsupportedTypes=%d | errors=%d warnings=%d unsupportedValues=%d gated=%d conflicts=%d\n",
+	return fmt.Sprintf("read=%d emitted=%d updates=%d rejectedUsers=%d | converted=%d update=%d intents=%d settings=%d rejected=%d unsupportedTypes=%d | errors=%d warnings=%d unsupportedValues=%d gated=%d conflicts=%d dropped=%d\n",
 		st.Total(), st.UsersEmitted, st.UsersUpdates, st.UsersRejected, st.RecordsConverted, st.RecordsUpdates, st.RecordsIntents,
-		st.RecordsSettings, st.RecordsRejected, st.RecordsUnsupported, st.Errors, st.Warnings, st.Values.Unsupported, st.Values.Gated, st.Values.Conflicts)
+		st.RecordsSettings, st.RecordsRejected, st.RecordsUnsupported, st.Errors, st.Warnings, st.Values.Unsupported, st.Values.Gated, st.Values.Conflicts, st.Values.Dropped)
 }
 
 func TestNoSettingsRecordIsFatal(t *testing.T) {

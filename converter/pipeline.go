@@ -491,11 +491,7 @@ func convertAll(ctx context.Context, inputs []Input, idx *index, opts Options, s
 		for _, d := range r.diags {
 			diag(d)
 		}
-		st.Values.Unsupported += r.counts.Unsupported
-		st.Values.Ignored += r.counts.Ignored
-		st.Values.Gated += r.counts.Gated
-		st.Values.Conflicts += r.counts.Conflicts
-		st.Values.Defaulted += r.counts.Defaulted
+		st.Values.add(r.counts)
 		for _, ref := range r.refs {
 			switch {
 			case ref.Failed || r.dropped:
@@ -596,8 +592,7 @@ func convertIntents(inputs []Input, idx *index, opts Options, st *Stats, diag so
 			}
 		}
 	}
-	st.Values.Unsupported += eng.counts.Unsupported
-	st.Values.Ignored += eng.counts.Ignored
+	st.Values.add(eng.counts)
 	return nil
 }
 
@@ -703,9 +698,7 @@ func (w *worker) convert(idx *index, j job) (*result, error) {
 			converted++
 		}
 	}
-	c := w.eng.counts
-	r.counts = valueCounts{Unsupported: c.Unsupported - before.Unsupported, Ignored: c.Ignored - before.Ignored,
-		Gated: c.Gated - before.Gated, Conflicts: c.Conflicts - before.Conflicts}
+	r.counts = w.eng.counts.sub(before)
 	if converted == 0 {
 		r.dropped = true
 		return r, nil
@@ -720,11 +713,17 @@ func (w *worker) convert(idx *index, j job) (*result, error) {
 		r.counts.Defaulted += applyDefaults(u, w.opts.Set.Config.CompiledDefaults())
 	}
 	if w.opts.Validate != nil {
-		if vs := w.opts.Validate(u, u.Identity); len(vs) > 0 {
+		vs := w.opts.Validate(u, u.Identity)
+		if len(vs) > 0 && w.opts.Set.Config.DropInvalidOptional() {
+			var n int
+			vs, n = dropInvalidOptional(u, vs, w.opts.Validate, collect)
+			r.counts.Dropped += n
+		}
+		if len(vs) > 0 {
 			first := firstIdentityRef(r.refs)
 			for _, v := range vs {
-				if v.Rule == "required" && strings.HasSuffix(v.Path, ":companyId") {
-					v.Msg += " (set --company-id, or companyId in the config file)"
+				if v.Rule == "required" {
+					v.Msg += remedy(v.Path)
 				}
 				d := source.Diagnostic{File: first.File, Line: first.Line, Col: 1, Severity: source.Error, Msg: v.Msg}
 				if o, ok := u.OriginOf(v.Origin); ok {

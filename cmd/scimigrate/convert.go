@@ -28,6 +28,7 @@ type convertOptions struct {
 	MaxRecord int
 	EchoLimit int
 	Files     []string
+	Defaults  defaultFlags // --default PATH=VALUE, after the config's defaults
 	// idsOnly: the inputs only name the employees to read (export), so
 	// users are not validated (a missing companyId must not drop them).
 	idsOnly bool
@@ -43,6 +44,7 @@ func (o *convertOptions) register(fs *flag.FlagSet, withOutput bool) {
 	fs.StringVar(&o.Config, "config", "", "site configuration YAML (companyId, travel custom fields, email types, options)")
 	fs.StringVar(&o.Mappings, "mappings", "", "directory of mapping-table overrides (305.yaml, codes.yaml, …)")
 	fs.IntVar(&o.Workers, "workers", 0, "conversion workers (default: number of CPUs)")
+	fs.Var(&o.Defaults, "default", "PATH=VALUE: a value for users to create that lack the attribute (repeatable; as defaults: in --config, which it overrides)")
 	fs.StringVar(&o.Format, "format", "", "input format: flat, v1 (Users V1 XML) or v3 (v3.0/v3.1 JSON); default: sniffed from each file's content")
 	fs.StringVar(&o.Encoding, "encoding", "", "character encoding of the inputs: utf-8 (default), windows-1252, or iso-8859-1/latin1 (read as windows-1252)")
 	fs.IntVar(&o.MaxRecord, "max-record-bytes", flatfile.MaxRecord, "reject (and skip) flat-file records longer than this many bytes")
@@ -95,6 +97,9 @@ func (o *convertOptions) loadSet() (*mapping.Set, error) {
 	}
 	if o.CompanyID != "" {
 		cfg.CompanyID = o.CompanyID
+	}
+	if err := o.Defaults.apply(cfg); err != nil {
+		return nil, err
 	}
 	return converter.LoadMappings(o.Mappings, cfg)
 }
@@ -238,8 +243,8 @@ func writeSummary(w io.Writer, st *converter.Stats) error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "diagnostics:         %d errors, %d warnings\n", st.Errors, st.Warnings)
-	fmt.Fprintf(w, "values not sent:     %d unsupported, %d ignored by override, %d switched off by their gate column\n",
-		st.Values.Unsupported, st.Values.Ignored, st.Values.Gated)
+	fmt.Fprintf(w, "values not sent:     %d unsupported, %d ignored by override, %d switched off by their gate column, %d dropped with a warning\n",
+		st.Values.Unsupported, st.Values.Ignored, st.Values.Gated, st.Values.Dropped)
 	if st.Values.Defaulted > 0 {
 		fmt.Fprintf(w, "values defaulted:    %d filled from the config's defaults\n", st.Values.Defaulted)
 	}
