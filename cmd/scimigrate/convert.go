@@ -239,7 +239,7 @@ func writeSummary(w io.Writer, st *converter.Stats) error {
 	fmt.Fprintf(w, "records:             %d converted, %d update-only, %d ID changes, %d settings, %d rejected, %d of unsupported types",
 		st.RecordsConverted, st.RecordsUpdates, st.RecordsIntents, st.RecordsSettings, st.RecordsRejected, st.RecordsUnsupported)
 	if st.RecordsStopped > 0 {
-		fmt.Fprintf(w, ", %d not converted (a fatal error stopped the run)", st.RecordsStopped)
+		fmt.Fprintf(w, ", %d not converted (the run stopped before them)", st.RecordsStopped)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "diagnostics:         %d errors, %d warnings\n", st.Errors, st.Warnings)

@@ -31,7 +31,7 @@ func TestFatalInputHasNoInternalError(t *testing.T) {
 	if strings.Contains(r.stderr, "INTERNAL ERROR") {
 		t.Errorf("stderr has an INTERNAL ERROR line:\n%s", r.stderr)
 	}
-	if !strings.Contains(r.stderr, "not converted (a fatal error stopped the run)") || !strings.Contains(r.stderr, ": fatal input error: no-settings.txt:1") {
+	if !strings.Contains(r.stderr, "not converted (the run stopped before them)") || !strings.Contains(r.stderr, ": fatal input error: no-settings.txt:1") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 }
