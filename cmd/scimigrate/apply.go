@@ -26,6 +26,7 @@ type applyOptions struct {
 	Journal       string
 	CreateOnly    bool
 	PollInterval  time.Duration
+	Settle        time.Duration
 	Report        string
 	ProgressEvery time.Duration
 	AllowStale    bool
@@ -101,6 +102,7 @@ func (o *applyOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Journal, "journal", "scimigrate-journal.db", "resumable journal (SQLite, mode 0600); re-run the same command with it to resume")
 	fs.BoolVar(&o.CreateOnly, "create-only", false, "every employee is new: the first load into an empty tenant")
 	fs.DurationVar(&o.PollInterval, "poll-interval", 5*time.Second, "first wait before reading a provision's status (doubles up to 60s)")
+	fs.DurationVar(&o.Settle, "settle", 2*time.Minute, "after a lost answer or a crash: how long to wait for the service to settle what it accepted before re-sending (ends early once every creation is found)")
 	fs.StringVar(&o.Report, "report", "", "where to write the per-record CSV report (default: JOURNAL.report.csv; mode 0600)")
 	fs.DurationVar(&o.ProgressEvery, "progress-interval", 10*time.Second, "interval of the plain progress line when stderr is not a terminal")
 	fs.BoolVar(&o.AllowStale, "allow-stale", false, "apply a saved plan even if users changed in the target since it was made")
@@ -265,7 +267,7 @@ func (o *applyOptions) run(ctx context.Context, io *IO) error {
 				for _, rec := range r.Records {
 					d := source.Diagnostic{File: rec.File, Line: rec.Line, Col: 1, Severity: source.Error,
 						Msg: fmt.Sprintf("employee %s has no identity record in the input: --create-only cannot update an existing user; use 'scimigrate plan'", r.User.Key)}
-					fmt.Fprintln(io.Err, d.String())
+					echo.Write(d)
 					rej.add(d)
 				}
 				return nil
@@ -274,7 +276,7 @@ func (o *applyOptions) run(ctx context.Context, io *IO) error {
 				intents++
 				d := source.Diagnostic{File: in.Record.File, Line: in.Record.Line, Col: 1, Severity: source.Error,
 					Msg: fmt.Sprintf("ID change of employee %s is not applied by --create-only; use 'scimigrate plan'", in.Current)}
-				fmt.Fprintln(io.Err, d.String())
+				echo.Write(d)
 				rej.add(d)
 				return nil
 			},
@@ -332,6 +334,7 @@ func (o *applyOptions) submit(ctx context.Context, io *IO, c *client.Client, ops
 		JournalPath:  o.Journal,
 		Concurrency:  o.target.Concurrency,
 		PollInterval: o.PollInterval,
+		Settle:       o.Settle,
 		Progress:     apply.NewProgressFor(io.Err, io.ErrTTY, o.ProgressEvery),
 		Logf:         logf(io),
 		PlanID:       o.planID,
