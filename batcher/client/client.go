@@ -54,6 +54,9 @@ type Config struct {
 	// Secrets are strings to redact from logs and errors (tokens, client
 	// secret). Tokens obtained at run time are added automatically.
 	Secrets []string
+	// OnAttempt, when set, is told about every HTTP attempt (see
+	// AttemptInfo); it is called from the calling goroutine.
+	OnAttempt func(AttemptInfo)
 }
 
 // Client is safe for concurrent use.
@@ -245,6 +248,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		resp, body, written, err := c.attempt(ctx, cl)
+		c.observe(cl, attempt, resp, err)
 		var ae *authError
 		if errors.As(err, &ae) {
 			return 0, ae.err
