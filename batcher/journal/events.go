@@ -181,4 +181,3 @@ func (j *Journal) AttributeChanges(ctx context.Context) ([]AttributeChange, erro
 	}
 	return out, rows.Err()
 }
-
