@@ -191,7 +191,8 @@ func RunSeq(ctx context.Context, opts Options, seq iter.Seq2[batcher.Operation, 
 	c := opts.Client
 	if c == nil {
 		c, err = client.NewFromEnv(client.Setup{BaseURL: opts.BaseURL, Env: opts.Env, TokenFile: opts.TokenFile, HTTPClient: opts.HTTPClient, Clock: opts.Clock},
-			client.Config{Concurrency: opts.Concurrency, Clock: opts.Clock, Logf: opts.Logf, MaxAttempts: opts.MaxAttempts, MaxElapsed: opts.MaxElapsed})
+			client.Config{Concurrency: opts.Concurrency, Clock: opts.Clock, Logf: opts.Logf, MaxAttempts: opts.MaxAttempts, MaxElapsed: opts.MaxElapsed,
+				OnAttempt: recordAttempts(j, opts.Logf)})
 		if err != nil {
 			return nil, err
 		}
@@ -203,7 +204,9 @@ func RunSeq(ctx context.Context, opts Options, seq iter.Seq2[batcher.Operation, 
 	if resumed {
 		opts.Logf("resuming the run recorded in %s", opts.JournalPath)
 	}
+	recordRun(j, journal.EventRunStart, map[bool]string{false: "new", true: "resumed"}[resumed], opts.Logf)
 	runErr := e.run(ctx)
+	recordRun(j, journal.EventRunEnd, errString(runErr), opts.Logf)
 	s, err := summarize(ctx, j)
 	if err != nil {
 		return nil, errors.Join(runErr, err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	goio "io"
 	"iter"
 	"os"
 	"os/signal"
@@ -17,6 +18,7 @@ import (
 	"scimigrate/batcher"
 	"scimigrate/batcher/apply"
 	"scimigrate/batcher/plan"
+	"scimigrate/batcher/report"
 	"scimigrate/converter"
 	"scimigrate/converter/source"
 )
@@ -30,6 +32,7 @@ type applyOptions struct {
 	PollInterval  time.Duration
 	Concurrency   int
 	Report        string
+	ReportHTML    string
 	TokenFile     string
 	ProgressEvery time.Duration
 	AllowStale    bool
@@ -90,6 +93,7 @@ func (o *applyOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.PollInterval, "poll-interval", 5*time.Second, "first wait before reading a provision's status (doubles up to 60s)")
 	fs.IntVar(&o.Concurrency, "concurrency", 4, "Bulk requests and HTTP calls in flight")
 	fs.StringVar(&o.Report, "report", "", "where to write the per-record CSV report (default: JOURNAL.report.csv; mode 0600)")
+	fs.StringVar(&o.ReportHTML, "report-html", "", "where to write the HTML outcome report for the sign-off (default: JOURNAL.report.html; mode 0600)")
 	fs.StringVar(&o.TokenFile, "token-file", "", "keep a rotated refresh token and the geolocation here (mode 0600)")
 	fs.DurationVar(&o.ProgressEvery, "progress-interval", 10*time.Second, "interval of the plain progress line when stderr is not a terminal")
 	fs.BoolVar(&o.AllowStale, "allow-stale", false, "apply a saved plan even if users changed in the target since it was made")
@@ -316,37 +320,24 @@ func (o *applyOptions) submit(ctx context.Context, io IO, ops iter.Seq2[batcher.
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintf(io.Err, "scimigrate apply: interrupted; run the same command again with --journal %s to resume\n", o.Journal)
 		}
+		// The night ends with a report even when the run stopped half way.
+		if rerr := o.writeReports(ctx, io.Err); rerr != nil {
+			fmt.Fprintf(io.Err, "scimigrate apply: %v\n", rerr)
+		}
 		return exitUsage
 	}
 	fmt.Fprintln(io.Err, sum.String())
-	report := o.Report
-	if report == "" {
-		report = o.Journal + ".report.csv"
-	}
-	if o.rejected != nil {
-		if err := apply.RecordRejected(ctx, o.Journal, o.rejected.list()); err != nil {
-			fmt.Fprintf(io.Err, "scimigrate apply: recording the rejected records: %v\n", err)
-			return exitUsage
-		}
-	}
-	if err := writeReport(ctx, o.Journal, "csv", report); err != nil {
-		fmt.Fprintf(io.Err, "scimigrate apply: writing the report: %v\n", err)
+	if err := o.writeReports(ctx, io.Err); err != nil {
+		fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(io.Err, "report: %s (one row per source record)\n", report)
 	return max(convCode, sum.ExitCode())
 }
 
+// writeReport writes a report file: mode 0600, through a new temporary file
+// renamed into place (never written through an existing file or link).
 func writeReport(ctx context.Context, journal, format, path string) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if err := apply.Report(ctx, journal, format, f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return report.WriteFile(path, func(w goio.Writer) error { return renderReport(ctx, journal, format, w) })
 }
 
 func runStatus(args []string, io IO) int {
@@ -365,7 +356,7 @@ func runStatus(args []string, io IO) int {
 func runReport(args []string, s IO) int {
 	fs := newFlagSet("report", s.Err)
 	journal := fs.String("journal", "scimigrate-journal.db", "the journal of an apply run")
-	format := fs.String("format", "csv", "csv, json or ndjson")
+	format := fs.String("format", "csv", reportFormats)
 	out := fs.String("o", "", "write to this file (mode 0600) instead of stdout")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -378,7 +369,7 @@ func runReport(args []string, s IO) int {
 		}
 		return exitOK
 	}
-	if err := apply.Report(context.Background(), *journal, *format, w); err != nil {
+	if err := renderReport(context.Background(), *journal, *format, w); err != nil {
 		fmt.Fprintf(s.Err, "scimigrate report: %v\n", err)
 		return exitUsage
 	}

@@ -160,8 +160,9 @@ func runPlan(args []string, io IO) int {
 
 // collected is the converted input of a plan or an export.
 type collected struct {
-	set *mapping.Set
-	d   *plan.Desired
+	set      *mapping.Set
+	d        *plan.Desired
+	rejected *rejections // records the conversion rejected, for plan.html
 }
 
 // collect loads the mappings and converts the inputs, writing diagnostics
@@ -172,8 +173,9 @@ func (o *convertOptions) collect(ctx context.Context, io IO, errw *bufio.Writer)
 		return nil, err
 	}
 	defer closeInputs()
+	rej := &rejections{}
 	d, err := plan.Collect(ctx, inputs, plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers,
-		Diag: func(dg source.Diagnostic) { errw.WriteString(dg.String()); errw.WriteByte('\n') }})
+		Diag: func(dg source.Diagnostic) { errw.WriteString(dg.String()); errw.WriteByte('\n'); rej.add(dg) }})
 	if d != nil && d.Stats != nil {
 		st := d.Stats
 		fmt.Fprintf(errw, "scimigrate: read %d record(s) from %d file(s): %d employee(s) (%d with an identity record), %d ID change(s), %d record(s) rejected, %d error(s), %d warning(s)\n",
@@ -182,7 +184,7 @@ func (o *convertOptions) collect(ctx context.Context, io IO, errw *bufio.Writer)
 	if err != nil {
 		return nil, err
 	}
-	return &collected{set: set, d: d}, nil
+	return &collected{set: set, d: d, rejected: rej}, nil
 }
 
 // planned is a computed plan with what it was computed from.
@@ -229,6 +231,7 @@ func makePlan(ctx context.Context, io IO, errw *bufio.Writer, co *convertOptions
 		r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL}
 	}
 	r.target.Users = len(r.cur.Users)
+	r.target.CompanyID = c.set.Config.CompanyID
 	r.p, err = plan.Make(c.d, r.cur, popts)
 	if err != nil {
 		return nil, err
@@ -285,11 +288,15 @@ func (o *planOptions) plan(ctx context.Context, io IO, popts plan.Options, fail 
 				return fail
 			}
 		}
-		if _, err := p.Save(o.Out, info); err != nil {
+		f, err := p.Save(o.Out, info)
+		if err == nil {
+			err = savePlanHTML(o.Out, p, f, c)
+		}
+		if err != nil {
 			fmt.Fprintf(errw, "scimigrate plan: saving the plan: %v\n", err)
 			return fail
 		}
-		fmt.Fprintf(errw, "scimigrate plan: saved in %s (%s and %d Bulk request(s)); run 'scimigrate apply %s' to send exactly this plan\n",
+		fmt.Fprintf(errw, "scimigrate plan: saved in %s (%s, plan.html and %d Bulk request(s)); run 'scimigrate apply %s' to send exactly this plan\n",
 			o.Out, plan.PlanFile, len(p.Requests), o.Out)
 	}
 	st := c.d.Stats
