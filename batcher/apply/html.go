@@ -171,6 +171,9 @@ func outcomeDoc(ctx context.Context, j *journal.Journal, o HTMLOptions) (*report
 		add("plan.json SHA-256", ri.PlanSHA256, true)
 	}
 	add("Journal", j.Path(), true)
+	if t, err := time.Parse(time.RFC3339Nano, imported); err == nil {
+		imported = t.UTC().Format("2006-01-02 15:04:05 UTC")
+	}
 	add("Operations imported", imported, false)
 	add("Operations SHA-256", hash, true)
 	if len(starts) > 0 {
@@ -221,6 +224,7 @@ func groupFailures(fs []Failure, limit int) ([]report.FailureGroup, int) {
 	type group struct {
 		g    report.FailureGroup
 		emps map[string]bool
+		seen map[string]bool
 	}
 	groups := map[string]*group{}
 	var order []string
@@ -242,14 +246,19 @@ func groupFailures(fs []Failure, limit int) ([]report.FailureGroup, int) {
 			}
 			g := groups[code]
 			if g == nil {
-				g = &group{g: report.FailureGroup{Code: code}, emps: map[string]bool{}}
+				g = &group{g: report.FailureGroup{Code: code}, emps: map[string]bool{}, seen: map[string]bool{}}
 				groups[code] = g
 				order = append(order, code)
 			}
-			where := e.Extension
+			where := report.ShortPath(e.Extension)
 			if where == "" {
 				where = "operation"
 			}
+			key := f.BulkID + "\x00" + e.Message
+			if g.seen[key] {
+				continue // the same message for the operation and its identity
+			}
+			g.seen[key] = true
 			g.emps[f.EmployeeNumber] = true
 			g.g.Items = append(g.g.Items, report.FailureItem{Employee: f.EmployeeNumber, UserName: f.UserName, Outcome: f.Outcome,
 				Sources: strings.Split(f.Source, ", "), Where: where, HTTPCode: e.HTTPCode, Message: e.Message})

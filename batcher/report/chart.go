@@ -165,7 +165,7 @@ type Mark struct {
 // Timeline geometry.
 const (
 	tlWidth      = 900
-	tlLabel      = 170
+	tlLabel      = 210
 	tlLaneHeight = 46
 	tlTop        = 22
 	tlAxis       = 30
@@ -174,12 +174,13 @@ const (
 
 // SVGTimeline is the timeline laid out.
 type SVGTimeline struct {
-	Width, Height float64
-	Lanes         []SVGLane
-	Marks         []SVGMark
-	Ticks         []SVGTick
-	AxisY         float64
-	Duration      string
+	Width, Height  float64
+	PlotX, PlotEnd float64
+	Lanes          []SVGLane
+	Marks          []SVGMark
+	Ticks          []SVGTick
+	AxisY          float64
+	Duration       string
 }
 
 // SVGLane is one lane drawn.
@@ -198,8 +199,8 @@ type SVGRect struct {
 
 // SVGMark is a vertical mark.
 type SVGMark struct {
-	X, Y1, Y2, TextY float64
-	Label, Class     string
+	X, Y1, Y2, TextY, DX float64
+	Label, Class, Anchor string
 }
 
 // SVGTick is an axis label.
@@ -222,7 +223,7 @@ func (t *Timeline) Layout() SVGTimeline {
 		f = min(max(f, 0), 1)
 		return tlLabel + f*plot
 	}
-	out := SVGTimeline{Width: tlWidth, Duration: roundDuration(span)}
+	out := SVGTimeline{Width: tlWidth, Duration: roundDuration(span), PlotX: tlLabel, PlotEnd: tlLabel + plot}
 	bw := plot / tlBuckets
 	for i, l := range t.Lanes {
 		y := float64(tlTop + i*tlLaneHeight)
@@ -252,7 +253,11 @@ func (t *Timeline) Layout() SVGTimeline {
 	out.Height = out.AxisY + tlAxis
 	for _, m := range t.Marks {
 		x := xOf(m.At)
-		out.Marks = append(out.Marks, SVGMark{X: x, Y1: 14, Y2: out.AxisY, TextY: 11, Label: m.Label, Class: m.Class})
+		mk := SVGMark{X: x, Y1: 14, Y2: out.AxisY, TextY: 11, DX: 3, Label: m.Label, Class: m.Class, Anchor: "start"}
+		if x > tlLabel+plot*0.8 {
+			mk.DX, mk.Anchor = -3, "end"
+		}
+		out.Marks = append(out.Marks, mk)
 	}
 	for i := 0; i <= 4; i++ {
 		at := start.Add(span * time.Duration(i) / 4)
@@ -263,7 +268,11 @@ func (t *Timeline) Layout() SVGTimeline {
 		case 4:
 			anchor = "end"
 		}
-		out.Ticks = append(out.Ticks, SVGTick{X: xOf(at), Label: at.UTC().Format("15:04:05"), Anchor: anchor})
+		layout := "15:04:05"
+		if span < 10*time.Second {
+			layout = "15:04:05.000"
+		}
+		out.Ticks = append(out.Ticks, SVGTick{X: xOf(at), Label: at.UTC().Format(layout), Anchor: anchor})
 	}
 	return out
 }
