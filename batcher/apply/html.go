@@ -16,8 +16,9 @@ import (
 type HTMLOptions struct {
 	Tool string
 	Now  func() time.Time // default time.Now
-	// MaxFailures bounds the failure rows listed (default 5000); the CSV
-	// report lists every one.
+	// MaxFailures bounds the failed operations and the rejected records
+	// listed (default 5000 each); the counts cover all, and the CSV report
+	// lists every one.
 	MaxFailures int
 }
 
@@ -210,7 +211,11 @@ func outcomeDoc(ctx context.Context, j *journal.Journal, o HTMLOptions) (*report
 	d.Chart = chart
 
 	d.Failures, d.MoreFailures = groupFailures(s.Failures, o.MaxFailures)
-	for _, r := range rejected {
+	for i, r := range rejected {
+		if i >= o.MaxFailures {
+			d.MoreRejected = len(rejected) - i
+			break
+		}
 		d.Rejected = append(d.Rejected, report.Rejected{Employee: r.EmployeeNumber,
 			Sources: []string{fmt.Sprintf("%s:%d", r.File, r.Line)}, Reasons: strings.Split(r.Message, " | ")})
 	}

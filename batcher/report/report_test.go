@@ -75,8 +75,8 @@ func TestRenderEscapes(t *testing.T) {
 	if !strings.Contains(text(doc), "Contains personal data") {
 		t.Errorf("the document does not say it holds personal data")
 	}
-	if strings.Contains(out, "url(") || strings.Contains(out, "@import") || strings.Contains(out, "http://www.w3.org/2000/svg\"") == false {
-		t.Errorf("external reference in the CSS, or SVG without its namespace")
+	if strings.Contains(out, "url(") || strings.Contains(out, "@import") || strings.Contains(out, "@font-face") {
+		t.Errorf("the CSS fetches something")
 	}
 	if !strings.Contains(out, `data-figure="succeeded">1,234,567<`) {
 		t.Errorf("figure not rendered with thousands separators")
