@@ -2,8 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -167,10 +165,4 @@ func sourceStrings(src []batcher.Source) []string {
 		out = append(out, v)
 	}
 	return out
-}
-
-// WriteHTML writes plan.html into dir (mode 0600, replaced atomically).
-func (p *Plan) WriteHTML(dir string, f *File, info HTMLInfo) error {
-	d := p.HTMLDoc(f, info)
-	return report.WriteFile(filepath.Join(dir, HTMLFile), func(w io.Writer) error { return report.RenderPlan(w, d) })
 }

@@ -7,8 +7,8 @@
 //
 // The documents hold the same employee data as the CSV report (employee
 // numbers, user names, the source lines, the service's messages) and say so
-// at the top. WriteFile creates them with mode 0600 through a new temporary
-// file renamed into place, never writing through an existing file or link.
+// at the top; the CLI writes them as it writes every file holding employee
+// data (mode 0600, a temporary file renamed into place).
 //
 // The package knows nothing of plans or journals: batcher/plan and
 // batcher/apply build a PlanDoc or an OutcomeDoc and call RenderPlan or
@@ -19,9 +19,6 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
-	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -153,37 +150,3 @@ func Attribute(path string) string {
 // ShortPath abbreviates the extension URN of a SCIM path to its short name
 // (spend:Role:roles[roleName eq "X"]), keeping everything else.
 func ShortPath(path string) string { return urnPrefix.ReplaceAllString(path, "$1:") }
-
-// WriteFile writes a document to path with mode 0600: rendered into a new
-// temporary file in the same directory (created exclusively), synced, then
-// renamed over path. An existing path is replaced, never written through,
-// so a symbolic link planted at path is replaced, not followed.
-func WriteFile(path string, render func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // O_EXCL, mode 0600
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return err
-	}
-	if err := render(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if st, err := os.Lstat(path); err == nil && st.IsDir() {
-		return fmt.Errorf("%s is a directory", path)
-	}
-	return os.Rename(tmp.Name(), path)
-}

@@ -2,9 +2,6 @@ package report
 
 import (
 	"bytes"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -97,36 +94,6 @@ func TestAttribute(t *testing.T) {
 		if got := Attribute(in); got != want {
 			t.Errorf("Attribute(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-// TestWriteFile: 0600, replaces an existing file and a symbolic link
-// without writing through it, and leaves nothing behind on failure.
-func TestWriteFile(t *testing.T) {
-	dir := t.TempDir()
-	victim := filepath.Join(dir, "victim.txt")
-	os.WriteFile(victim, []byte("keep"), 0o644)
-	path := filepath.Join(dir, "report.html")
-	if err := os.Symlink(victim, path); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteFile(path, func(w io.Writer) error { _, err := w.Write([]byte("<p>x</p>")); return err }); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := os.ReadFile(victim); string(b) != "keep" {
-		t.Errorf("wrote through the link: victim now %q", b)
-	}
-	st, err := os.Lstat(path)
-	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm() != 0o600 {
-		t.Errorf("report: %v %v", st.Mode(), err)
-	}
-	err = WriteFile(filepath.Join(dir, "b.html"), func(w io.Writer) error { return os.ErrInvalid })
-	if err == nil {
-		t.Error("render error not returned")
-	}
-	ents, _ := os.ReadDir(dir)
-	if len(ents) != 2 {
-		t.Errorf("left behind: %v", ents)
 	}
 }
 

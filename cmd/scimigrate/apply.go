@@ -18,7 +18,6 @@ import (
 	"scimigrate/batcher"
 	"scimigrate/batcher/apply"
 	"scimigrate/batcher/plan"
-	"scimigrate/batcher/report"
 	"scimigrate/converter"
 	"scimigrate/converter/source"
 )
@@ -334,10 +333,10 @@ func (o *applyOptions) submit(ctx context.Context, io IO, ops iter.Seq2[batcher.
 	return max(convCode, sum.ExitCode())
 }
 
-// writeReport writes a report file: mode 0600, through a new temporary file
-// renamed into place (never written through an existing file or link).
+// writeReport writes a report file as createOutput does: mode 0600, through a
+// new temporary file renamed into place (never written through a link).
 func writeReport(ctx context.Context, journal, format, path string) error {
-	return report.WriteFile(path, func(w goio.Writer) error { return renderReport(ctx, journal, format, w) })
+	return writeOutputFunc(path, func(w goio.Writer) error { return renderReport(ctx, journal, format, w) })
 }
 
 func runStatus(args []string, io IO) int {

@@ -23,7 +23,22 @@ func savePlanHTML(dir string, p *plan.Plan, f *plan.File, c *collected) error {
 		info.Rejected = append(info.Rejected, report.Rejected{Sources: []string{fmt.Sprintf("%s:%d", r.File, r.Line)},
 			Reasons: strings.Split(r.Message, " | ")})
 	}
-	return p.WriteHTML(dir, f, info)
+	d := p.HTMLDoc(f, info)
+	return writeOutputFunc(filepath.Join(dir, plan.HTMLFile), func(w io.Writer) error { return report.RenderPlan(w, d) })
+}
+
+// writeOutputFunc writes an output file holding employee data as
+// createOutput does (0600, temporary file renamed over the destination).
+func writeOutputFunc(path string, render func(io.Writer) error) error {
+	f, err := createOutput(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := render(f); err != nil {
+		return err
+	}
+	return f.Commit()
 }
 
 // reportFormats are the formats of 'scimigrate report'.
