@@ -18,8 +18,8 @@ type HTMLInfo struct {
 	// Rejected are the input records the conversion rejected (one per
 	// file and line), which plan.json does not list.
 	Rejected []report.Rejected
-	// MaxUsers bounds the users listed one by one (default 2000); the
-	// counts, the chart and plan.json cover them all.
+	// MaxUsers bounds the users listed one by one, and the rejections
+	// (default 2000 each); the counts, the chart and plan.json cover all.
 	MaxUsers int
 }
 
@@ -81,10 +81,13 @@ func (p *Plan) HTMLDoc(f *File, info HTMLInfo) *report.PlanDoc {
 	// plan rejects (ambiguous matches, ID changes that cannot apply). An
 	// employee rejected by validation has no source of its own in the plan:
 	// its records are among the conversion's rejections.
-	d.Rejected = append(d.Rejected, info.Rejected...)
 	maxUsers := info.MaxUsers
 	if maxUsers <= 0 {
 		maxUsers = 2000
+	}
+	d.Rejected = info.Rejected
+	if len(d.Rejected) > maxUsers {
+		d.Rejected, d.MoreRejected = d.Rejected[:maxUsers], len(d.Rejected)-maxUsers
 	}
 	for i, u := range f.Users {
 		var up *UserPlan
@@ -98,6 +101,10 @@ func (p *Plan) HTMLDoc(f *File, info HTMLInfo) *report.PlanDoc {
 		switch u.Action {
 		case Reject.String():
 			if len(srcs) == 0 && len(info.Rejected) > 0 {
+				continue
+			}
+			if len(d.Rejected) >= maxUsers {
+				d.MoreRejected++
 				continue
 			}
 			d.Rejected = append(d.Rejected, report.Rejected{Employee: u.EmployeeNumber, Sources: srcs, Reasons: u.Reasons})
