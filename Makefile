@@ -40,13 +40,14 @@ golden:
 
 # The sign-off documents, rendered for a look: plan.html of the plan fixtures
 # (creates, updates, a rejection), the outcome report of a generated file
-# applied to the simulator with 429s, 5xx and dropped connections, and the
-# report of a run stopped by a fatal error. The tests that render them check
+# applied to the simulator with 429s, 5xx and dropped connections, a plan
+# made against the live simulator and the outcome of applying it (changes by
+# attribute), and the report of a run stopped by a fatal error. The tests that render them check
 # their figures; open the files in a browser (they hold sample data only).
 REPORT_HTML_DIR ?= $(CURDIR)/bin/report-html
 report-html:
-	$(GO) test ./cmd/scimigrate/ -count=1 -run '^(TestPlanHTML|TestOutcomeHTML|TestApplyReportsAfterFatalError)$$' -html-out $(REPORT_HTML_DIR)
-	@for f in plan.html report.html report-stopped.html; do echo "file://$(REPORT_HTML_DIR)/$$f"; done
+	$(GO) test ./cmd/scimigrate/ -count=1 -run '^(TestPlanHTML|TestOutcomeHTML|TestOutcomeHTMLChanges|TestApplyReportsAfterFatalError)$$' -html-out $(REPORT_HTML_DIR)
+	@for f in plan.html plan-live.html report.html report-changes.html report-stopped.html; do echo "file://$(REPORT_HTML_DIR)/$$f"; done
 
 clean:
 	rm -rf bin

@@ -504,3 +504,100 @@ func TestApplyReportsAfterFatalError(t *testing.T) {
 		t.Errorf("run events %v", kinds)
 	}
 }
+
+// TestOutcomeHTMLChanges: after a first load, a changed input is planned
+// against the live target and the saved plan applied; the outcome report's
+// changes by attribute are the plan's (every update applied), and plan.html
+// made against the live target names it.
+func TestOutcomeHTMLChanges(t *testing.T) {
+	dir := t.TempDir()
+	var b bytes.Buffer
+	if err := gen.Write(&b, gen.Options{Rows: 30, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	first := filepath.Join(dir, "first.txt")
+	if err := os.WriteFile(first, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\r\n")
+	for i, l := range lines {
+		f := strings.Split(l, ",")
+		if len(f) < 8 || f[0] != "305" {
+			continue
+		}
+		n, _ := strconv.Atoi(strings.TrimPrefix(f[4], "E"))
+		switch {
+		case n <= 5:
+			f[1] = "Renamed"
+		case n <= 8:
+			f[3] = "Newname"
+		}
+		lines[i] = strings.Join(f, ",")
+	}
+	second := filepath.Join(dir, "second.txt")
+	if err := os.WriteFile(second, []byte(strings.Join(lines, "\r\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sim := upsim.NewServer(upsim.Options{Seed: 2, AccessToken: "tok", CompletionDelay: 5 * time.Millisecond})
+	defer sim.Close()
+	t.Setenv("SCIMIGRATE_ACCESS_TOKEN", "tok")
+	company := "c0ffee00-0000-0000-0000-000000000001"
+	if r := runCLI(t, dir, "apply", "--base-url", sim.URL(), "--create-only", "--company-id", company, "--journal", filepath.Join(dir, "first.db"),
+		"--poll-interval", "10ms", first); r.code != 0 {
+		t.Fatalf("first load: exit %d\n%s", r.code, r.stderr)
+	}
+	planDir := filepath.Join(dir, "plan")
+	if r := runCLI(t, dir, "plan", "--base-url", sim.URL(), "--company-id", company, "--out", planDir, second); r.code != 0 {
+		t.Fatalf("plan: exit %d\n%s", r.code, r.stderr)
+	}
+	keepHTML(t, filepath.Join(planDir, plan.HTMLFile), "plan-live.html")
+	pp := parsePage(t, filepath.Join(planDir, plan.HTMLFile))
+	saved, err := plan.Load(planDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := saved.File.Summary
+	if fig := pp.figures(); fig["update"] != sum.Update || fig["unchanged"] != sum.Unchanged || fig["create"] != 0 || sum.Update < 8 {
+		t.Errorf("plan figures %v, plan.json %+v", fig, sum)
+	}
+	if body := pp.text(pp.root); !strings.Contains(body, sim.URL()) || !strings.Contains(body, company) {
+		t.Errorf("plan.html does not name the target and the company")
+	}
+	jpath := filepath.Join(dir, "second.db")
+	if r := runCLI(t, dir, "apply", "--base-url", sim.URL(), "--journal", jpath, "--poll-interval", "10ms", planDir); r.code != 0 {
+		t.Fatalf("apply plan: exit %d\n%s", r.code, r.stderr)
+	}
+	keepHTML(t, jpath+".report.html", "report-changes.html")
+	p := parsePage(t, jpath+".report.html")
+	// Operations per attribute: each updated user is one PATCH.
+	want := map[string]string{}
+	for _, u := range saved.File.Users {
+		seen := map[string]bool{}
+		for _, c := range u.Changes {
+			a := report.Attribute(c.Path)
+			if seen[a] {
+				continue
+			}
+			seen[a] = true
+			n, _ := strconv.Atoi(want[a])
+			want[a] = strconv.Itoa(n + 1)
+		}
+	}
+	got := map[string]string{}
+	for _, row := range p.rows("attributes") {
+		if row[2] != "0" || row[3] != "0" || row[1] != row[4] {
+			t.Errorf("attribute row %q: not every operation applied", row)
+		}
+		got[row[0]] = row[1]
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || want["name.givenName"] != "5" || want["name.familyName"] != "3" {
+		t.Errorf("outcome changes by attribute %v, plan.json %v", got, want)
+	}
+	body := p.text(p.root)
+	ph, _, _ := plan.HashFile(filepath.Join(planDir, plan.PlanFile))
+	for _, s := range []string{planDir, ph, company, saved.File.Inputs[0].SHA256} {
+		if !strings.Contains(body, s) {
+			t.Errorf("the outcome does not show %q", s)
+		}
+	}
+}
