@@ -319,9 +319,13 @@ func (o *applyOptions) submit(ctx context.Context, io IO, ops iter.Seq2[batcher.
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintf(io.Err, "scimigrate apply: interrupted; run the same command again with --journal %s to resume\n", o.Journal)
 		}
-		// The night ends with a report even when the run stopped half way.
-		if rerr := o.writeReports(ctx, io.Err); rerr != nil {
-			fmt.Fprintf(io.Err, "scimigrate apply: %v\n", rerr)
+		// The night ends with a report even when the run stopped half way
+		// (not when the journal belongs to another input: its report is
+		// that input's).
+		if !errors.Is(err, apply.ErrJournalMismatch) {
+			if rerr := o.writeReports(ctx, io.Err); rerr != nil {
+				fmt.Fprintf(io.Err, "scimigrate apply: %v\n", rerr)
+			}
 		}
 		return exitUsage
 	}

@@ -601,3 +601,45 @@ func TestOutcomeHTMLChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestMismatchedJournalKeepsItsReport: apply refused because the journal
+// holds another input (exit 2) leaves that journal's report alone: its
+// inputs, its rejected records.
+func TestMismatchedJournalKeepsItsReport(t *testing.T) {
+	dir := t.TempDir()
+	in := signOffInput(t, dir, 5)
+	other := filepath.Join(dir, "other.txt")
+	var b bytes.Buffer
+	gen.Write(&b, gen.Options{Rows: 3, Seed: 9})
+	os.WriteFile(other, b.Bytes(), 0o600)
+	sim := upsim.NewServer(upsim.Options{Seed: 1, AccessToken: "tok", CompletionDelay: time.Millisecond})
+	defer sim.Close()
+	t.Setenv("SCIMIGRATE_ACCESS_TOKEN", "tok")
+	jpath := filepath.Join(dir, "j.db")
+	args := []string{"apply", "--base-url", sim.URL(), "--create-only", "--company-id", "c0ffee00-0000-0000-0000-000000000001",
+		"--journal", jpath, "--poll-interval", "10ms"}
+	if r := runCLI(t, dir, append(args, in)...); r.code != 1 {
+		t.Fatalf("first apply: exit %d\n%s", r.code, r.stderr)
+	}
+	before, _ := os.ReadFile(jpath + ".report.html")
+	r := runCLI(t, dir, append(args, other)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "different input") {
+		t.Fatalf("second apply: exit %d\n%s", r.code, r.stderr)
+	}
+	after, _ := os.ReadFile(jpath + ".report.html")
+	if !bytes.Equal(before, after) {
+		t.Errorf("the first input's report was rewritten")
+	}
+	h, _, _ := plan.HashFile(in)
+	out := filepath.Join(dir, "again.html")
+	if r := runCLI(t, dir, "report", "--journal", jpath, "--format", "html", "-o", out); r.code != 0 {
+		t.Fatalf("report: %d %s", r.code, r.stderr)
+	}
+	p := parsePage(t, out)
+	if got := p.all("data-sha256"); len(got) != 1 || got[0] != h {
+		t.Errorf("the journal's inputs became %v (want the first input, %s)", got, h)
+	}
+	if fig := p.figures(); fig["rejected"] != 1 || fig["operations"] != 5 {
+		t.Errorf("figures %v", fig)
+	}
+}
