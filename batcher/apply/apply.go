@@ -191,12 +191,13 @@ func RunSeq(ctx context.Context, opts Options, seq iter.Seq2[batcher.Operation, 
 	c := opts.Client
 	if c == nil {
 		c, err = client.NewFromEnv(client.Setup{BaseURL: opts.BaseURL, Env: opts.Env, TokenFile: opts.TokenFile, HTTPClient: opts.HTTPClient, Clock: opts.Clock},
-			client.Config{Concurrency: opts.Concurrency, Clock: opts.Clock, Logf: opts.Logf, MaxAttempts: opts.MaxAttempts, MaxElapsed: opts.MaxElapsed,
-				OnAttempt: recordAttempts(j, opts.Logf)})
+			client.Config{Concurrency: opts.Concurrency, Clock: opts.Clock, Logf: opts.Logf, MaxAttempts: opts.MaxAttempts, MaxElapsed: opts.MaxElapsed})
 		if err != nil {
 			return nil, err
 		}
 	}
+	c.SetObserver(recordAttempts(j, opts.Logf)) // the request timeline of the outcome report
+	defer c.SetObserver(nil)
 	if err := j.SetMeta("base_url", c.BaseURL()); err != nil {
 		return nil, err
 	}

@@ -67,6 +67,8 @@ type Client struct {
 
 	mu      sync.RWMutex
 	secrets []string
+
+	observer atomic.Pointer[func(AttemptInfo)] // SetObserver (observe.go)
 }
 
 // New returns a Client for cfg.

@@ -45,9 +45,22 @@ func callKind(path string) string {
 	return CallOther
 }
 
-// observe tells Config.OnAttempt about one attempt.
+// SetObserver sets (nil: removes) a second observer of every attempt,
+// beside Config.OnAttempt, for a user of a client built elsewhere (apply
+// records the attempts of its run in the journal). It is safe to call while
+// the client is in use.
+func (c *Client) SetObserver(fn func(AttemptInfo)) {
+	if fn == nil {
+		c.observer.Store(nil)
+		return
+	}
+	c.observer.Store(&fn)
+}
+
+// observe tells Config.OnAttempt and the observer about one attempt.
 func (c *Client) observe(cl call, attempt int, resp *http.Response, err error) {
-	if c.cfg.OnAttempt == nil {
+	obs := c.observer.Load()
+	if c.cfg.OnAttempt == nil && obs == nil {
 		return
 	}
 	a := AttemptInfo{Time: c.cfg.Clock.Now(), Call: callKind(cl.path), Method: cl.method, Attempt: attempt}
@@ -67,7 +80,12 @@ func (c *Client) observe(cl call, attempt int, resp *http.Response, err error) {
 			a.RetryAfter = d
 		}
 	}
-	c.cfg.OnAttempt(a)
+	if c.cfg.OnAttempt != nil {
+		c.cfg.OnAttempt(a)
+	}
+	if obs != nil {
+		(*obs)(a)
+	}
 }
 
 func isTimeout(err error) bool {

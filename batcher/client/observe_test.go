@@ -87,3 +87,19 @@ func TestOnAttemptTransportError(t *testing.T) {
 		t.Errorf("attempts %s", fmt.Sprintf("%+v", got))
 	}
 }
+
+// TestSetObserver: an observer set on a built client sees the attempts
+// beside Config.OnAttempt, and no more once removed.
+func TestSetObserver(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, accepted) }))
+	defer srv.Close()
+	var cfgSeen, obsSeen atomic.Int32
+	c, _ := newTestClient(t, srv.URL, newFakeClock(), func(c *Config) { c.OnAttempt = func(AttemptInfo) { cfgSeen.Add(1) } })
+	c.SetObserver(func(a AttemptInfo) { obsSeen.Add(1) })
+	c.Status(context.Background(), "p-1")
+	c.SetObserver(nil)
+	c.Status(context.Background(), "p-1")
+	if cfgSeen.Load() != 2 || obsSeen.Load() != 1 {
+		t.Errorf("Config.OnAttempt saw %d, the observer %d; want 2 and 1", cfgSeen.Load(), obsSeen.Load())
+	}
+}
