@@ -9,14 +9,12 @@ import (
 	goio "io"
 	"iter"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 
 	"scimigrate/batcher"
 	"scimigrate/batcher/apply"
+	"scimigrate/batcher/client"
 	"scimigrate/batcher/plan"
 	"scimigrate/converter"
 	"scimigrate/converter/source"
@@ -25,20 +23,17 @@ import (
 // applyOptions are the flags of apply (gh style: options, then run).
 type applyOptions struct {
 	convertOptions
-	BaseURL       string
+	target        targetOptions
 	Journal       string
 	CreateOnly    bool
 	PollInterval  time.Duration
-	Concurrency   int
 	Report        string
 	ReportHTML    string
-	TokenFile     string
 	ProgressEvery time.Duration
 	AllowStale    bool
 	Existing      string
 
-	env      func(string) string // credentials; os.Getenv unless a test or the demo sets it
-	rejected *rejections         // records rejected by the conversion, added to the report
+	rejected *rejections // records rejected by the conversion, added to the report
 }
 
 // rejections are the records the conversion rejected, by file and line, so
@@ -86,49 +81,54 @@ func (r *rejections) list() []apply.ReportRow {
 
 func (o *applyOptions) register(fs *flag.FlagSet) {
 	o.convertOptions.register(fs, false)
-	fs.StringVar(&o.BaseURL, "base-url", "", "datacenter URI, e.g. https://us2.api.concursolutions.com (required)")
+	o.target.register(fs, targetFlags{concurrency: "Bulk requests and HTTP calls in flight"})
 	fs.StringVar(&o.Journal, "journal", "scimigrate-journal.db", "resumable journal (SQLite, mode 0600); re-run the same command with it to resume")
 	fs.BoolVar(&o.CreateOnly, "create-only", false, "every employee is new: the first load into an empty tenant")
 	fs.DurationVar(&o.PollInterval, "poll-interval", 5*time.Second, "first wait before reading a provision's status (doubles up to 60s)")
-	fs.IntVar(&o.Concurrency, "concurrency", 4, "Bulk requests and HTTP calls in flight")
 	fs.StringVar(&o.Report, "report", "", "where to write the per-record CSV report (default: JOURNAL.report.csv; mode 0600)")
 	fs.StringVar(&o.ReportHTML, "report-html", "", "where to write the HTML outcome report for the sign-off (default: JOURNAL.report.html; mode 0600)")
-	fs.StringVar(&o.TokenFile, "token-file", "", "keep a rotated refresh token and the geolocation here (mode 0600)")
 	fs.DurationVar(&o.ProgressEvery, "progress-interval", 10*time.Second, "interval of the plain progress line when stderr is not a terminal")
 	fs.BoolVar(&o.AllowStale, "allow-stale", false, "apply a saved plan even if users changed in the target since it was made")
 	fs.StringVar(&o.Existing, "existing", "", "without a saved plan: existing-record handling UPDATE or REPLACE (default: the 100 record)")
 }
 
-func runApply(args []string, io IO) int {
+func applyCommand() *command {
 	var o applyOptions
-	fs := newFlagSet("apply", io.Err)
-	o.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(io.Err, "usage: scimigrate apply --base-url URL [--journal FILE] [flags] PLANDIR")
-		fmt.Fprintln(io.Err, "       scimigrate apply --base-url URL [--journal FILE] [--create-only] [flags] FILE...")
-		fs.PrintDefaults()
+	return &command{
+		name:    "apply",
+		summary: "convert and submit to UPS through a resumable journal (apply --create-only FILE...)",
+		usage: "apply --base-url URL [--journal FILE] [flags] PLANDIR\n" +
+			"       scimigrate apply --base-url URL [--journal FILE] [--create-only] [flags] FILE...",
+		desc: "apply sends a saved plan's requests byte for byte (PLANDIR, after refusing a stale plan), or " +
+			"converts the input files and submits them: --create-only for a first load into an empty tenant, " +
+			"otherwise it plans against the live target first. Every operation goes through a resumable SQLite " +
+			"journal: run the same command again after an interruption to resume without sending anything twice. " +
+			"A per-record CSV report is written at the end. Exit 1 when records are rejected or operations fail, " +
+			"2 when the target cannot be reached or authenticated.",
+		flags: o.register,
+		args: func(args []string) error {
+			o.Files = args
+			switch {
+			case o.target.BaseURL == "":
+				return usageErrorf("--base-url is required")
+			case len(o.Files) == 0:
+				return usageErrorf("no input files")
+			}
+			if _, err := checkExisting(o.Existing); err != nil {
+				return err
+			}
+			return nil
+		},
+		run: func(ctx context.Context, cio *IO) error {
+			if len(o.Files) == 1 && isPlanDir(o.Files[0]) {
+				return o.applySaved(ctx, cio, o.Files[0])
+			}
+			if !o.CreateOnly {
+				return o.applyPlanned(ctx, cio)
+			}
+			return o.run(ctx, cio)
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	o.Files = fs.Args()
-	switch {
-	case o.BaseURL == "":
-		fmt.Fprintln(io.Err, "scimigrate apply: --base-url is required")
-		return exitUsage
-	case len(o.Files) == 0:
-		fmt.Fprintln(io.Err, "scimigrate apply: no input files")
-		return exitUsage
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if len(o.Files) == 1 && isPlanDir(o.Files[0]) {
-		return o.applySaved(ctx, io, o.Files[0])
-	}
-	if !o.CreateOnly {
-		return o.applyPlanned(ctx, io)
-	}
-	return o.run(ctx, io)
 }
 
 func isPlanDir(p string) bool {
@@ -139,33 +139,28 @@ func isPlanDir(p string) bool {
 // applySaved sends exactly the operations of a saved plan (their bodies, in
 // their order, with their bulkIds) through the journal, after checking that
 // no user it touches changed in the target since the plan was made.
-func (o *applyOptions) applySaved(ctx context.Context, io IO, dir string) int {
-	to := targetOptions{BaseURL: o.BaseURL, TokenFile: o.TokenFile, Concurrency: o.Concurrency}
+func (o *applyOptions) applySaved(ctx context.Context, io *IO, dir string) error {
+	c, err := o.target.client(ctx, io)
+	if err != nil {
+		return err
+	}
 	var saved *plan.Saved
 	if _, err := os.Stat(o.Journal); err == nil {
 		// Resuming: the plan was checked when this apply started, and the
 		// users it already changed are expected to differ now.
 		s, err := plan.Load(dir)
 		if err != nil {
-			fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
-			return exitUsage
+			return fatal(err)
 		}
 		saved = s
 		fmt.Fprintf(io.Err, "scimigrate apply: resuming %s with journal %s (staleness was checked when it started)\n", dir, o.Journal)
 	} else {
-		live, err := to.live(ctx, io.Err)
-		if err != nil {
-			fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
-			return exitUsage
-		}
-		s, stale, err := plan.Check(ctx, dir, live, o.AllowStale)
+		s, stale, err := plan.Check(ctx, dir, o.target.liveFrom(c, io), o.AllowStale)
 		if errors.Is(err, plan.ErrStale) {
-			fmt.Fprintf(io.Err, "scimigrate apply: %v\nrefusing to apply: run 'scimigrate plan' again, or pass --allow-stale\n", err)
-			return exitRejected
+			return &rejectedError{fmt.Errorf("%w\nrefusing to apply: run 'scimigrate plan' again, or pass --allow-stale", err)}
 		}
 		if err != nil {
-			fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
-			return exitUsage
+			return fatal(err)
 		}
 		for _, u := range stale {
 			fmt.Fprintf(io.Err, "scimigrate apply: warning (--allow-stale): changed since the plan: %s\n", u.String())
@@ -173,44 +168,47 @@ func (o *applyOptions) applySaved(ctx context.Context, io IO, dir string) int {
 		saved = s
 	}
 	fmt.Fprintf(io.Err, "== applying saved plan %s: %d operation(s) in %d request(s)\n", dir, len(saved.Ops), len(saved.Requests))
-	return o.submit(ctx, io, opsSeq(saved.Ops), func() (int, string) { return exitOK, "" })
+	return o.submit(ctx, io, c, opsSeq(saved.Ops), func() error { return nil })
 }
 
 // applyPlanned plans against the live target first (as 'scimigrate plan'
 // would), prints the plan's summary, and applies it.
-func (o *applyOptions) applyPlanned(ctx context.Context, io IO) int {
+func (o *applyOptions) applyPlanned(ctx context.Context, io *IO) error {
 	errw := bufio.NewWriter(io.Err)
-	to := &targetOptions{BaseURL: o.BaseURL, TokenFile: o.TokenFile, Concurrency: o.Concurrency}
-	switch strings.ToUpper(o.Existing) {
-	case "", "UPDATE", "REPLACE":
-	default:
-		fmt.Fprintf(io.Err, "scimigrate apply: --existing %q: want UPDATE or REPLACE\n", o.Existing)
-		return exitUsage
-	}
-	r, err := makePlan(ctx, io, errw, &o.convertOptions, to, plan.Options{Existing: strings.ToUpper(o.Existing)})
+	existing, err := checkExisting(o.Existing)
 	if err != nil {
-		reportPlanError(errw, "apply", err)
-		errw.Flush()
-		return exitUsage
+		return err
+	}
+	r, err := makePlan(ctx, io, errw, &o.convertOptions, &o.target, plan.Options{Existing: existing})
+	errw.Flush()
+	if err != nil {
+		return err
 	}
 	r.p.Render(errw, plan.RenderOptions{})
 	errw.Flush()
-	convCode := exitOK
+	var convErr error
 	if st := r.c.d.Stats; st != nil && st.RecordsRejected > 0 || r.p.Counts.Rejected > 0 {
-		convCode = exitRejected
+		convErr = errRejected
 	}
-	return o.submit(ctx, io, opsSeq(r.p.Ops), func() (int, string) { return convCode, "" })
+	c, err := o.target.client(ctx, io)
+	if err != nil {
+		return err
+	}
+	return o.submit(ctx, io, c, opsSeq(r.p.Ops), func() error { return convErr })
 }
 
 // run converts the inputs and streams every user to create into the apply
 // engine, which journals, batches, submits and tracks them.
-func (o *applyOptions) run(ctx context.Context, io IO) int {
+func (o *applyOptions) run(ctx context.Context, io *IO) error {
 	set, inputs, closeInputs, err := o.open(io.In)
 	if err != nil {
-		fmt.Fprintf(io.Err, "scimigrate: %v\n", err)
-		return exitUsage
+		return fatal(err)
 	}
 	defer closeInputs()
+	c, err := o.target.client(ctx, io)
+	if err != nil {
+		return err
+	}
 	var st *converter.Stats
 	var updates, intents int
 	rej := &rejections{}
@@ -253,16 +251,17 @@ func (o *applyOptions) run(ctx context.Context, io IO) int {
 			yield(batcher.Operation{}, err)
 		}
 	}
-	return o.submit(ctx, io, ops, func() (int, string) {
+	return o.submit(ctx, io, c, ops, func() error {
 		if st == nil {
-			return exitUsage, ""
+			return nil // the conversion did not finish: submit reports the run's error
 		}
-		writeSummary(io.Err, st)
-		code := exitOK
+		if err := writeSummary(io.Err, st); err != nil {
+			return fatal(err)
+		}
 		if st.RecordsRejected > 0 || updates > 0 || intents > 0 {
-			code = exitRejected
+			return errRejected
 		}
-		return code, ""
+		return nil
 	})
 }
 
@@ -292,32 +291,23 @@ func createOperation(r *converter.Result) batcher.Operation {
 	return op
 }
 
-// submit runs the apply engine over ops and writes the summary and report.
-// after reports the conversion's own outcome once ops is exhausted.
-func (o *applyOptions) submit(ctx context.Context, io IO, ops iter.Seq2[batcher.Operation, error], after func() (int, string)) int {
-	env := o.env
-	if env == nil {
-		env = os.Getenv
-	}
+// submit runs the apply engine over ops with the client c and writes the
+// summary and report. after reports the conversion's own outcome once ops
+// is exhausted.
+func (o *applyOptions) submit(ctx context.Context, io *IO, c *client.Client, ops iter.Seq2[batcher.Operation, error], after func() error) error {
 	opts := apply.Options{
-		BaseURL:      o.BaseURL,
+		Client:       c, // credentials, token file and base URL: targetOptions.client
 		JournalPath:  o.Journal,
-		Concurrency:  o.Concurrency,
+		Concurrency:  o.target.Concurrency,
 		PollInterval: o.PollInterval,
-		Progress:     apply.NewProgress(io.Err, o.ProgressEvery),
-		Logf:         func(format string, args ...any) { fmt.Fprintf(io.Err, "scimigrate: "+format+"\n", args...) },
-		Env:          env,
-		TokenFile:    o.TokenFile,
+		Progress:     apply.NewProgressFor(io.Err, io.ErrTTY, o.ProgressEvery),
+		Logf:         logf(io),
 	}
 	sum, err := apply.RunSeq(ctx, opts, ops)
-	convCode, _ := after()
+	convErr := after()
 	if err != nil {
-		fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
 		if sum != nil {
 			fmt.Fprintln(io.Err, sum.String())
-		}
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(io.Err, "scimigrate apply: interrupted; run the same command again with --journal %s to resume\n", o.Journal)
 		}
 		// The night ends with a report even when the run stopped half way
 		// (not when the journal belongs to another input: its report is
@@ -327,14 +317,22 @@ func (o *applyOptions) submit(ctx context.Context, io IO, ops iter.Seq2[batcher.
 				fmt.Fprintf(io.Err, "scimigrate apply: %v\n", rerr)
 			}
 		}
-		return exitUsage
+		if errors.Is(err, context.Canceled) {
+			return fatal(fmt.Errorf("interrupted (%w); run the same command again with --journal %s to resume", err, o.Journal))
+		}
+		return fatal(err)
 	}
 	fmt.Fprintln(io.Err, sum.String())
 	if err := o.writeReports(ctx, io.Err); err != nil {
-		fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
-		return exitUsage
+		return fatal(err)
 	}
-	return max(convCode, sum.ExitCode())
+	if convErr != nil {
+		return convErr
+	}
+	if sum.ExitCode() != exitOK {
+		return errRejected
+	}
+	return nil
 }
 
 // writeReport writes a report file as createOutput does: mode 0600, through a
@@ -343,40 +341,45 @@ func writeReport(ctx context.Context, journal, format, path string) error {
 	return writeOutputFunc(path, func(w goio.Writer) error { return renderReport(ctx, journal, format, w) })
 }
 
-func runStatus(args []string, io IO) int {
-	fs := newFlagSet("status", io.Err)
-	journal := fs.String("journal", "scimigrate-journal.db", "the journal of an apply run")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+func statusCommand() *command {
+	var journal string
+	return &command{
+		name:    "status",
+		summary: "show progress and outcomes of an apply journal",
+		usage:   "status [--journal FILE]",
+		desc: "status reads the journal of an apply run (finished, running or interrupted) and prints how many " +
+			"operations and requests are done, in flight or failed.",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&journal, "journal", "scimigrate-journal.db", "the journal of an apply run")
+		},
+		run: func(ctx context.Context, cio *IO) error {
+			return fatal(apply.Status(ctx, journal, cio.Out))
+		},
 	}
-	if err := apply.Status(context.Background(), *journal, io.Out); err != nil {
-		fmt.Fprintf(io.Err, "scimigrate status: %v\n", err)
-		return exitUsage
-	}
-	return exitOK
 }
 
-func runReport(args []string, s IO) int {
-	fs := newFlagSet("report", s.Err)
-	journal := fs.String("journal", "scimigrate-journal.db", "the journal of an apply run")
-	format := fs.String("format", "csv", reportFormats)
-	out := fs.String("o", "", "write to this file (mode 0600) instead of stdout")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+func reportCommand() *command {
+	var journal, format, out string
+	return &command{
+		name:    "report",
+		summary: "write the report of an apply journal: one row per source record (csv, json) or the outcome document (html)",
+		usage:   "report [--journal FILE] [--format csv|json|ndjson|html] [-o FILE]",
+		desc: "report writes one row per source record of an apply journal: file, line, employee, bulkId, Concur " +
+			"UUID, outcome and per-extension errors, including the records the conversion rejected, so every input " +
+			"record is accounted for. --format html writes the outcome document for the sign-off instead: counts, the " +
+			"requests over the run, changes by attribute, failures by message code, rejected records, inputs and target.",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&journal, "journal", "scimigrate-journal.db", "the journal of an apply run")
+			fs.StringVar(&format, "format", "csv", reportFormats)
+			fs.StringVar(&out, "o", "", "write to this file (mode 0600) instead of stdout")
+		},
+		run: func(ctx context.Context, cio *IO) error {
+			if out != "" {
+				return fatal(writeReport(ctx, journal, format, out))
+			}
+			return fatal(renderReport(ctx, journal, format, cio.Out))
+		},
 	}
-	w := s.Out
-	if *out != "" {
-		if err := writeReport(context.Background(), *journal, *format, *out); err != nil {
-			fmt.Fprintf(s.Err, "scimigrate report: %v\n", err)
-			return exitUsage
-		}
-		return exitOK
-	}
-	if err := renderReport(context.Background(), *journal, *format, w); err != nil {
-		fmt.Fprintf(s.Err, "scimigrate report: %v\n", err)
-		return exitUsage
-	}
-	return exitOK
 }
 
 // opsSeq yields a list of operations to the apply engine.

@@ -18,6 +18,7 @@ import (
 // slow answers, dropped connections after acceptance, token expiry), then
 // runs the same command again: the journal resumes and nothing is sent twice.
 func TestApplyAgainstSimulatorWithFaults(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "employees.txt")
 	f, _ := os.Create(in)
@@ -32,8 +33,8 @@ func TestApplyAgainstSimulatorWithFaults(t *testing.T) {
 	journal := filepath.Join(dir, "journal.db")
 	args := []string{"apply", "--base-url", sim.URL(), "--create-only", "--journal", journal, "--poll-interval", "20ms",
 		"--concurrency", "3", "--company-id", "c0ffee00-0000-0000-0000-000000000001", in}
-	t.Setenv("SCIMIGRATE_ACCESS_TOKEN", token)
-	run := func() result { return runCLI(t, ".", args...) }
+	env := map[string]string{"SCIMIGRATE_ACCESS_TOKEN": token}
+	run := func() result { return runAt(t, ".", env, args...) }
 	r := run()
 	if r.code != 0 {
 		t.Fatalf("apply exit %d\n%s", r.code, r.stderr)
@@ -86,11 +87,11 @@ func TestApplyAgainstSimulatorWithFaults(t *testing.T) {
 		t.Errorf("re-run: exit %d, %d new Bulk requests\n%s", r.code, sim.Stats().BulkReceived-before, r.stderr)
 	}
 	// status and report commands read the journal.
-	r = runCLI(t, dir, "status", "--journal", journal)
+	r = runCLI(t, ".", "status", "--journal", journal)
 	if r.code != 0 || !strings.Contains(r.stdout, "60") {
 		t.Errorf("status: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	r = runCLI(t, dir, "report", "--journal", journal, "--format", "json")
+	r = runCLI(t, ".", "report", "--journal", journal, "--format", "json")
 	var js []map[string]any
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &js) != nil || len(js) == 0 {
 		t.Errorf("report json: %d %s", r.code, r.stderr)
@@ -98,6 +99,7 @@ func TestApplyAgainstSimulatorWithFaults(t *testing.T) {
 }
 
 func TestApplyUsage(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -141,11 +143,12 @@ func countRecords(t *testing.T, p string) int {
 // --create-only cannot apply, are kept in the journal, so a later report
 // accounts for every input record, sent or not.
 func TestReportListsRejectedRecords(t *testing.T) {
+	t.Parallel()
 	sim := upsim.NewServer(upsim.Options{Seed: 1, AccessToken: "tok", CompletionDelay: time.Millisecond})
 	defer sim.Close()
-	t.Setenv("SCIMIGRATE_ACCESS_TOKEN", "tok")
+	env := map[string]string{"SCIMIGRATE_ACCESS_TOKEN": "tok"}
 	journal := filepath.Join(t.TempDir(), "j.db")
-	r := runCLI(t, "../../fixtures/flat", "apply", "--base-url", sim.URL(), "--create-only", "--config", "config.yaml",
+	r := runAt(t, "../../fixtures/flat", env, "apply", "--base-url", sim.URL(), "--create-only", "--config", "config.yaml",
 		"--journal", journal, "--poll-interval", "10ms", "sample.txt")
 	if r.code != 1 {
 		t.Fatalf("apply exit %d (want 1)\n%s", r.code, r.stderr)

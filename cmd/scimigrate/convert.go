@@ -25,6 +25,11 @@ type convertOptions struct {
 	Workers   int
 	Format    string
 	Files     []string
+
+	// config and inputs, when set, replace Config and Files (the demo's
+	// embedded sample, named as if it were in the working directory).
+	config *mapping.Config
+	inputs func() ([]converter.Input, error)
 }
 
 func (o *convertOptions) register(fs *flag.FlagSet, withOutput bool) {
@@ -39,39 +44,40 @@ func (o *convertOptions) register(fs *flag.FlagSet, withOutput bool) {
 	}
 }
 
-func newFlagSet(name string, w io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(w)
-	return fs
-}
-
-func runConvert(args []string, io IO) int { return convertCmd("convert", args, io, true) }
-
-func runValidate(args []string, io IO) int { return convertCmd("validate", args, io, false) }
-
-func convertCmd(name string, args []string, io IO, write bool) int {
+// convertCommand is convert (write the resources) or validate (only check).
+func convertCommand(name string) *command {
 	var o convertOptions
-	fs := newFlagSet(name, io.Err)
-	o.register(fs, write)
-	fs.Usage = func() {
-		fmt.Fprintf(io.Err, "usage: scimigrate %s [flags] FILE...\n\n", name)
-		fs.PrintDefaults()
+	write := name == "convert"
+	c := &command{name: name, usage: name + " [flags] FILE..."}
+	if write {
+		c.summary = "convert input files to SCIM User resources (NDJSON)"
+		c.desc = "convert reads Employee Import flat files, Users V1 XML or v3 user JSON (- is standard input), " +
+			"converts every employee through the mapping tables and writes one SCIM User resource per employee " +
+			"to create, as NDJSON, in order of first appearance. Diagnostics (FILE:LINE:COL: severity: ...) and a " +
+			"summary go to standard error; exit 1 when records are rejected."
+	} else {
+		c.summary = "check input files without writing resources"
+		c.desc = "validate runs the same reading, mapping and schema checks as convert and prints the same " +
+			"diagnostics and summary, without writing resources; exit 1 when records are rejected."
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	c.flags = func(fs *flag.FlagSet) { o.register(fs, write) }
+	c.args = func(args []string) error {
+		if len(args) == 0 {
+			return usageErrorf("no input files (use - for standard input)")
+		}
+		o.Files = args
+		return nil
 	}
-	o.Files = fs.Args()
-	if len(o.Files) == 0 {
-		fmt.Fprintf(io.Err, "scimigrate %s: no input files (use - for standard input)\n", name)
-		return exitUsage
-	}
-	return o.convert(context.Background(), io, write)
+	c.run = func(ctx context.Context, cio *IO) error { return o.convert(ctx, cio, write) }
+	return c
 }
 
 // loadSet reads the config and mapping tables.
 func (o *convertOptions) loadSet() (*mapping.Set, error) {
 	cfg := mapping.DefaultConfig()
-	if o.Config != "" {
+	if o.config != nil {
+		cfg = o.config
+	} else if o.Config != "" {
 		c, err := mapping.LoadConfig(o.Config)
 		if err != nil {
 			return nil, err
@@ -89,7 +95,12 @@ func (o *convertOptions) open(stdin io.Reader) (set *mapping.Set, inputs []conve
 	if set, err = o.loadSet(); err != nil {
 		return nil, nil, nil, err
 	}
-	if inputs, err = converter.OpenInputsFormat(o.Files, stdin, o.Format); err != nil {
+	if o.inputs != nil {
+		inputs, err = o.inputs()
+	} else {
+		inputs, err = converter.OpenInputsFormat(o.Files, stdin, o.Format)
+	}
+	if err != nil {
 		return nil, nil, nil, err
 	}
 	return set, inputs, func() {
@@ -99,11 +110,10 @@ func (o *convertOptions) open(stdin io.Reader) (set *mapping.Set, inputs []conve
 	}, nil
 }
 
-func (o *convertOptions) convert(ctx context.Context, io IO, write bool) int {
+func (o *convertOptions) convert(ctx context.Context, io *IO, write bool) error {
 	set, inputs, closeInputs, err := o.open(io.In)
 	if err != nil {
-		fmt.Fprintf(io.Err, "scimigrate: %v\n", err)
-		return exitUsage
+		return fatal(err)
 	}
 	defer closeInputs()
 
@@ -114,8 +124,7 @@ func (o *convertOptions) convert(ctx context.Context, io IO, write bool) int {
 		if o.Output != "" {
 			f, err := os.OpenFile(o.Output, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 			if err != nil {
-				fmt.Fprintf(io.Err, "scimigrate: %v\n", err)
-				return exitUsage
+				return fatal(err)
 			}
 			outFile = f
 			w = f
@@ -126,8 +135,7 @@ func (o *convertOptions) convert(ctx context.Context, io IO, write bool) int {
 	if write && o.Intents != "" {
 		intents, err = os.OpenFile(o.Intents, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 		if err != nil {
-			fmt.Fprintf(io.Err, "scimigrate: %v\n", err)
-			return exitUsage
+			return fatal(err)
 		}
 		defer intents.Close()
 	}
@@ -174,18 +182,23 @@ func (o *convertOptions) convert(ctx context.Context, io IO, write bool) int {
 	if set.Config.CompanyID == "" && st.UsersEmitted > 0 && write {
 		fmt.Fprintf(errw, "scimigrate: warning: no company ID (--company-id or companyId in --config): UPS requires enterprise companyId on create\n")
 	}
-	writeSummary(errw, st)
+	serr := writeSummary(errw, st)
+	errw.Flush()
 	if err != nil {
-		fmt.Fprintf(errw, "scimigrate: %v\n", err)
-		return exitUsage
+		return fatal(err)
+	}
+	if serr != nil {
+		return fatal(serr)
 	}
 	if st.RecordsRejected > 0 {
-		return exitRejected
+		return errRejected
 	}
-	return exitOK
+	return nil
 }
 
-func writeSummary(w io.Writer, st *converter.Stats) {
+// writeSummary writes the conversion's summary; an error when a record
+// read is not accounted for (nothing may be dropped silently).
+func writeSummary(w io.Writer, st *converter.Stats) error {
 	fmt.Fprintln(w, "---")
 	types := make([]string, 0, len(st.Read))
 	for t := range st.Read {
@@ -217,6 +230,7 @@ func writeSummary(w io.Writer, st *converter.Stats) {
 		fmt.Fprintf(w, "values replaced:     %d by a later record of the same employee\n", st.Values.Conflicts)
 	}
 	if st.Accounted() != st.Total() {
-		fmt.Fprintf(w, "INTERNAL ERROR: %d records read but %d accounted for\n", st.Total(), st.Accounted())
+		return fmt.Errorf("internal error: %d records read but %d accounted for", st.Total(), st.Accounted())
 	}
+	return nil
 }

@@ -94,7 +94,11 @@ func (o *applyOptions) writeReports(ctx context.Context, w io.Writer) error {
 // saved plan of this apply in the journal, for the reports.
 func (o *applyOptions) recordRunInfo() error {
 	ri := journal.RunInfo{Tool: "scimigrate " + version, CompanyID: o.CompanyID}
-	if ri.CompanyID == "" && o.Config != "" {
+	switch {
+	case ri.CompanyID != "":
+	case o.config != nil:
+		ri.CompanyID = o.config.CompanyID
+	case o.Config != "":
 		if cfg, err := mapping.LoadConfig(o.Config); err == nil {
 			ri.CompanyID = cfg.CompanyID
 		}
@@ -117,10 +121,9 @@ func (o *applyOptions) recordRunInfo() error {
 				ri.Inputs = append(ri.Inputs, journal.InputHash{File: "<stdin>"})
 				continue
 			}
-			h, n, err := plan.HashFile(f)
-			if err != nil {
-				return err
-			}
+			// An input that cannot be read again (the demo's sample goes by
+			// a name of its own) is listed without its hash.
+			h, n, _ := plan.HashFile(f)
 			ri.Inputs = append(ri.Inputs, journal.InputHash{File: f, SHA256: h, Bytes: n})
 		}
 	}

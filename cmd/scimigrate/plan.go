@@ -6,86 +6,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
-	"scimigrate/batcher/client"
 	"scimigrate/batcher/plan"
 	"scimigrate/converter/source"
 	"scimigrate/mapping"
 )
-
-// targetOptions say where the current state comes from.
-type targetOptions struct {
-	Snapshot    string
-	BaseURL     string
-	TokenFile   string
-	V4Filter    bool
-	Concurrency int
-}
-
-func (o *targetOptions) register(fs *flag.FlagSet, withSnapshot bool) {
-	if withSnapshot {
-		fs.StringVar(&o.Snapshot, "snapshot", "", "current state from a snapshot file (NDJSON of SCIM users, as 'scimigrate export' writes)")
-	}
-	fs.StringVar(&o.BaseURL, "base-url", "", "current state read live from this datacenter URI (credentials from SCIMIGRATE_ACCESS_TOKEN, or SCIMIGRATE_CLIENT_ID, SCIMIGRATE_CLIENT_SECRET and SCIMIGRATE_REFRESH_TOKEN)")
-	fs.StringVar(&o.TokenFile, "token-file", "", "keep a rotated refresh token and the geolocation in this file (mode 0600)")
-	fs.BoolVar(&o.V4Filter, "v4-lookup", false, "look users up with Identity v4 (one request per employee) instead of the v4.1 search")
-	fs.IntVar(&o.Concurrency, "concurrency", 4, "requests in flight when reading the target")
-}
-
-// live returns the reader of the target named by --base-url.
-func (o *targetOptions) live(ctx context.Context, logw io.Writer) (*plan.Live, error) {
-	creds, err := client.CredentialsFromEnv(nil)
-	if err != nil {
-		return nil, err
-	}
-	hc := &http.Client{Timeout: 60 * time.Second}
-	l := &plan.Live{BaseURL: strings.TrimRight(o.BaseURL, "/"), HTTP: hc, Concurrency: o.Concurrency, V4Filter: o.V4Filter,
-		Logf: func(format string, args ...any) { fmt.Fprintf(logw, "scimigrate: "+format+"\n", args...) }}
-	if creds.AccessToken != "" {
-		l.Tokens = client.StaticToken(creds.AccessToken)
-		return l, nil
-	}
-	refresh := creds.RefreshToken
-	if o.TokenFile != "" {
-		st, err := client.LoadTokenFile(o.TokenFile)
-		if err != nil {
-			return nil, err
-		}
-		if st != nil && st.RefreshToken != "" {
-			refresh = st.RefreshToken
-			if st.Geolocation != "" {
-				l.BaseURL = strings.TrimRight(st.Geolocation, "/")
-			}
-		}
-	}
-	geo := ""
-	base := l.BaseURL
-	ts := client.NewRefreshTokenSource(client.RefreshConfig{
-		ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, RefreshToken: refresh,
-		BaseURL: func() string { return base }, HTTPClient: hc,
-		Rotated: func(rt, g string) error {
-			geo = g
-			if o.TokenFile == "" {
-				return nil
-			}
-			return client.SaveTokenFile(o.TokenFile, client.StoredToken{RefreshToken: rt, Geolocation: g, Updated: time.Now().UTC()})
-		},
-	})
-	// The first token names the geolocation every later call goes to.
-	if _, err := ts.Token(ctx); err != nil {
-		return nil, err
-	}
-	if geo != "" {
-		l.BaseURL = strings.TrimRight(geo, "/")
-	}
-	l.Tokens = ts
-	return l, nil
-}
 
 type planOptions struct {
 	convertOptions
@@ -98,64 +26,81 @@ type planOptions struct {
 	DetailedExitcode  bool
 }
 
-func runPlan(args []string, io IO) int {
+func planCommand() *command {
 	var o planOptions
-	fs := newFlagSet("plan", io.Err)
-	o.convertOptions.register(fs, false)
-	o.target.register(fs, true)
-	fs.StringVar(&o.Existing, "existing", "", "existing-record handling UPDATE or REPLACE (default: each file's 100 record, else existing in --config, else UPDATE)")
-	fs.BoolVar(&o.DeactivateMissing, "deactivate-missing", false, "deactivate the users of the target that a full input file does not name (needs --max-deactivate)")
-	fs.StringVar(&o.MaxDeactivate, "max-deactivate", "", "with --deactivate-missing: the plan fails if it would deactivate more than N users or P% of the target (10 or 5%)")
-	fs.StringVar(&o.TerminationDate, "termination-date", "", "terminationDate set on deactivated users that have none (YYYY-MM-DD; default today, UTC)")
-	fs.StringVar(&o.Out, "out", "", "save the plan in this directory: plan.json and the exact Bulk request bodies (bulk-0001.json, …) for 'scimigrate apply DIR'")
-	fs.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing changes, 2 when the plan has changes, 1 on error")
-	fs.Usage = func() {
-		fmt.Fprintf(io.Err, "usage: scimigrate plan [--snapshot FILE | --base-url URL] [flags] FILE...\n\n")
-		fs.PrintDefaults()
+	var popts plan.Options
+	return &command{
+		name:    "plan",
+		summary: "diff the input against the target (snapshot or live) and show or save the plan",
+		usage:   "plan (--snapshot FILE | --base-url URL) [flags] FILE...",
+		desc: "plan converts the input files and diffs them against the current state of the target, read from a " +
+			"snapshot (--snapshot, as 'scimigrate export' writes) or live (--base-url), like a terraform plan: " +
+			"+ create, ~ update (attribute by attribute, minimal PATCHes), - deactivate, ! rejected. Nothing is " +
+			"sent. --out saves plan.json and the exact Bulk request bodies for 'scimigrate apply DIR'. Exit 1 when " +
+			"records are rejected or the plan breaks --max-deactivate; with --detailed-exitcode: 0 no changes, " +
+			"2 changes present, 1 any error (a usage error included).",
+		detailed: "detailed-exitcode",
+		flags: func(fs *flag.FlagSet) {
+			o.convertOptions.register(fs, false)
+			o.target.register(fs, targetFlags{snapshot: true, lookup: true})
+			fs.StringVar(&o.Existing, "existing", "", "existing-record handling UPDATE or REPLACE (default: each file's 100 record, else existing in --config, else UPDATE)")
+			fs.BoolVar(&o.DeactivateMissing, "deactivate-missing", false, "deactivate the users of the target that a full input file does not name (needs --max-deactivate)")
+			fs.StringVar(&o.MaxDeactivate, "max-deactivate", "", "with --deactivate-missing: the plan fails if it would deactivate more than N users or P% of the target (10 or 5%)")
+			fs.StringVar(&o.TerminationDate, "termination-date", "", "terminationDate set on deactivated users that have none (YYYY-MM-DD; default today, UTC)")
+			fs.StringVar(&o.Out, "out", "", "save the plan in this directory: plan.json and the exact Bulk request bodies (bulk-0001.json, …) for 'scimigrate apply DIR'")
+			fs.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing changes, 2 when the plan has changes, 1 on any error")
+		},
+		args: func(args []string) error {
+			o.Files = args
+			p, err := o.check()
+			popts = p
+			return err
+		},
+		run: func(ctx context.Context, cio *IO) error { return o.plan(ctx, cio, popts) },
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	o.Files = fs.Args()
-	fail := exitUsage
-	if o.DetailedExitcode {
-		fail = exitRejected // 2 means "changes" with --detailed-exitcode
-	}
-	usageErr := func(format string, args ...any) int {
-		fmt.Fprintf(io.Err, "scimigrate plan: "+format+"\n", args...)
-		return fail
-	}
+}
+
+// check validates the flags and returns the planner's options.
+func (o *planOptions) check() (plan.Options, error) {
 	switch {
 	case len(o.Files) == 0:
-		return usageErr("no input files (use - for standard input)")
+		return plan.Options{}, usageErrorf("no input files (use - for standard input)")
 	case (o.target.Snapshot == "") == (o.target.BaseURL == ""):
-		return usageErr("give the current state with exactly one of --snapshot FILE and --base-url URL")
+		return plan.Options{}, usageErrorf("give the current state with exactly one of --snapshot FILE and --base-url URL")
 	case o.MaxDeactivate != "" && !o.DeactivateMissing:
-		return usageErr("--max-deactivate needs --deactivate-missing")
+		return plan.Options{}, usageErrorf("--max-deactivate needs --deactivate-missing")
 	case o.DeactivateMissing && o.MaxDeactivate == "":
-		return usageErr("--deactivate-missing needs --max-deactivate N or P%% (the most users the plan may deactivate)")
+		return plan.Options{}, usageErrorf("--deactivate-missing needs --max-deactivate N or P%% (the most users the plan may deactivate)")
 	}
-	switch strings.ToUpper(o.Existing) {
-	case "", "UPDATE", "REPLACE":
-	default:
-		return usageErr("--existing %q: want UPDATE or REPLACE", o.Existing)
+	existing, err := checkExisting(o.Existing)
+	if err != nil {
+		return plan.Options{}, err
 	}
-	popts := plan.Options{Existing: strings.ToUpper(o.Existing), DeactivateMissing: o.DeactivateMissing}
+	popts := plan.Options{Existing: existing, DeactivateMissing: o.DeactivateMissing}
 	if o.DeactivateMissing {
 		lim, err := plan.ParseLimit(o.MaxDeactivate)
 		if err != nil {
-			return usageErr("%v", err)
+			return plan.Options{}, usageErrorf("%v", err)
 		}
 		popts.MaxDeactivate = lim
 	}
 	if o.TerminationDate != "" {
 		d, err := time.Parse("2006-01-02", o.TerminationDate)
 		if err != nil {
-			return usageErr("--termination-date %q: want YYYY-MM-DD", o.TerminationDate)
+			return plan.Options{}, usageErrorf("--termination-date %q: want YYYY-MM-DD", o.TerminationDate)
 		}
 		popts.TerminationDate = d.Format("2006-01-02T15:04:05Z")
 	}
-	return o.plan(context.Background(), io, popts, fail)
+	return popts, nil
+}
+
+// checkExisting validates --existing (plan and apply).
+func checkExisting(v string) (string, error) {
+	switch u := strings.ToUpper(v); u {
+	case "", "UPDATE", "REPLACE":
+		return u, nil
+	}
+	return "", usageErrorf("--existing %q: want UPDATE or REPLACE", v)
 }
 
 // collected is the converted input of a plan or an export.
@@ -167,7 +112,7 @@ type collected struct {
 
 // collect loads the mappings and converts the inputs, writing diagnostics
 // to errw.
-func (o *convertOptions) collect(ctx context.Context, io IO, errw *bufio.Writer) (*collected, error) {
+func (o *convertOptions) collect(ctx context.Context, io *IO, errw *bufio.Writer) (*collected, error) {
 	set, inputs, closeInputs, err := o.open(io.In)
 	if err != nil {
 		return nil, err
@@ -200,33 +145,33 @@ type planned struct {
 // computes the plan. It is what `scimigrate plan` runs, and what `apply
 // FILE...` without a saved plan runs first (with a live target).
 // Diagnostics go to errw; errors are returned (see reportPlanError).
-func makePlan(ctx context.Context, io IO, errw *bufio.Writer, co *convertOptions, to *targetOptions, popts plan.Options) (*planned, error) {
+func makePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOptions, to *targetOptions, popts plan.Options) (*planned, error) {
 	c, err := co.collect(ctx, io, errw)
 	if err != nil {
-		return nil, err
+		return nil, fatal(err)
 	}
 	popts.Set = c.set
 	r := &planned{c: c}
 	if to.Snapshot != "" {
 		f, err := os.Open(to.Snapshot)
 		if err != nil {
-			return nil, err
+			return nil, fatal(err)
 		}
 		r.cur, err = plan.ReadSnapshot(f, to.Snapshot)
 		f.Close()
 		if err != nil {
-			return nil, err
+			return nil, fatal(err)
 		}
 		r.target = plan.TargetInfo{Kind: "snapshot", Snapshot: to.Snapshot}
 	} else {
 		errw.Flush()
-		l, err := to.live(ctx, io.Err)
+		l, err := to.live(ctx, io)
 		if err != nil {
 			return nil, err
 		}
 		r.cur, err = l.Snapshot(ctx, c.d.Wants(), popts.DeactivateMissing, false)
 		if err != nil {
-			return nil, fmt.Errorf("reading the target: %w", err)
+			return nil, fatal(fmt.Errorf("reading the target: %w", err))
 		}
 		r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL}
 	}
@@ -234,7 +179,7 @@ func makePlan(ctx context.Context, io IO, errw *bufio.Writer, co *convertOptions
 	r.target.CompanyID = c.set.Config.CompanyID
 	r.p, err = plan.Make(c.d, r.cur, popts)
 	if err != nil {
-		return nil, err
+		return nil, planError(err)
 	}
 	if c.set.Config.CompanyID == "" && r.p.Counts.Create > 0 {
 		fmt.Fprintf(errw, "scimigrate: warning: no company ID (--company-id or companyId in --config): UPS requires enterprise companyId on create\n")
@@ -242,38 +187,33 @@ func makePlan(ctx context.Context, io IO, errw *bufio.Writer, co *convertOptions
 	return r, nil
 }
 
-// reportPlanError writes a planning error; a --max-deactivate breach lists
-// the users.
-func reportPlanError(errw io.Writer, cmd string, err error) {
+// planError types an error of plan.Make: a --max-deactivate breach is a
+// plan error (exit 1) whose message lists the users; anything else is fatal.
+func planError(err error) error {
 	var le *plan.DeactivationLimitError
-	if errors.As(err, &le) {
-		fmt.Fprintf(errw, "scimigrate %s: --deactivate-missing would deactivate %d of the target's %d users; --max-deactivate %s allows %d. Users not in the input:\n",
-			cmd, len(le.Candidates), le.Total, le.Limit, le.Allowed)
-		for _, c := range le.Candidates {
-			fmt.Fprintf(errw, "  %s\n", c)
-		}
-		return
+	if !errors.As(err, &le) {
+		return fatal(err)
 	}
-	fmt.Fprintf(errw, "scimigrate %s: %v\n", cmd, err)
+	var b strings.Builder
+	fmt.Fprintf(&b, "--deactivate-missing would deactivate %d of the target's %d users; --max-deactivate %s allows %d. Users not in the input:",
+		len(le.Candidates), le.Total, le.Limit, le.Allowed)
+	for _, c := range le.Candidates {
+		fmt.Fprintf(&b, "\n  %s", c)
+	}
+	return &rejectedError{errors.New(b.String())}
 }
 
-func (o *planOptions) plan(ctx context.Context, io IO, popts plan.Options, fail int) int {
+func (o *planOptions) plan(ctx context.Context, io *IO, popts plan.Options) error {
 	errw := bufio.NewWriter(io.Err)
 	defer errw.Flush()
 	r, err := makePlan(ctx, io, errw, &o.convertOptions, &o.target, popts)
+	errw.Flush()
 	if err != nil {
-		reportPlanError(errw, "plan", err)
-		var le *plan.DeactivationLimitError
-		if errors.As(err, &le) {
-			return exitRejected
-		}
-		return fail
+		return err
 	}
 	c, cur, target, p := r.c, r.cur, r.target, r.p
-	errw.Flush()
-	if err := p.Render(io.Out, plan.RenderOptions{Color: colorOK(io.Out)}); err != nil {
-		fmt.Fprintf(errw, "scimigrate plan: %v\n", err)
-		return fail
+	if err := p.Render(io.Out, plan.RenderOptions{Color: io.Color()}); err != nil {
+		return fatal(err)
 	}
 	if o.Out != "" {
 		info := plan.SaveInfo{Tool: "scimigrate " + version, Created: time.Now(), Target: target, Inputs: o.Files,
@@ -284,8 +224,7 @@ func (o *planOptions) plan(ctx context.Context, io IO, popts plan.Options, fail 
 		}
 		for _, f := range o.Files {
 			if f == "-" {
-				fmt.Fprintf(errw, "scimigrate plan: --out: standard input cannot be hashed into plan.json; give the input as a file\n")
-				return fail
+				return usageErrorf("--out: standard input cannot be hashed into plan.json; give the input as a file")
 			}
 		}
 		f, err := p.Save(o.Out, info)
@@ -293,31 +232,17 @@ func (o *planOptions) plan(ctx context.Context, io IO, popts plan.Options, fail 
 			err = savePlanHTML(o.Out, p, f, c)
 		}
 		if err != nil {
-			fmt.Fprintf(errw, "scimigrate plan: saving the plan: %v\n", err)
-			return fail
+			return fatal(fmt.Errorf("saving the plan: %w", err))
 		}
 		fmt.Fprintf(errw, "scimigrate plan: saved in %s (%s, plan.html and %d Bulk request(s)); run 'scimigrate apply %s' to send exactly this plan\n",
 			o.Out, plan.PlanFile, len(p.Requests), o.Out)
 	}
 	st := c.d.Stats
 	if p.Counts.Rejected > 0 || (st != nil && st.RecordsRejected > 0) {
-		return exitRejected
+		return errRejected
 	}
-	if o.DetailedExitcode && p.Counts.Changes() {
-		return 2
+	if p.Counts.Changes() {
+		return changesPresent{} // exit 2 with --detailed-exitcode, else 0
 	}
-	return exitOK
-}
-
-// colorOK: colour only on a terminal, and never with NO_COLOR set.
-func colorOK(w io.Writer) bool {
-	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return nil
 }

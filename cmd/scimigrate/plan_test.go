@@ -39,6 +39,8 @@ func goldenPlan(t *testing.T, name string) string {
 // cases: stdout is the golden plan, --out writes plan.json and the golden
 // Bulk bodies, which load back.
 func TestPlanCommandGolden(t *testing.T) {
+	t.Parallel()
+	var env map[string]string // the process's
 	cases := []struct {
 		name string
 		args []string
@@ -55,9 +57,10 @@ func TestPlanCommandGolden(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			out := t.TempDir()
 			args := append([]string{"plan", "--config", "config.yaml", "--snapshot", "snapshot.ndjson", "--detailed-exitcode", "--out", out}, c.args...)
-			r := runCLI(t, planFixtures, args...)
+			r := runAt(t, planFixtures, env, args...)
 			if r.code != c.code {
 				t.Fatalf("exit %d, want %d\n%s", r.code, c.code, r.stderr)
 			}
@@ -94,11 +97,13 @@ func TestPlanCommandGolden(t *testing.T) {
 
 // TestPlanDetailedExitcode: 0 no changes, 2 changes, 1 error.
 func TestPlanDetailedExitcode(t *testing.T) {
+	t.Parallel()
+	var env map[string]string // the process's
 	base := []string{"plan", "--config", "config.yaml", "--snapshot", "snapshot.ndjson", "--detailed-exitcode"}
-	if r := runCLI(t, planFixtures, append(base, "deactivate.txt")...); r.code != 0 || !strings.Contains(r.stdout, "No changes.") {
+	if r := runAt(t, planFixtures, env, append(base, "deactivate.txt")...); r.code != 0 || !strings.Contains(r.stdout, "No changes.") {
 		t.Errorf("no changes: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if r := runCLI(t, planFixtures, append(base, "create.txt")...); r.code != 2 {
+	if r := runAt(t, planFixtures, env, append(base, "create.txt")...); r.code != 2 {
 		t.Errorf("changes: exit %d\n%s", r.code, r.stderr)
 	}
 	for _, bad := range [][]string{
@@ -107,12 +112,12 @@ func TestPlanDetailedExitcode(t *testing.T) {
 		append(base, "--deactivate-missing", "--max-deactivate", "0", "deactivate.txt"),
 		append(base, "--existing", "MERGE", "create.txt"),
 	} {
-		if r := runCLI(t, planFixtures, bad...); r.code != 1 {
+		if r := runAt(t, planFixtures, env, bad...); r.code != 1 {
 			t.Errorf("%v: exit %d, want 1\n%s", bad, r.code, r.stderr)
 		}
 	}
 	// Without --detailed-exitcode a plan with changes succeeds.
-	if r := runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--snapshot", "snapshot.ndjson", "create.txt"); r.code != 0 {
+	if r := runAt(t, planFixtures, env, "plan", "--config", "config.yaml", "--snapshot", "snapshot.ndjson", "create.txt"); r.code != 0 {
 		t.Errorf("exit %d\n%s", r.code, r.stderr)
 	}
 }
@@ -120,7 +125,9 @@ func TestPlanDetailedExitcode(t *testing.T) {
 // TestPlanDeactivateGuard: beyond --max-deactivate the plan fails and lists
 // the users.
 func TestPlanDeactivateGuard(t *testing.T) {
-	r := runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--snapshot", "snapshot.ndjson",
+	t.Parallel()
+	var env map[string]string // the process's
+	r := runAt(t, planFixtures, env, "plan", "--config", "config.yaml", "--snapshot", "snapshot.ndjson",
 		"--deactivate-missing", "--max-deactivate", "0%", "deactivate.txt")
 	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "would deactivate 1 of the target's 6 users") ||
 		!strings.Contains(r.stderr, "  1008 pat.gone@example.com [00000000-0000-4000-8000-000000001008]") {
@@ -128,7 +135,9 @@ func TestPlanDeactivateGuard(t *testing.T) {
 	}
 }
 
-func seededSim(t *testing.T) *upsim.Server {
+// seededSim is a simulator holding the users of the plan fixtures'
+// snapshot, and the environment that authenticates against it.
+func seededSim(t *testing.T) (*upsim.Server, map[string]string) {
 	t.Helper()
 	s := upsim.NewServer(upsim.Options{Seed: 3, AccessToken: "e2e-token"})
 	t.Cleanup(s.Close)
@@ -143,15 +152,37 @@ func seededSim(t *testing.T) *upsim.Server {
 	if err := s.Seed(users...); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("SCIMIGRATE_ACCESS_TOKEN", "e2e-token")
-	return s
+	return s, map[string]string{"SCIMIGRATE_ACCESS_TOKEN": "e2e-token"}
+}
+
+// runAt runs a command in-process with the arguments that name files of
+// dir made absolute (no chdir, so the test may be parallel) and env as the
+// environment (nil: the process's).
+func runAt(t *testing.T, dir string, env map[string]string, args ...string) result {
+	t.Helper()
+	abs := make([]string, len(args))
+	for i, a := range args {
+		abs[i] = a
+		if a == "" || a == "-" || strings.HasPrefix(a, "-") || filepath.IsAbs(a) {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, a)); err == nil {
+			p, err := filepath.Abs(filepath.Join(dir, a))
+			if err != nil {
+				t.Fatal(err)
+			}
+			abs[i] = p
+		}
+	}
+	return runCLICtx(t.Context(), t, ".", nil, env, abs...)
 }
 
 // TestPlanLiveAndExport plans against the simulator over loopback, exports
 // the employees of an input as a snapshot, and plans offline from it.
 func TestPlanLiveAndExport(t *testing.T) {
-	s := seededSim(t)
-	r := runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--detailed-exitcode", "remove.txt")
+	t.Parallel()
+	s, env := seededSim(t)
+	r := runAt(t, planFixtures, env, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--detailed-exitcode", "remove.txt")
 	if r.code != 2 || !strings.Contains(r.stdout, "- urn:ietf:params:scim:schemas:extension:spend:2.0:Role:roles") &&
 		!strings.Contains(r.stdout, `- roles[roleName eq "INV_APPROVER"]`) {
 		t.Fatalf("live plan: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -160,28 +191,28 @@ func TestPlanLiveAndExport(t *testing.T) {
 		t.Errorf("the live plan does not say that entitlements cannot be read:\n%s", r.stdout)
 	}
 	// v4 lookups give the same plan.
-	if r4 := runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--v4-lookup", "remove.txt"); r4.code != 0 || r4.stdout != r.stdout {
+	if r4 := runAt(t, planFixtures, env, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--v4-lookup", "remove.txt"); r4.code != 0 || r4.stdout != r.stdout {
 		t.Errorf("--v4-lookup: exit %d\n%s", r4.code, r4.stdout)
 	}
 
 	dir := t.TempDir()
 	snap := filepath.Join(dir, "snap.ndjson")
-	r = runCLI(t, planFixtures, "export", "--config", "config.yaml", "--base-url", s.URL(), "-o", snap, "update.txt")
+	r = runAt(t, planFixtures, env, "export", "--config", "config.yaml", "--base-url", s.URL(), "-o", snap, "update.txt")
 	if r.code != 0 || !strings.Contains(r.stderr, "saved 3 user(s)") {
 		t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
 	}
-	off := runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--snapshot", snap, "update.txt")
-	live := runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--base-url", s.URL(), "update.txt")
+	off := runAt(t, planFixtures, env, "plan", "--config", "config.yaml", "--snapshot", snap, "update.txt")
+	live := runAt(t, planFixtures, env, "plan", "--config", "config.yaml", "--base-url", s.URL(), "update.txt")
 	if off.stdout != live.stdout || off.code != 1 || !strings.Contains(off.stdout, "Plan: 0 to create, 3 to update, 0 to deactivate, 0 unchanged, 1 rejected.") {
 		t.Errorf("offline plan from the export differs from the live plan (exit %d/%d):\n%s\n---\n%s", off.code, live.code, off.stdout, live.stdout)
 	}
 	// Without input files every user is exported.
-	r = runCLI(t, planFixtures, "export", "--base-url", s.URL(), "-o", "-")
+	r = runAt(t, planFixtures, env, "export", "--base-url", s.URL(), "-o", "-")
 	if r.code != 0 || strings.Count(r.stdout, "\n") != 6 {
 		t.Errorf("export all: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	// Live deactivation reads the whole company.
-	r = runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--deactivate-missing", "--max-deactivate", "1", "deactivate.txt")
+	r = runAt(t, planFixtures, env, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--deactivate-missing", "--max-deactivate", "1", "deactivate.txt")
 	if r.code != 0 || !strings.Contains(r.stdout, "- deactivate 1008 pat.gone@example.com") {
 		t.Errorf("live deactivate: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -191,10 +222,11 @@ func TestPlanLiveAndExport(t *testing.T) {
 // through a journal, refuse the same plan once the target has moved on,
 // and resume (without sending anything) with the journal of the first run.
 func TestApplySavedPlan(t *testing.T) {
-	s := seededSim(t)
+	t.Parallel()
+	s, env := seededSim(t)
 	dir := t.TempDir()
 	planDir := filepath.Join(dir, "plan")
-	r := runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--out", planDir, "update.txt")
+	r := runAt(t, planFixtures, env, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--out", planDir, "update.txt")
 	if r.code != 1 || !strings.Contains(r.stdout, "3 to update") {
 		t.Fatalf("plan: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -214,7 +246,7 @@ func TestApplySavedPlan(t *testing.T) {
 		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, req)
 	}))
 	defer proxy.Close()
-	r = runCLI(t, planFixtures, "apply", "--base-url", proxy.URL, "--journal", journal, "--poll-interval", "10ms", planDir)
+	r = runAt(t, planFixtures, env, "apply", "--base-url", proxy.URL, "--journal", journal, "--poll-interval", "10ms", planDir)
 	if r.code != 0 || !strings.Contains(r.stderr, "3 operations: 3 succeeded") {
 		t.Fatalf("apply DIR: exit %d\n%s", r.code, r.stderr)
 	}
@@ -231,18 +263,18 @@ func TestApplySavedPlan(t *testing.T) {
 	}
 	// The saved bodies' operations reached the service unchanged: a new
 	// plan finds those three users up to date.
-	r = runCLI(t, planFixtures, "plan", "--config", "config.yaml", "--base-url", s.URL(), "update.txt")
+	r = runAt(t, planFixtures, env, "plan", "--config", "config.yaml", "--base-url", s.URL(), "update.txt")
 	if strings.Contains(r.stdout, "3 to update") {
 		t.Errorf("after apply the plan still has the updates:\n%s", r.stdout)
 	}
 	// Same plan, fresh journal: the users changed since the plan → refused.
-	r = runCLI(t, planFixtures, "apply", "--base-url", s.URL(), "--journal", filepath.Join(dir, "other.db"), planDir)
+	r = runAt(t, planFixtures, env, "apply", "--base-url", s.URL(), "--journal", filepath.Join(dir, "other.db"), planDir)
 	if r.code != 1 || !strings.Contains(r.stderr, "saved plan is stale") || !strings.Contains(r.stderr, "refusing to apply") {
 		t.Errorf("stale plan: exit %d\n%s", r.code, r.stderr)
 	}
 	// Same plan, same journal: a resume, nothing sent again.
 	sent := s.Stats().BulkReceived
-	r = runCLI(t, planFixtures, "apply", "--base-url", s.URL(), "--journal", journal, planDir)
+	r = runAt(t, planFixtures, env, "apply", "--base-url", s.URL(), "--journal", journal, planDir)
 	if r.code != 0 || s.Stats().BulkReceived != sent || !strings.Contains(r.stderr, "resuming") {
 		t.Errorf("resume: exit %d, %d new requests\n%s", r.code, s.Stats().BulkReceived-sent, r.stderr)
 	}
@@ -251,8 +283,9 @@ func TestApplySavedPlan(t *testing.T) {
 // TestApplyPlansFirst: apply FILE... without --create-only plans against the
 // live target, prints the plan and applies it.
 func TestApplyPlansFirst(t *testing.T) {
-	s := seededSim(t)
-	r := runCLI(t, planFixtures, "apply", "--config", "config.yaml", "--base-url", s.URL(), "--journal", filepath.Join(t.TempDir(), "j.db"), "--poll-interval", "10ms", "update.txt")
+	t.Parallel()
+	s, env := seededSim(t)
+	r := runAt(t, planFixtures, env, "apply", "--config", "config.yaml", "--base-url", s.URL(), "--journal", filepath.Join(t.TempDir(), "j.db"), "--poll-interval", "10ms", "update.txt")
 	if r.code != 1 || !strings.Contains(r.stderr, "Plan: 0 to create, 3 to update") || !strings.Contains(r.stderr, "3 operations: 3 succeeded") {
 		t.Errorf("apply FILE: exit %d (want 1: the fixture has a rejected employee)\n%s", r.code, r.stderr)
 	}
