@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
@@ -117,23 +116,25 @@ func (o *convertOptions) convert(ctx context.Context, io *IO, write bool) error 
 	}
 	defer closeInputs()
 
+	// Output files are committed (renamed into place) only when the run
+	// ends without a fatal error; see createOutput.
 	var out *bufio.Writer
-	var outFile *os.File
+	var output, intents *outFile
 	if write {
 		w := io.Out
 		if o.Output != "" {
-			f, err := os.OpenFile(o.Output, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+			f, err := createOutput(o.Output)
 			if err != nil {
 				return fatal(err)
 			}
-			outFile = f
+			defer f.Close()
+			output = f
 			w = f
 		}
 		out = bufio.NewWriterSize(w, 256<<10)
 	}
-	var intents *os.File
 	if write && o.Intents != "" {
-		intents, err = os.OpenFile(o.Intents, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		intents, err = createOutput(o.Intents)
 		if err != nil {
 			return fatal(err)
 		}
@@ -174,9 +175,9 @@ func (o *convertOptions) convert(ctx context.Context, io *IO, write bool) error 
 			err = ferr
 		}
 	}
-	if outFile != nil {
-		if cerr := outFile.Close(); cerr != nil && err == nil {
-			err = cerr
+	for _, f := range []*outFile{output, intents} {
+		if f != nil && err == nil {
+			err = f.Commit()
 		}
 	}
 	if set.Config.CompanyID == "" && st.UsersEmitted > 0 && write {
