@@ -36,7 +36,7 @@ func TestEventsOfTheCurrentImport(t *testing.T) {
 	if err := im.Add(&o); err != nil {
 		t.Fatal(err)
 	}
-	if err := im.Commit(); err != nil {
+	if err := im.Commit(batcher.Limits{}); err != nil {
 		t.Fatal(err)
 	}
 	// Recorded out of order, and within one second of the import (sub-second
