@@ -251,6 +251,8 @@ func RunSeq(ctx context.Context, opts Options, seq iter.Seq2[batcher.Operation, 
 			return nil, err
 		}
 	}
+	c.SetObserver(recordAttempts(j, opts.Logf)) // the request timeline of the outcome report
+	defer c.SetObserver(nil)
 	if err := j.SetMeta("base_url", c.BaseURL()); err != nil {
 		return nil, err
 	}
@@ -258,7 +260,9 @@ func RunSeq(ctx context.Context, opts Options, seq iter.Seq2[batcher.Operation, 
 	if resumed {
 		opts.Logf("resuming the run recorded in %s", opts.JournalPath)
 	}
+	recordRun(j, journal.EventRunStart, map[bool]string{false: "new", true: "resumed"}[resumed], opts.Logf)
 	runErr := e.run(ctx)
+	recordRun(j, journal.EventRunEnd, errString(runErr), opts.Logf)
 	s, err := summarize(context.WithoutCancel(ctx), j)
 	if err != nil {
 		return nil, errors.Join(runErr, err)

@@ -67,6 +67,9 @@ type Config struct {
 	// InsecureHTTP allows a plain http base URL (or geolocation) to a host
 	// that is not loopback. Loopback http is always allowed (rehearsals).
 	InsecureHTTP bool
+	// OnAttempt, when set, is told about every HTTP attempt (see
+	// AttemptInfo); it is called from the calling goroutine.
+	OnAttempt func(AttemptInfo)
 }
 
 // Client is safe for concurrent use.
@@ -83,6 +86,7 @@ type Client struct {
 	bulkStreak int
 	bulkFirst  time.Time
 	bulkGaveUp *GaveUpError
+	observer   atomic.Pointer[func(AttemptInfo)] // SetObserver (observe.go)
 }
 
 // New returns a Client for cfg.
@@ -341,6 +345,7 @@ func (c *Client) sendLoop(ctx context.Context, cl call) (int, []byte, error) {
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		resp, body, written, err := c.attempt(ctx, cl)
+		c.observe(cl, attempt, resp, err)
 		var ae *authError
 		if errors.As(err, &ae) {
 			return 0, nil, ae.err
