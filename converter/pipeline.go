@@ -47,6 +47,13 @@ type Options struct {
 	Intent func(in *Intent) error
 	// Diag receives diagnostics in input order per phase.
 	Diag source.Sink
+	// Prepared, if set, is called once pass 1 has read every input (the
+	// Settings of each file are known), before any user or intent is
+	// delivered. An error stops the run.
+	Prepared func(st *Stats) error
+	// IntentsFirst delivers the ID-change intents before the users (a plan
+	// applies them to the target's state before matching anyone).
+	IntentsFirst bool
 }
 
 // RecordRef names a record that contributed to a user.
@@ -163,6 +170,16 @@ func Run(ctx context.Context, inputs []Input, opts Options) (*Stats, error) {
 	}
 	for i, in := range inputs {
 		if err := scanInput(int32(i), in, opts.Set, idx, st, diag); err != nil {
+			return st, err
+		}
+	}
+	if opts.Prepared != nil {
+		if err := opts.Prepared(st); err != nil {
+			return st, err
+		}
+	}
+	if opts.IntentsFirst {
+		if err := convertIntents(inputs, idx, opts, st, diag); err != nil {
 			return st, err
 		}
 	}
@@ -473,6 +490,9 @@ func convertAll(ctx context.Context, inputs []Input, idx *index, opts Options, s
 	}
 	if err := ctx.Err(); err != nil && next < len(idx.emps) {
 		return err
+	}
+	if opts.IntentsFirst {
+		return nil // delivered already
 	}
 	return convertIntents(inputs, idx, opts, st, diag)
 }

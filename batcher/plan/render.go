@@ -124,7 +124,7 @@ func renderUser(w *bufio.Writer, pt painter, u *UserPlan) {
 		fmt.Fprintf(w, "    %s\n", pt.paint(ansiDim, "# "+n))
 	}
 	if u.Action == Create {
-		renderResource(w, u.Resource)
+		renderResource(w, u.resource())
 		return
 	}
 	groups, order := groupChanges(u.Changes)

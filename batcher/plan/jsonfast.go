@@ -1,0 +1,276 @@
+package plan
+
+import (
+	"encoding/json"
+	"unicode/utf8"
+
+	"scimigrate/scim"
+)
+
+// decodeFast reads one JSON value like scim.Decode (member order kept,
+// numbers as their literal text) an order of magnitude faster: a snapshot
+// line is parsed each time the plan needs its user. It reports false for
+// anything it does not accept, and the caller then asks scim.Decode (for
+// its error message); it accepts nothing scim.Decode rejects.
+//
+// With keep set, only the top-level members whose name keep accepts are
+// built; the others are checked and skipped.
+func decodeFast(b []byte, keep func(name []byte) bool) (scim.Value, bool) {
+	p := jparser{b: b, keep: keep}
+	p.ws()
+	v := p.value(0, true)
+	p.ws()
+	if p.bad || p.i != len(b) {
+		return scim.Value{}, false
+	}
+	return v, true
+}
+
+type jparser struct {
+	b    []byte
+	i    int
+	bad  bool
+	keep func(name []byte) bool
+}
+
+func (p *jparser) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jparser) fail() scim.Value {
+	p.bad = true
+	p.i = len(p.b)
+	return scim.Value{}
+}
+
+func (p *jparser) lit(s string, v scim.Value) scim.Value {
+	if len(p.b)-p.i < len(s) || string(p.b[p.i:p.i+len(s)]) != s {
+		return p.fail()
+	}
+	p.i += len(s)
+	return v
+}
+
+// value parses the value at p.i; top marks the top-level value (whose
+// members keep filters). build false only checks the value.
+func (p *jparser) value(depth int, build bool) scim.Value {
+	if depth > 100 || p.i >= len(p.b) {
+		return p.fail()
+	}
+	switch c := p.b[p.i]; c {
+	case '{':
+		p.i++
+		var o *scim.Object
+		if build {
+			o = &scim.Object{}
+		}
+		p.ws()
+		if p.i < len(p.b) && p.b[p.i] == '}' {
+			p.i++
+			return scim.Obj(o)
+		}
+		for !p.bad {
+			p.ws()
+			if p.i >= len(p.b) || p.b[p.i] != '"' {
+				return p.fail()
+			}
+			start := p.i
+			name, _ := p.str(build)
+			raw := p.b[start+1 : p.i-1]
+			p.ws()
+			if p.i >= len(p.b) || p.b[p.i] != ':' {
+				return p.fail()
+			}
+			p.i++
+			p.ws()
+			keepIt := build && (depth > 0 || p.keep == nil || containsByte(raw, '\\') || p.keep(raw))
+			v := p.value(depth+1, keepIt)
+			if keepIt {
+				o.Members = append(o.Members, scim.Member{Name: name, Value: v})
+			}
+			p.ws()
+			if p.i >= len(p.b) {
+				return p.fail()
+			}
+			switch p.b[p.i] {
+			case ',':
+				p.i++
+				continue
+			case '}':
+				p.i++
+				return scim.Obj(o)
+			}
+			return p.fail()
+		}
+		return scim.Value{}
+	case '[':
+		p.i++
+		var arr []scim.Value
+		if build {
+			arr = []scim.Value{}
+		}
+		p.ws()
+		if p.i < len(p.b) && p.b[p.i] == ']' {
+			p.i++
+			return scim.Value{Kind: scim.Array, Arr: arr}
+		}
+		for !p.bad {
+			p.ws()
+			v := p.value(depth+1, build)
+			if build {
+				arr = append(arr, v)
+			}
+			p.ws()
+			if p.i >= len(p.b) {
+				return p.fail()
+			}
+			switch p.b[p.i] {
+			case ',':
+				p.i++
+				continue
+			case ']':
+				p.i++
+				return scim.Value{Kind: scim.Array, Arr: arr}
+			}
+			return p.fail()
+		}
+		return scim.Value{}
+	case '"':
+		s, _ := p.str(build)
+		return scim.Str(s)
+	case 't':
+		return p.lit("true", scim.BoolValue(true))
+	case 'f':
+		return p.lit("false", scim.BoolValue(false))
+	case 'n':
+		return p.lit("null", scim.Value{})
+	}
+	return p.number(build)
+}
+
+// str reads a string at p.i (the opening quote). Escapes and invalid
+// UTF-8 are decoded by encoding/json, so the result is what scim.Decode
+// gives.
+func (p *jparser) str(build bool) (string, bool) {
+	p.i++
+	start := p.i
+	simple := true
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			raw := p.b[start:p.i]
+			p.i++
+			if !build {
+				return "", true
+			}
+			if simple {
+				return string(raw), true
+			}
+			if !utf8.Valid(raw) || containsByte(raw, '\\') {
+				var s string
+				if err := json.Unmarshal(p.b[start-1:p.i], &s); err != nil {
+					p.fail()
+					return "", false
+				}
+				return s, true
+			}
+			return string(raw), true
+		case c == '\\':
+			simple = false
+			p.i++
+			if p.i >= len(p.b) {
+				p.fail()
+				return "", false
+			}
+			switch p.b[p.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				p.i++
+			case 'u':
+				if len(p.b)-p.i < 5 || !isHex4(p.b[p.i+1:p.i+5]) {
+					p.fail()
+					return "", false
+				}
+				p.i += 5
+			default:
+				p.fail()
+				return "", false
+			}
+		case c < 0x20:
+			p.fail()
+			return "", false
+		default:
+			if c >= utf8.RuneSelf {
+				simple = false
+			}
+			p.i++
+		}
+	}
+	p.fail()
+	return "", false
+}
+
+func containsByte(b []byte, c byte) bool {
+	for _, x := range b {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// number reads a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func (p *jparser) number(build bool) scim.Value {
+	start := p.i
+	digits := func() int {
+		n := 0
+		for p.i < len(p.b) && '0' <= p.b[p.i] && p.b[p.i] <= '9' {
+			p.i++
+			n++
+		}
+		return n
+	}
+	if p.i < len(p.b) && p.b[p.i] == '-' {
+		p.i++
+	}
+	if p.i < len(p.b) && p.b[p.i] == '0' {
+		p.i++
+	} else if digits() == 0 {
+		return p.fail()
+	}
+	if p.i < len(p.b) && p.b[p.i] == '.' {
+		p.i++
+		if digits() == 0 {
+			return p.fail()
+		}
+	}
+	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
+		p.i++
+		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
+			p.i++
+		}
+		if digits() == 0 {
+			return p.fail()
+		}
+	}
+	if !build {
+		return scim.Value{}
+	}
+	return scim.Num(string(p.b[start:p.i]))
+}
