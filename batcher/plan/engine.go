@@ -402,7 +402,7 @@ func (pl *planner) finish(rejected []Rejection) (*Plan, error) {
 	if pl.err != nil {
 		return nil, pl.err
 	}
-	p := &Plan{Target: pl.t.source()}
+	p := &Plan{Target: pl.t.source(), TargetUsers: pl.t.size()}
 	// A target user matched by two employees belongs to the first (in
 	// input order); the others are rejected.
 	claimed := make(map[int32]bool, len(pl.claims))

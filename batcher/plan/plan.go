@@ -127,7 +127,9 @@ type Plan struct {
 	// "REPLACE", or "mixed" when files differ).
 	Existing string
 	Target   string
-	Warnings []string
+	// TargetUsers is the number of users the target state holds.
+	TargetUsers int
+	Warnings    []string
 }
 
 // Limit is a --max-deactivate guard: N users or P percent of the target.

@@ -173,22 +173,29 @@ func (o *convertOptions) collect(ctx context.Context, io IO, errw *bufio.Writer)
 	}
 	defer closeInputs()
 	d, err := plan.Collect(ctx, inputs, plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers,
-		Diag: func(dg source.Diagnostic) { errw.WriteString(dg.String()); errw.WriteByte('\n') }})
-	if d != nil && d.Stats != nil {
-		st := d.Stats
-		fmt.Fprintf(errw, "scimigrate: read %d record(s) from %d file(s): %d employee(s) (%d with an identity record), %d ID change(s), %d record(s) rejected, %d error(s), %d warning(s)\n",
-			st.Total(), st.Files, len(d.Users), st.UsersEmitted, len(d.Intents), st.RecordsRejected, st.Errors, st.Warnings)
-	}
+		Diag: diagTo(errw)})
+	readSummary(errw, d)
 	if err != nil {
 		return nil, err
 	}
 	return &collected{set: set, d: d}, nil
 }
 
+func diagTo(errw *bufio.Writer) source.Sink {
+	return func(dg source.Diagnostic) { errw.WriteString(dg.String()); errw.WriteByte('\n') }
+}
+
+func readSummary(errw *bufio.Writer, d *plan.Desired) {
+	if d != nil && d.Stats != nil {
+		st := d.Stats
+		fmt.Fprintf(errw, "scimigrate: read %d record(s) from %d file(s): %d employee(s) (%d with an identity record), %d ID change(s), %d record(s) rejected, %d error(s), %d warning(s)\n",
+			st.Total(), st.Files, d.Employees, st.UsersEmitted, len(d.Intents), st.RecordsRejected, st.Errors, st.Warnings)
+	}
+}
+
 // planned is a computed plan with what it was computed from.
 type planned struct {
 	c      *collected
-	cur    *plan.Snapshot
 	target plan.TargetInfo
 	p      *plan.Plan
 }
@@ -197,46 +204,56 @@ type planned struct {
 // snapshot, or the live target, the whole company when deactivateAll) and
 // computes the plan. It is what `scimigrate plan` runs, and what `apply
 // FILE...` without a saved plan runs first (with a live target).
+// Against a snapshot file the plan streams: the snapshot is indexed, not
+// loaded, and each employee is planned as it is converted.
 // Diagnostics go to errw; errors are returned (see reportPlanError).
 func makePlan(ctx context.Context, io IO, errw *bufio.Writer, co *convertOptions, to *targetOptions, popts plan.Options) (*planned, error) {
+	if to.Snapshot != "" {
+		set, inputs, closeInputs, err := co.open(io.In)
+		if err != nil {
+			return nil, err
+		}
+		defer closeInputs()
+		popts.Set = set
+		p, d, err := plan.Stream(ctx, inputs, plan.StreamOptions{
+			CollectOptions: plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: co.Workers, Diag: diagTo(errw)},
+			Plan:           popts, Snapshot: to.Snapshot})
+		readSummary(errw, d)
+		if err != nil {
+			return nil, err
+		}
+		r := &planned{c: &collected{set: set, d: d}, p: p,
+			target: plan.TargetInfo{Kind: "snapshot", Snapshot: to.Snapshot, Users: p.TargetUsers}}
+		return r, createWarning(errw, set, p)
+	}
 	c, err := co.collect(ctx, io, errw)
 	if err != nil {
 		return nil, err
 	}
 	popts.Set = c.set
 	r := &planned{c: c}
-	if to.Snapshot != "" {
-		f, err := os.Open(to.Snapshot)
-		if err != nil {
-			return nil, err
-		}
-		r.cur, err = plan.ReadSnapshot(f, to.Snapshot)
-		f.Close()
-		if err != nil {
-			return nil, err
-		}
-		r.target = plan.TargetInfo{Kind: "snapshot", Snapshot: to.Snapshot}
-	} else {
-		errw.Flush()
-		l, err := to.live(ctx, io.Err)
-		if err != nil {
-			return nil, err
-		}
-		r.cur, err = l.Snapshot(ctx, c.d.Wants(), popts.DeactivateMissing, false)
-		if err != nil {
-			return nil, fmt.Errorf("reading the target: %w", err)
-		}
-		r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL}
-	}
-	r.target.Users = len(r.cur.Users)
-	r.p, err = plan.Make(c.d, r.cur, popts)
+	errw.Flush()
+	l, err := to.live(ctx, io.Err)
 	if err != nil {
 		return nil, err
 	}
-	if c.set.Config.CompanyID == "" && r.p.Counts.Create > 0 {
+	cur, err := l.Snapshot(ctx, c.d.Wants(), popts.DeactivateMissing, false)
+	if err != nil {
+		return nil, fmt.Errorf("reading the target: %w", err)
+	}
+	r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL, Users: len(cur.Users)}
+	r.p, err = plan.Make(c.d, cur, popts)
+	if err != nil {
+		return nil, err
+	}
+	return r, createWarning(errw, c.set, r.p)
+}
+
+func createWarning(errw *bufio.Writer, set *mapping.Set, p *plan.Plan) error {
+	if set.Config.CompanyID == "" && p.Counts.Create > 0 {
 		fmt.Fprintf(errw, "scimigrate: warning: no company ID (--company-id or companyId in --config): UPS requires enterprise companyId on create\n")
 	}
-	return r, nil
+	return nil
 }
 
 // reportPlanError writes a planning error; a --max-deactivate breach lists
@@ -266,7 +283,7 @@ func (o *planOptions) plan(ctx context.Context, io IO, popts plan.Options, fail 
 		}
 		return fail
 	}
-	c, cur, target, p := r.c, r.cur, r.target, r.p
+	c, target, p := r.c, r.target, r.p
 	errw.Flush()
 	if err := p.Render(io.Out, plan.RenderOptions{Color: colorOK(io.Out)}); err != nil {
 		fmt.Fprintf(errw, "scimigrate plan: %v\n", err)
@@ -277,7 +294,7 @@ func (o *planOptions) plan(ctx context.Context, io IO, popts plan.Options, fail 
 			Mapping:  plan.MappingInfo{Version: plan.MappingVersion(c.set), Overrides: o.Mappings, Config: o.Config},
 			Snapshot: o.target.Snapshot}
 		if popts.DeactivateMissing {
-			info.Deactive = &plan.DeactivateIn{Max: popts.MaxDeactivate.String(), Allowed: popts.MaxDeactivate.Of(len(cur.Users)), TerminationDate: popts.TerminationDate}
+			info.Deactive = &plan.DeactivateIn{Max: popts.MaxDeactivate.String(), Allowed: popts.MaxDeactivate.Of(target.Users), TerminationDate: popts.TerminationDate}
 		}
 		for _, f := range o.Files {
 			if f == "-" {
