@@ -3,10 +3,10 @@ package plan
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"scimigrate/batcher"
 	"scimigrate/converter"
@@ -284,12 +284,6 @@ func Stream(ctx context.Context, inputs []converter.Input, o StreamOptions) (*Pl
 		cfg = o.Set.Config
 	}
 	var pl *planner
-	workers := o.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	jobs := make(chan *DesiredUser, 4*workers)
-	var wg sync.WaitGroup
 	started := false
 	start := func(st *converter.Stats) error {
 		r := <-idxc
@@ -302,46 +296,37 @@ func Stream(ctx context.Context, inputs []converter.Input, o StreamOptions) (*Pl
 			d.Existing[s.File] = s.Existing
 		}
 		pl = newPlanner(x, o.Plan)
+		pl.copyJSON = true
 		started = true
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for du := range jobs {
-					pl.user(du, d.existingFor(du, o.Plan.Existing, cfg))
-				}
-			}()
-		}
 		return nil
 	}
 	col := newCollector(d, o.Validate)
-	n := 0
-	keep := func(r *converter.Result) error {
-		du := col.keep(r, n)
-		n++
-		select {
-		case jobs <- du:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
+	var n atomic.Int64
+	// Each employee is planned in the converter's worker, on the converted
+	// user itself (nothing is copied but what the plan keeps).
+	work := func(r *converter.Result) error {
+		n.Add(1)
+		u := r.User
+		du := &DesiredUser{Key: u.Key, Identity: u.Identity, User: u, JSON: r.JSON, Records: r.Records, Seq: r.Seq}
+		if un, ok := u.Doc.Get("userName"); ok && un.Kind == scim.String {
+			du.UserName = un.Str
 		}
+		pl.user(du, d.existingFor(du, o.Plan.Existing, cfg))
+		return nil
 	}
 	st, err := converter.Run(ctx, inputs, converter.Options{
 		Set:          o.Set,
 		Workers:      o.Workers,
 		Validate:     col.validate,
 		CompanyID:    o.CompanyID,
-		Emit:         keep,
-		Update:       keep,
+		Work:         work,
 		Intent:       func(in *converter.Intent) error { it := col.intent(in); pl.intent(it); return nil },
 		Diag:         o.Diag,
 		Prepared:     start,
 		IntentsFirst: true,
 	})
-	close(jobs)
-	wg.Wait()
 	d.Stats = st
-	d.Employees = n
+	d.Employees = int(n.Load())
 	col.done()
 	if err != nil {
 		return nil, d, err

@@ -84,6 +84,7 @@ type planner struct {
 	users    []*UserPlan
 	modes    map[string]bool
 	identity bool // some input user has an identity record
+	copyJSON bool // a create's JSON is the converter's buffer: copy it
 	err      error
 }
 
@@ -188,11 +189,48 @@ func Make(d *Desired, cur *Snapshot, o Options) (*Plan, error) {
 	return pl.finish(d.Rejected)
 }
 
+// fillMatch copies the matched user's identity into the plan (copies: the
+// strings of a loaded document share its memory).
 func fillMatch(up *UserPlan, v *vuser) {
-	up.ID = v.cur.ID
-	up.TargetEmployee = v.cur.EmployeeNumber
-	up.Version = v.cur.Version
-	up.LastModified = v.cur.LastModified
+	up.ID = strings.Clone(v.cur.ID)
+	up.TargetEmployee = strings.Clone(v.cur.EmployeeNumber)
+	up.Version = strings.Clone(v.cur.Version)
+	up.LastModified = strings.Clone(v.cur.LastModified)
+}
+
+// detach deep-copies a value (strings included), so that a plan keeps no
+// part of the target's loaded document alive.
+func detach(v scim.Value) scim.Value {
+	switch v.Kind {
+	case scim.ObjectKind:
+		o := &scim.Object{Members: make([]scim.Member, len(v.Obj.Members))}
+		for i, m := range v.Obj.Members {
+			o.Members[i] = scim.Member{Name: strings.Clone(m.Name), Value: detach(m.Value)}
+		}
+		v.Obj = o
+	case scim.Array:
+		arr := make([]scim.Value, len(v.Arr))
+		for i := range v.Arr {
+			arr[i] = detach(v.Arr[i])
+		}
+		v.Arr = arr
+	case scim.String, scim.Number:
+		v.Str = strings.Clone(v.Str)
+	}
+	return v
+}
+
+func detachChanges(cs []Change) {
+	for i := range cs {
+		c := &cs[i]
+		c.Old, c.New = detach(c.Old), detach(c.New)
+		ops := make([]scim.PatchOperation, len(c.Ops))
+		for k, op := range c.Ops {
+			op.Value = detach(op.Value)
+			ops[k] = op
+		}
+		c.Ops = ops
+	}
 }
 
 // intent applies an ID change to the virtual state. Not concurrent.
@@ -353,6 +391,9 @@ func (pl *planner) planUser(du *DesiredUser, mode string) (*UserPlan, error) {
 		}
 		up.Action = Create
 		up.createJSON = du.JSON
+		if pl.copyJSON {
+			up.createJSON = append([]byte(nil), du.JSON...)
+		}
 		return up, nil
 	}
 	pl.mu.Lock()
@@ -360,7 +401,7 @@ func (pl *planner) planUser(du *DesiredUser, mode string) (*UserPlan, error) {
 	pl.mu.Unlock()
 	fillMatch(up, v)
 	if up.UserName == "" {
-		up.UserName = v.un
+		up.UserName = strings.Clone(v.un)
 	}
 	up.Sources = append(append([]batcher.Source(nil), v.intSrc...), up.Sources...)
 	changes := append([]Change(nil), v.intent...)
@@ -371,6 +412,9 @@ func (pl *planner) planUser(du *DesiredUser, mode string) (*UserPlan, error) {
 	df.diffDoc(v.doc, scim.Obj(&du.User.Doc))
 	changes = append(changes, df.out...)
 	changes = append(changes, removals(v.doc, du, mode, pl.o.Set, df.entKnow, changes)...)
+	if pl.copyJSON {
+		detachChanges(changes)
+	}
 	up.Changes = changes
 	if !df.entKnow && hasEntitlementAdd(changes) {
 		up.Notes = append(up.Notes, "the target does not return entitlements: the ones the input asserts are added (an add of a held entitlement changes nothing)")

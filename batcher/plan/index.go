@@ -173,8 +173,8 @@ func (p *indexPart) scan(f *os.File, from, to int64) {
 				}
 				lead := int64(len(b) - len(bytes.TrimLeft(b, " \t\r\n")))
 				p.entries = append(p.entries, ientry{off: off + lead, n: int32(len(t)), line: p.lines,
-					active: c.Active(), emp: c.EmployeeNumber, un: c.UserName})
-				p.ids = append(p.ids, c.ID)
+					active: c.Active(), emp: strings.Clone(c.EmployeeNumber), un: strings.Clone(c.UserName)})
+				p.ids = append(p.ids, strings.Clone(c.ID))
 			}
 			off += int64(len(b))
 		}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"encoding/json"
+	"sync"
 	"unicode/utf8"
 
 	"scimigrate/scim"
@@ -15,8 +16,21 @@ import (
 //
 // With keep set, only the top-level members whose name keep accepts are
 // built; the others are checked and skipped.
+//
+// A whole document (keep nil) is cut from few allocations: its strings are
+// substrings of one copy of b, its member lists and arrays pieces of two
+// slabs. A caller that keeps a small part of it for long should copy that
+// part (detach), or the whole document stays alive.
 func decodeFast(b []byte, keep func(name []byte) bool) (scim.Value, bool) {
-	p := jparser{b: b, keep: keep}
+	p := parsers.Get().(*jparser)
+	defer func() {
+		*p = jparser{stack: p.stack[:0], vstack: p.vstack[:0]}
+		parsers.Put(p)
+	}()
+	p.b, p.keep = b, keep
+	if keep == nil {
+		p.s = string(b)
+	}
 	p.ws()
 	v := p.value(0, true)
 	p.ws()
@@ -26,11 +40,53 @@ func decodeFast(b []byte, keep func(name []byte) bool) (scim.Value, bool) {
 	return v, true
 }
 
+var parsers = sync.Pool{New: func() any { return &jparser{} }}
+
 type jparser struct {
 	b    []byte
+	s    string // b as a string, when whole documents are built
 	i    int
 	bad  bool
 	keep func(name []byte) bool
+	// Members and values of the containers being read; a container's
+	// own are copied to a slab piece of exactly their size when it closes.
+	stack  []scim.Member
+	vstack []scim.Value
+	mslab  []scim.Member
+	vslab  []scim.Value
+}
+
+func (p *jparser) sub(a, b int) string {
+	if p.s != "" {
+		return p.s[a:b]
+	}
+	return string(p.b[a:b])
+}
+
+func (p *jparser) members(from []scim.Member) []scim.Member {
+	n := len(from)
+	if n == 0 {
+		return nil
+	}
+	if cap(p.mslab)-len(p.mslab) < n {
+		p.mslab = make([]scim.Member, 0, max(n, 96))
+	}
+	l := len(p.mslab)
+	p.mslab = append(p.mslab, from...)
+	return p.mslab[l : l+n : l+n]
+}
+
+func (p *jparser) values(from []scim.Value) []scim.Value {
+	n := len(from)
+	if n == 0 {
+		return []scim.Value{}
+	}
+	if cap(p.vslab)-len(p.vslab) < n {
+		p.vslab = make([]scim.Value, 0, max(n, 32))
+	}
+	l := len(p.vslab)
+	p.vslab = append(p.vslab, from...)
+	return p.vslab[l : l+n : l+n]
 }
 
 func (p *jparser) ws() {
@@ -71,10 +127,19 @@ func (p *jparser) value(depth int, build bool) scim.Value {
 		if build {
 			o = &scim.Object{}
 		}
+		mark := len(p.stack)
+		closeObj := func() scim.Value {
+			if build {
+				o.Members = p.members(p.stack[mark:])
+			}
+			clear(p.stack[mark:])
+			p.stack = p.stack[:mark]
+			return scim.Obj(o)
+		}
 		p.ws()
 		if p.i < len(p.b) && p.b[p.i] == '}' {
 			p.i++
-			return scim.Obj(o)
+			return closeObj()
 		}
 		for !p.bad {
 			p.ws()
@@ -82,7 +147,10 @@ func (p *jparser) value(depth int, build bool) scim.Value {
 				return p.fail()
 			}
 			start := p.i
-			name, _ := p.str(build)
+			name, ok := p.str(build)
+			if !ok {
+				return p.fail()
+			}
 			raw := p.b[start+1 : p.i-1]
 			p.ws()
 			if p.i >= len(p.b) || p.b[p.i] != ':' {
@@ -93,7 +161,7 @@ func (p *jparser) value(depth int, build bool) scim.Value {
 			keepIt := build && (depth > 0 || p.keep == nil || containsByte(raw, '\\') || p.keep(raw))
 			v := p.value(depth+1, keepIt)
 			if keepIt {
-				o.Members = append(o.Members, scim.Member{Name: name, Value: v})
+				p.stack = append(p.stack, scim.Member{Name: name, Value: v})
 			}
 			p.ws()
 			if p.i >= len(p.b) {
@@ -105,27 +173,33 @@ func (p *jparser) value(depth int, build bool) scim.Value {
 				continue
 			case '}':
 				p.i++
-				return scim.Obj(o)
+				return closeObj()
 			}
 			return p.fail()
 		}
 		return scim.Value{}
 	case '[':
 		p.i++
-		var arr []scim.Value
-		if build {
-			arr = []scim.Value{}
+		mark := len(p.vstack)
+		closeArr := func() scim.Value {
+			var arr []scim.Value
+			if build {
+				arr = p.values(p.vstack[mark:])
+			}
+			clear(p.vstack[mark:])
+			p.vstack = p.vstack[:mark]
+			return scim.Value{Kind: scim.Array, Arr: arr}
 		}
 		p.ws()
 		if p.i < len(p.b) && p.b[p.i] == ']' {
 			p.i++
-			return scim.Value{Kind: scim.Array, Arr: arr}
+			return closeArr()
 		}
 		for !p.bad {
 			p.ws()
 			v := p.value(depth+1, build)
 			if build {
-				arr = append(arr, v)
+				p.vstack = append(p.vstack, v)
 			}
 			p.ws()
 			if p.i >= len(p.b) {
@@ -137,7 +211,7 @@ func (p *jparser) value(depth int, build bool) scim.Value {
 				continue
 			case ']':
 				p.i++
-				return scim.Value{Kind: scim.Array, Arr: arr}
+				return closeArr()
 			}
 			return p.fail()
 		}
@@ -172,7 +246,7 @@ func (p *jparser) str(build bool) (string, bool) {
 				return "", true
 			}
 			if simple {
-				return string(raw), true
+				return p.sub(start, p.i-1), true
 			}
 			if !utf8.Valid(raw) || containsByte(raw, '\\') {
 				var s string
@@ -182,7 +256,7 @@ func (p *jparser) str(build bool) (string, bool) {
 				}
 				return s, true
 			}
-			return string(raw), true
+			return p.sub(start, p.i-1), true
 		case c == '\\':
 			simple = false
 			p.i++
@@ -272,5 +346,5 @@ func (p *jparser) number(build bool) scim.Value {
 	if !build {
 		return scim.Value{}
 	}
-	return scim.Num(string(p.b[start:p.i]))
+	return scim.Num(p.sub(start, p.i))
 }

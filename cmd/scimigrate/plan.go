@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -96,9 +97,13 @@ type planOptions struct {
 	TerminationDate   string
 	Out               string
 	DetailedExitcode  bool
+	Detail            bool
 }
 
 func runPlan(args []string, io IO) int {
+	if len(args) > 0 && args[0] == "show" {
+		return runPlanShow(args[1:], io)
+	}
 	var o planOptions
 	fs := newFlagSet("plan", io.Err)
 	o.convertOptions.register(fs, false)
@@ -108,9 +113,11 @@ func runPlan(args []string, io IO) int {
 	fs.StringVar(&o.MaxDeactivate, "max-deactivate", "", "with --deactivate-missing: the plan fails if it would deactivate more than N users or P% of the target (10 or 5%)")
 	fs.StringVar(&o.TerminationDate, "termination-date", "", "terminationDate set on deactivated users that have none (YYYY-MM-DD; default today, UTC)")
 	fs.StringVar(&o.Out, "out", "", "save the plan in this directory: plan.json and the exact Bulk request bodies (bulk-0001.json, …) for 'scimigrate apply DIR'")
+	fs.BoolVar(&o.Detail, "detail", false, fmt.Sprintf("print every user's block even when more than %d users change (by default a larger plan prints its summary; the blocks go to plan.txt in --out DIR)", plan.DetailThreshold))
 	fs.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing changes, 2 when the plan has changes, 1 on error")
 	fs.Usage = func() {
-		fmt.Fprintf(io.Err, "usage: scimigrate plan [--snapshot FILE | --base-url URL] [flags] FILE...\n\n")
+		fmt.Fprintf(io.Err, "usage: scimigrate plan [--snapshot FILE | --base-url URL] [flags] FILE...\n"+
+			"       scimigrate plan show DIR [--attribute PATH | --employee N]\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -285,9 +292,27 @@ func (o *planOptions) plan(ctx context.Context, io IO, popts plan.Options, fail 
 	}
 	c, target, p := r.c, r.target, r.p
 	errw.Flush()
-	if err := p.Render(io.Out, plan.RenderOptions{Color: colorOK(io.Out)}); err != nil {
+	summaryOnly := !o.Detail && p.Counts.Changed() > plan.DetailThreshold
+	if err := p.Render(io.Out, plan.RenderOptions{Color: colorOK(io.Out), SummaryOnly: summaryOnly}); err != nil {
 		fmt.Fprintf(errw, "scimigrate plan: %v\n", err)
 		return fail
+	}
+	if o.Out != "" {
+		// The whole human plan, always: a plan.txt of an earlier plan in DIR
+		// must not outlive it.
+		if err := writeDetail(o.Out, p); err != nil {
+			fmt.Fprintf(errw, "scimigrate plan: writing %s: %v\n", detailFile, err)
+			return fail
+		}
+	}
+	if summaryOnly {
+		if o.Out != "" {
+			fmt.Fprintf(errw, "scimigrate plan: %d users change: the summary is above, every user's block is in %s ('scimigrate plan show %s --employee N' shows one)\n",
+				p.Counts.Changed(), filepath.Join(o.Out, detailFile), o.Out)
+		} else {
+			fmt.Fprintf(errw, "scimigrate plan: %d users change: the summary is above; --out DIR writes every user's block to DIR/%s, --detail prints them\n",
+				p.Counts.Changed(), detailFile)
+		}
 	}
 	if o.Out != "" {
 		info := plan.SaveInfo{Tool: "scimigrate " + version, Created: time.Now(), Target: target, Inputs: o.Files,
