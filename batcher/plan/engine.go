@@ -58,14 +58,6 @@ type vuser struct {
 	intSrc  []batcher.Source
 }
 
-// claim is an input employee matched to a target user.
-type claim struct {
-	up       *UserPlan
-	notes    int // notes written before the match
-	userName string
-	sources  []batcher.Source
-}
-
 // planner plans employees against a target. ID changes (intent) come
 // first and change the virtual state; then user may be called from many
 // goroutines at once: it only reads the state, and records its claim on
@@ -79,8 +71,11 @@ type planner struct {
 	byUser map[string][]int32
 	over   map[int32]*vuser // users changed by ID changes, documents loaded
 
-	mu       sync.Mutex
-	claims   map[int32][]claim
+	mu sync.Mutex
+	// owner[i] is the first employee that matched target user i; the
+	// employees of users matched more than once are in shared.
+	owner    []*UserPlan
+	shared   map[int32][]*UserPlan
 	users    []*UserPlan
 	modes    map[string]bool
 	identity bool // some input user has an identity record
@@ -94,7 +89,7 @@ func newPlanner(t target, o Options) *planner {
 	}
 	n := t.size()
 	pl := &planner{t: t, o: o, byEmp: make(map[string][]int32, n), byUser: make(map[string][]int32, n),
-		over: map[int32]*vuser{}, claims: map[int32][]claim{}, modes: map[string]bool{}}
+		over: map[int32]*vuser{}, owner: make([]*UserPlan, n), shared: map[int32][]*UserPlan{}, modes: map[string]bool{}}
 	for i := 0; i < n; i++ {
 		emp, un, _ := t.entry(int32(i))
 		pl.index(int32(i), emp, un)
@@ -397,11 +392,23 @@ func (pl *planner) planUser(du *DesiredUser, mode string) (*UserPlan, error) {
 		return up, nil
 	}
 	pl.mu.Lock()
-	pl.claims[v.i] = append(pl.claims[v.i], claim{up: up, notes: len(up.Notes), userName: up.UserName, sources: up.Sources})
+	if first := pl.owner[v.i]; first == nil {
+		pl.owner[v.i] = up
+	} else {
+		if len(pl.shared[v.i]) == 0 {
+			pl.shared[v.i] = []*UserPlan{first}
+		}
+		pl.shared[v.i] = append(pl.shared[v.i], up)
+	}
 	pl.mu.Unlock()
+	// What the match adds is remembered, so that finish can undo it if
+	// another employee has the user.
+	up.matchNotes = int32(len(up.Notes))
+	up.intSources = int32(len(v.intSrc))
 	fillMatch(up, v)
 	if up.UserName == "" {
 		up.UserName = strings.Clone(v.un)
+		up.nameFromTarget = true
 	}
 	up.Sources = append(append([]batcher.Source(nil), v.intSrc...), up.Sources...)
 	changes := append([]Change(nil), v.intent...)
@@ -449,26 +456,33 @@ func (pl *planner) finish(rejected []Rejection) (*Plan, error) {
 	p := &Plan{Target: pl.t.source(), TargetUsers: pl.t.size()}
 	// A target user matched by two employees belongs to the first (in
 	// input order); the others are rejected.
-	claimed := make(map[int32]bool, len(pl.claims))
-	for i, cs := range pl.claims {
-		claimed[i] = true
-		if len(cs) < 2 {
-			continue
-		}
-		sort.Slice(cs, func(a, b int) bool { return cs[a].up.seq < cs[b].up.seq })
+	shared := make([]int32, 0, len(pl.shared))
+	for i := range pl.shared {
+		shared = append(shared, i)
+	}
+	sort.Slice(shared, func(a, b int) bool { return shared[a] < shared[b] })
+	for _, i := range shared {
+		cs := pl.shared[i]
+		sort.Slice(cs, func(a, b int) bool { return cs[a].seq < cs[b].seq })
 		v, err := pl.get(i)
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range cs[1:] {
-			*c.up = UserPlan{Action: Reject, EmployeeNumber: c.up.EmployeeNumber, UserName: c.userName, Sources: c.sources,
-				Notes: c.up.Notes[:c.notes:c.notes], Op: -1, seq: c.up.seq,
-				Reasons: []string{fmt.Sprintf("user %s of the target is also matched by employee %s; not guessing which", v.cur.ID, cs[0].up.EmployeeNumber)}}
-			if len(c.up.Notes) == 0 {
-				c.up.Notes = nil
+			un := c.UserName
+			if c.nameFromTarget {
+				un = ""
 			}
+			var notes []string
+			if c.matchNotes > 0 {
+				notes = c.Notes[:c.matchNotes:c.matchNotes]
+			}
+			*c = UserPlan{Action: Reject, EmployeeNumber: c.EmployeeNumber, UserName: un, Sources: c.Sources[c.intSources:],
+				Notes: notes, Op: -1, seq: c.seq,
+				Reasons: []string{fmt.Sprintf("user %s of the target is also matched by employee %s; not guessing which", v.cur.ID, cs[0].EmployeeNumber)}}
 		}
 	}
+	claimed := func(i int32) bool { return pl.owner[i] != nil }
 	p.Users = pl.users
 	for _, r := range rejected {
 		p.Users = append(p.Users, &UserPlan{Action: Reject, EmployeeNumber: r.Key, Reasons: r.Reasons, Op: -1, seq: 1 << 30})
@@ -485,7 +499,7 @@ func (pl *planner) finish(rejected []Rejection) (*Plan, error) {
 	// ID changes of users the input does not otherwise name.
 	renamed := make([]int32, 0, len(pl.over))
 	for i, v := range pl.over {
-		if v.renamed && !claimed[i] {
+		if v.renamed && !claimed(i) {
 			renamed = append(renamed, i)
 		}
 	}
@@ -535,7 +549,7 @@ func (pl *planner) finish(rejected []Rejection) (*Plan, error) {
 	return p, nil
 }
 
-func (pl *planner) deactivations(p *Plan, claimed map[int32]bool, rejected map[string]bool) error {
+func (pl *planner) deactivations(p *Plan, claimed func(int32) bool, rejected map[string]bool) error {
 	o := pl.o
 	if !pl.identity {
 		return fmt.Errorf("--deactivate-missing needs a full input file (identity records such as 300/305/310 or V1 UserProfile); the input only updates users")
@@ -551,7 +565,7 @@ func (pl *planner) deactivations(p *Plan, claimed map[int32]bool, rejected map[s
 	n := pl.t.size()
 	for i := int32(0); int(i) < n; i++ {
 		emp, _, active := pl.t.entry(i)
-		if claimed[i] || pl.over[i] != nil || !active {
+		if claimed(i) || pl.over[i] != nil || !active {
 			continue
 		}
 		if rejected[strings.ToLower(emp)] {

@@ -103,6 +103,9 @@ type UserPlan struct {
 	Op             int // index into Plan.Ops, -1 when none
 	seq            int
 	createJSON     []byte
+	// What matching a target user added (see planner.finish).
+	matchNotes, intSources int32
+	nameFromTarget         bool
 }
 
 // Counts are the plan's summary numbers.

@@ -2,8 +2,11 @@ package plan
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"scimigrate/scim/scimpath"
@@ -53,7 +56,7 @@ func Show(w io.Writer, f *File, o ShowOptions) error {
 				if !pathMatches(c.Path, want) {
 					continue
 				}
-				old, nu := string(c.Old), string(c.New)
+				old, nu := compact(c.Old), compact(c.New)
 				switch c.Kind {
 				case "+":
 					old = "(none)"
@@ -79,6 +82,15 @@ func Show(w io.Writer, f *File, o ShowOptions) error {
 		fmt.Fprintln(bw, pt.paint(ansiBold, counts.Line()))
 	}
 	return bw.Flush()
+}
+
+// compact is a saved value on one line (plan.json indents them).
+func compact(raw []byte) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	return b.String()
 }
 
 func orEmpty(s string) string {
@@ -141,31 +153,39 @@ func renderEntry(w *bufio.Writer, pt painter, u *UserEntry) {
 		fmt.Fprintf(w, "    (the resource is in the plan's Bulk request %s)\n", orEmpty(u.BulkID))
 		return
 	}
-	schema := "\x00"
-	for _, c := range u.Changes {
-		s := ""
+	// Grouped by schema as Render groups them: core first, then the
+	// extensions in the order of scimpath.KnownURNs.
+	schemaOfPath := func(path string) string {
 		for _, urn := range scimpath.KnownURNs {
-			if strings.HasPrefix(c.Path, urn+":") {
-				s = urn
-				break
+			if urn != scimpath.CoreUser && strings.HasPrefix(path, urn+":") {
+				return urn
 			}
 		}
-		if s == scimpath.CoreUser {
-			s = ""
+		return ""
+	}
+	groups := map[string][]ChangeEntry{}
+	var order []string
+	for _, c := range u.Changes {
+		s := schemaOfPath(c.Path)
+		if _, ok := groups[s]; !ok {
+			order = append(order, s)
 		}
+		groups[s] = append(groups[s], c)
+	}
+	sort.SliceStable(order, func(i, j int) bool { return schemaRank(order[i]) < schemaRank(order[j]) })
+	for _, s := range order {
 		indent := "    "
 		if s != "" {
-			if s != schema {
-				fmt.Fprintf(w, "    %s\n", s)
-			}
+			fmt.Fprintf(w, "    %s\n", s)
 			indent = "      "
 		}
-		schema = s
-		old, nu := orEmpty(string(c.Old)), orEmpty(string(c.New))
-		k := byte('?')
-		if c.Kind != "" {
-			k = c.Kind[0]
+		for _, c := range groups[s] {
+			old, nu := orEmpty(compact(c.Old)), orEmpty(compact(c.New))
+			k := byte('?')
+			if c.Kind != "" {
+				k = c.Kind[0]
+			}
+			fmt.Fprintf(w, "%s%s %s: %s → %s\n", indent, pt.paint(markColor(k), c.Kind), strings.TrimPrefix(c.Path, s+":"), old, nu)
 		}
-		fmt.Fprintf(w, "%s%s %s: %s → %s\n", indent, pt.paint(markColor(k), c.Kind), strings.TrimPrefix(c.Path, s+":"), old, nu)
 	}
 }

@@ -118,10 +118,10 @@ func (p *Plan) Summary() []AttributeSummary {
 
 // RenderSummary writes the summary by attribute, grouped by extension:
 //
-//	Changes by attribute (users; first employees):
-//	    ~ 20058  name.middleName  (E0000012, E0000031, E0000044)
+//	Changes by attribute (number of users, first employees):
+//	    ~ 20058  name.middleName  e.g. E0000012, E0000031, E0000044, …
 //	    urn:ietf:params:scim:schemas:extension:spend:2.0:User
-//	      + 120  customData[id eq "custom1"].value  (E0000007, …)
+//	      + 120  customData[id eq "custom1"].value  e.g. E0000007, …
 //
 // Nothing is written when no attribute changes.
 func RenderSummary(w io.Writer, lines []AttributeSummary, color bool) error {
@@ -134,7 +134,7 @@ func RenderSummary(w io.Writer, lines []AttributeSummary, color bool) error {
 	for _, l := range lines {
 		width = max(width, len(fmt.Sprint(l.Users)))
 	}
-	fmt.Fprintln(bw, pt.paint(ansiBold, "Changes by attribute (users; first employees):"))
+	fmt.Fprintln(bw, pt.paint(ansiBold, "Changes by attribute (number of users, first employees):"))
 	schema := ""
 	for _, l := range lines {
 		indent := "    "
@@ -155,7 +155,7 @@ func RenderSummary(w io.Writer, lines []AttributeSummary, color bool) error {
 		if l.Kind != "" {
 			k = l.Kind[0]
 		}
-		fmt.Fprintf(bw, "%s%s %*d  %s  (%s)\n", indent, pt.paint(markColor(k), l.Kind), width, l.Users, l.Path, ex)
+		fmt.Fprintf(bw, "%s%s %*d  %s  e.g. %s\n", indent, pt.paint(markColor(k), l.Kind), width, l.Users, l.Path, ex)
 	}
 	bw.WriteByte('\n')
 	return bw.Flush()

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -207,6 +208,10 @@ type planned struct {
 	p      *plan.Plan
 }
 
+// planMemoryLimit is the soft memory limit of a plan against a snapshot
+// (GOMEMLIMIT overrides it).
+const planMemoryLimit = 640 << 20
+
 // makePlan converts the inputs of co, reads the current state (to's
 // snapshot, or the live target, the whole company when deactivateAll) and
 // computes the plan. It is what `scimigrate plan` runs, and what `apply
@@ -216,6 +221,13 @@ type planned struct {
 // Diagnostics go to errw; errors are returned (see reportPlanError).
 func makePlan(ctx context.Context, io IO, errw *bufio.Writer, co *convertOptions, to *targetOptions, popts plan.Options) (*planned, error) {
 	if to.Snapshot != "" {
+		if os.Getenv("GOMEMLIMIT") == "" {
+			// The live heap is the indexes and the users' plans; parsing
+			// every matched user makes much garbage, which GOGC=400 (see
+			// main) would let grow to several times the live heap. A soft
+			// limit keeps the collector lazy below it and busy near it.
+			debug.SetMemoryLimit(planMemoryLimit)
+		}
 		set, inputs, closeInputs, err := co.open(io.In)
 		if err != nil {
 			return nil, err
