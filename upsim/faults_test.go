@@ -198,21 +198,47 @@ func TestCloseAbortsSlowRequests(t *testing.T) {
 	opts.Faults = Faults{Slow: 1, SlowDelay: time.Hour}
 	opts.AccessToken = "t"
 	s := NewServer(opts)
-	done := make(chan error, 1)
+	type result struct {
+		status int
+		err    error
+	}
+	done := make(chan result, 1)
 	go func() {
 		req, _ := http.NewRequest("GET", s.URL()+"/profile/identity/v4/Users", nil)
 		req.Header.Set("Authorization", "Bearer t")
 		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
+		if err != nil {
+			done <- result{err: err}
+			return
 		}
-		done <- err
+		resp.Body.Close()
+		done <- result{status: resp.StatusCode}
 	}()
-	for i := 0; i < 100000 && s.Stats().Slowed == 0; i++ {
+	// The request must be held by the slow fault before Close is called,
+	// otherwise this would only test a request that never started.
+	deadline := time.Now().Add(30 * time.Second)
+	for s.Stats().Slowed == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the request was never slowed")
+		}
 		time.Sleep(time.Millisecond)
 	}
-	s.Close()
-	<-done
+	select {
+	case r := <-done:
+		t.Fatalf("the slowed request finished before Close: %+v", r)
+	default:
+	}
+	go s.Close() // httptest's Close waits for outstanding requests
+	// SlowDelay is an hour: an answer within a minute can only come from
+	// Close aborting the wait.
+	select {
+	case r := <-done:
+		if r.err == nil && r.status != http.StatusServiceUnavailable {
+			t.Errorf("aborted request answered %d, want 503 or a transport error", r.status)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Close did not abort the slowed request")
+	}
 }
 
 func TestCompletionDeterministic(t *testing.T) {

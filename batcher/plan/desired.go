@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,12 +43,46 @@ type Rejection struct {
 	Reasons []string
 }
 
+// RejectedRecord is an input record that sends nothing because the
+// conversion or the plan rejected it; apply reports it.
+type RejectedRecord struct {
+	File           string `json:"file"`
+	Line           int    `json:"line"`
+	Record         string `json:"record,omitempty"`
+	EmployeeNumber string `json:"employeeNumber,omitempty"`
+	Message        string `json:"message"`
+}
+
+// rejectedRecords merges rejections by file and line, in first-seen order.
+type rejectedRecords struct {
+	list []RejectedRecord
+	at   map[string]int
+}
+
+func (r *rejectedRecords) add(rr RejectedRecord) {
+	k := rr.File + "\x00" + strconv.Itoa(rr.Line)
+	if i, ok := r.at[k]; ok {
+		if !strings.Contains(r.list[i].Message, rr.Message) {
+			r.list[i].Message += " | " + rr.Message
+		}
+		return
+	}
+	if r.at == nil {
+		r.at = map[string]int{}
+	}
+	r.at[k] = len(r.list)
+	r.list = append(r.list, rr)
+}
+
 // Desired is what the inputs ask for.
 type Desired struct {
 	Users    []*DesiredUser
 	Intents  []*Intent
 	Rejected []Rejection
-	Stats    *converter.Stats
+	// RejectedRecords are the records the conversion rejected (its
+	// error diagnostics), by file and line.
+	RejectedRecords []RejectedRecord
+	Stats           *converter.Stats
 	// Employees is the number of converted employees (len(Users) when
 	// they are kept).
 	Employees int
@@ -70,6 +105,7 @@ type collector struct {
 	d        *Desired
 	mu       sync.Mutex
 	rejected map[string][]string
+	rejRecs  rejectedRecords
 	validate converter.Validator
 	enPath   *scimpath.Path
 	unPath   *scimpath.Path
@@ -129,9 +165,29 @@ func (c *collector) intent(in *converter.Intent) *Intent {
 	return it
 }
 
+// diag records the error diagnostics as rejected records and passes
+// every diagnostic on to sink.
+func (c *collector) diag(sink source.Sink) source.Sink {
+	return func(dg source.Diagnostic) {
+		if dg.Severity == source.Error {
+			msg := dg.Msg
+			if dg.Field != "" {
+				msg = dg.Field + ": " + msg
+			}
+			c.mu.Lock()
+			c.rejRecs.add(RejectedRecord{File: dg.File, Line: dg.Line, Message: msg})
+			c.mu.Unlock()
+		}
+		if sink != nil {
+			sink(dg)
+		}
+	}
+}
+
 // done sets the statistics' file settings and the rejections, by key.
 func (c *collector) done() {
 	d := c.d
+	d.RejectedRecords = c.rejRecs.list
 	if d.Stats != nil {
 		for _, s := range d.Stats.Settings {
 			d.Existing[s.File] = s.Existing
@@ -164,7 +220,7 @@ func Collect(ctx context.Context, inputs []converter.Input, o CollectOptions) (*
 		Emit:      keep,
 		Update:    keep,
 		Intent:    func(in *converter.Intent) error { col.intent(in); return nil },
-		Diag:      o.Diag,
+		Diag:      col.diag(o.Diag),
 	})
 	d.Stats = st
 	d.Employees = len(d.Users)
@@ -321,7 +377,7 @@ func Stream(ctx context.Context, inputs []converter.Input, o StreamOptions) (*Pl
 		CompanyID:    o.CompanyID,
 		Work:         work,
 		Intent:       func(in *converter.Intent) error { it := col.intent(in); pl.intent(it); return nil },
-		Diag:         o.Diag,
+		Diag:         col.diag(o.Diag),
 		Prepared:     start,
 		IntentsFirst: true,
 	})
@@ -336,7 +392,7 @@ func Stream(ctx context.Context, inputs []converter.Input, o StreamOptions) (*Pl
 			return nil, d, err
 		}
 	}
-	p, err := pl.finish(d.Rejected)
+	p, err := pl.finish(d)
 	if err != nil {
 		return nil, d, err
 	}

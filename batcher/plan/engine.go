@@ -181,7 +181,7 @@ func Make(d *Desired, cur *Snapshot, o Options) (*Plan, error) {
 	for _, du := range d.Users {
 		pl.user(du, d.existingFor(du, o.Existing, cfg))
 	}
-	return pl.finish(d.Rejected)
+	return pl.finish(d)
 }
 
 // fillMatch copies the matched user's identity into the plan (copies: the
@@ -413,18 +413,27 @@ func (pl *planner) planUser(du *DesiredUser, mode string) (*UserPlan, error) {
 	up.Sources = append(append([]batcher.Source(nil), v.intSrc...), up.Sources...)
 	changes := append([]Change(nil), v.intent...)
 	df := &differ{}
-	if _, ok := v.doc.Obj.Get("entitlements"); ok {
+	cur := v.doc
+	if _, ok := cur.Obj.Get("entitlements"); ok {
 		df.entKnow = true
+	} else if su := pl.o.State.Lookup(v.cur.ID, v.cur.EmployeeNumber); su != nil && supplies(du, "entitlements") {
+		// The target never returns entitlements: compare with what
+		// scimigrate last applied.
+		cur = withEntitlements(cur, su.Entitlements)
+		df.entKnow = true
+		up.Notes = append(up.Notes, fmt.Sprintf("the target does not return entitlements: compared with those scimigrate applied on %s (%s: %s)",
+			su.Applied, orNone(pl.o.StateName), orNone(strings.Join(su.Entitlements, ", "))))
 	}
-	df.diffDoc(v.doc, scim.Obj(&du.User.Doc))
+	df.diffDoc(cur, scim.Obj(&du.User.Doc))
 	changes = append(changes, df.out...)
-	changes = append(changes, removals(v.doc, du, mode, pl.o.Set, df.entKnow, changes)...)
+	changes = append(changes, removals(cur, du, mode, pl.o.Set, df.entKnow, changes)...)
 	if pl.copyJSON {
 		detachChanges(changes)
 	}
 	up.Changes = changes
 	if !df.entKnow && hasEntitlementAdd(changes) {
-		up.Notes = append(up.Notes, "the target does not return entitlements: the ones the input asserts are added (an add of a held entitlement changes nothing)")
+		up.Notes = append(up.Notes, "the target does not return entitlements and no applied state (--state) knows this user's: "+
+			"the ones the input asserts are added (an add of a held entitlement changes nothing)")
 	}
 	if !df.entKnow {
 		var gone []string
@@ -449,7 +458,8 @@ func (pl *planner) planUser(du *DesiredUser, mode string) (*UserPlan, error) {
 
 // finish resolves the claims, plans the ID changes of users the input does
 // not name and the deactivations, and builds the operations.
-func (pl *planner) finish(rejected []Rejection) (*Plan, error) {
+func (pl *planner) finish(d *Desired) (*Plan, error) {
+	rejected := d.Rejected
 	if pl.err != nil {
 		return nil, pl.err
 	}
@@ -543,6 +553,7 @@ func (pl *planner) finish(rejected []Rejection) (*Plan, error) {
 			p.Counts.Rejected++
 		}
 	}
+	p.Rejected = rejectedOf(d, p.Users)
 	if err := p.buildOps(pl.o.Limits); err != nil {
 		return nil, err
 	}

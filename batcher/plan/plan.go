@@ -13,9 +13,14 @@
 //   - keyed multi-valued attributes change entry by entry through a filter
 //     on the entry's key: customData by id, emails/phoneNumbers/addresses by
 //     type, roles by roleName, approvers by kind (the attribute) and
-//     primary, delegates by product (the attribute) and
+//     approver.employeeNumber (a new primary approver replaces the old
+//     one, a secondary entry is demoted before), delegates by product (the attribute) and
 //     delegate.employeeNumber, travel customFields by name, entitlements by
 //     value; a new entry is an "add" of the attribute with a one-entry list;
+//   - an extension the user lacks is added whole, in one operation without
+//     a path, so a strict server sees its required attributes together
+//     (spend User: reimbursementCurrency, country, locale; travel User:
+//     ruleClass);
 //   - references (manager, biManager, approver, delegate, ruleClass) are
 //     replaced whole, never merged with a stale UUID;
 //   - Y/N memberships asserted absent (roles, entitlements) that are present
@@ -130,6 +135,10 @@ type Plan struct {
 	// "REPLACE", or "mixed" when files differ).
 	Existing string
 	Target   string
+	// Rejected are the input records that send nothing: those the
+	// conversion rejected and those of rejected users, by file and line.
+	// Every apply path reports them.
+	Rejected []RejectedRecord
 	// TargetUsers is the number of users the target state holds.
 	TargetUsers int
 	Warnings    []string
@@ -201,6 +210,11 @@ type Options struct {
 	TerminationDate string
 	Now             func() time.Time
 	Limits          batcher.Limits
+	// State is what scimigrate last applied of the attributes the target
+	// does not return (entitlements); nil knows nothing. StateName names
+	// it in the plan's notes.
+	State     *State
+	StateName string
 }
 
 var (
@@ -225,6 +239,39 @@ func mergeChanges(a, b []Change) []Change {
 		}
 	}
 	return a
+}
+
+// rejectedOf lists the conversion's rejected records, then the records of
+// the users the plan rejects (ambiguous matches, updates of users that do
+// not exist, ID changes that cannot apply).
+func rejectedOf(d *Desired, users []*UserPlan) []RejectedRecord {
+	var r rejectedRecords
+	for _, rr := range d.RejectedRecords {
+		r.add(rr)
+	}
+	for _, u := range users {
+		if u.Action != Reject {
+			continue
+		}
+		for _, s := range u.Sources {
+			r.add(RejectedRecord{File: s.File, Line: s.Line, Record: s.Record, EmployeeNumber: u.EmployeeNumber, Message: strings.Join(u.Reasons, "; ")})
+		}
+	}
+	return r.list
+}
+
+// supplies reports whether the input says anything about a core
+// attribute (a value, or a membership asserted absent).
+func supplies(du *DesiredUser, attr string) bool {
+	if _, ok := du.User.Doc.Get(attr); ok {
+		return true
+	}
+	for _, m := range du.User.Absent {
+		if m.Path.URN == "" && len(m.Path.Attr) == 1 && strings.EqualFold(m.Path.Attr[0], attr) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasEntitlementAdd(cs []Change) bool {

@@ -8,14 +8,12 @@ import (
 	"fmt"
 	"iter"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 
 	"scimigrate/batcher"
 	"scimigrate/batcher/apply"
+	"scimigrate/batcher/client"
 	"scimigrate/batcher/plan"
 	"scimigrate/converter"
 	"scimigrate/converter/source"
@@ -24,19 +22,18 @@ import (
 // applyOptions are the flags of apply (gh style: options, then run).
 type applyOptions struct {
 	convertOptions
-	BaseURL       string
+	target        targetOptions
 	Journal       string
 	CreateOnly    bool
 	PollInterval  time.Duration
-	Concurrency   int
 	Report        string
-	TokenFile     string
 	ProgressEvery time.Duration
 	AllowStale    bool
 	Existing      string
+	State         string
 
-	env      func(string) string // credentials; os.Getenv unless a test or the demo sets it
-	rejected *rejections         // records rejected by the conversion, added to the report
+	rejected *rejections // records rejected by the conversion or the plan, added to the report
+	planID   string      // the saved plan applied, recorded in the journal
 }
 
 // rejections are the records the conversion rejected, by file and line, so
@@ -70,6 +67,22 @@ func (r *rejections) add(d source.Diagnostic) {
 	row.Message += msg
 }
 
+// rejectionsOf turns a plan's rejected records into report rows: every
+// apply path (planned, saved plan, --create-only) hands the report the
+// records it does not send.
+func rejectionsOf(recs []plan.RejectedRecord) *rejections {
+	r := &rejections{rows: map[string]*apply.ReportRow{}}
+	for _, rr := range recs {
+		k := fmt.Sprintf("%s\x00%d", rr.File, rr.Line)
+		if _, dup := r.rows[k]; dup {
+			continue
+		}
+		r.rows[k] = &apply.ReportRow{File: rr.File, Line: rr.Line, Record: rr.Record, EmployeeNumber: rr.EmployeeNumber, Outcome: "rejected", Message: rr.Message}
+		r.order = append(r.order, k)
+	}
+	return r
+}
+
 // list returns the rejected records in input order.
 func (r *rejections) list() []apply.ReportRow {
 	if r == nil {
@@ -84,48 +97,55 @@ func (r *rejections) list() []apply.ReportRow {
 
 func (o *applyOptions) register(fs *flag.FlagSet) {
 	o.convertOptions.register(fs, false)
-	fs.StringVar(&o.BaseURL, "base-url", "", "datacenter URI, e.g. https://us2.api.concursolutions.com (required)")
+	o.target.register(fs, targetFlags{concurrency: "Bulk requests and HTTP calls in flight"})
 	fs.StringVar(&o.Journal, "journal", "scimigrate-journal.db", "resumable journal (SQLite, mode 0600); re-run the same command with it to resume")
 	fs.BoolVar(&o.CreateOnly, "create-only", false, "every employee is new: the first load into an empty tenant")
 	fs.DurationVar(&o.PollInterval, "poll-interval", 5*time.Second, "first wait before reading a provision's status (doubles up to 60s)")
-	fs.IntVar(&o.Concurrency, "concurrency", 4, "Bulk requests and HTTP calls in flight")
 	fs.StringVar(&o.Report, "report", "", "where to write the per-record CSV report (default: JOURNAL.report.csv; mode 0600)")
-	fs.StringVar(&o.TokenFile, "token-file", "", "keep a rotated refresh token and the geolocation here (mode 0600)")
 	fs.DurationVar(&o.ProgressEvery, "progress-interval", 10*time.Second, "interval of the plain progress line when stderr is not a terminal")
 	fs.BoolVar(&o.AllowStale, "allow-stale", false, "apply a saved plan even if users changed in the target since it was made")
 	fs.StringVar(&o.Existing, "existing", "", "without a saved plan: existing-record handling UPDATE or REPLACE (default: the 100 record)")
+	fs.StringVar(&o.State, "state", "", "applied state: the entitlements scimigrate applied, which the target never returns (default: "+plan.StateFile+" beside the journal)")
 }
 
-func runApply(args []string, io IO) int {
+func applyCommand() *command {
 	var o applyOptions
-	fs := newFlagSet("apply", io.Err)
-	o.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(io.Err, "usage: scimigrate apply --base-url URL [--journal FILE] [flags] PLANDIR")
-		fmt.Fprintln(io.Err, "       scimigrate apply --base-url URL [--journal FILE] [--create-only] [flags] FILE...")
-		fs.PrintDefaults()
+	return &command{
+		name:    "apply",
+		summary: "convert and submit to UPS through a resumable journal (apply --create-only FILE...)",
+		usage: "apply --base-url URL [--journal FILE] [flags] PLANDIR\n" +
+			"       scimigrate apply --base-url URL [--journal FILE] [--create-only] [flags] FILE...",
+		desc: "apply sends a saved plan's requests byte for byte and in order (PLANDIR, after refusing a stale plan " +
+			"unless the journal already holds this plan), or " +
+			"converts the input files and submits them: --create-only for a first load into an empty tenant, " +
+			"otherwise it plans against the live target first. Every operation goes through a resumable SQLite " +
+			"journal: run the same command again after an interruption to resume without sending anything twice. " +
+			"A per-record CSV report is written at the end. Exit 1 when records are rejected or operations fail, " +
+			"2 when the target cannot be reached or authenticated.",
+		flags: o.register,
+		args: func(args []string) error {
+			o.Files = args
+			switch {
+			case o.target.BaseURL == "":
+				return usageErrorf("--base-url is required")
+			case len(o.Files) == 0:
+				return usageErrorf("no input files")
+			}
+			if _, err := checkExisting(o.Existing); err != nil {
+				return err
+			}
+			return nil
+		},
+		run: func(ctx context.Context, cio *IO) error {
+			if len(o.Files) == 1 && isPlanDir(o.Files[0]) {
+				return o.applySaved(ctx, cio, o.Files[0])
+			}
+			if !o.CreateOnly {
+				return o.applyPlanned(ctx, cio)
+			}
+			return o.run(ctx, cio)
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	o.Files = fs.Args()
-	switch {
-	case o.BaseURL == "":
-		fmt.Fprintln(io.Err, "scimigrate apply: --base-url is required")
-		return exitUsage
-	case len(o.Files) == 0:
-		fmt.Fprintln(io.Err, "scimigrate apply: no input files")
-		return exitUsage
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if len(o.Files) == 1 && isPlanDir(o.Files[0]) {
-		return o.applySaved(ctx, io, o.Files[0])
-	}
-	if !o.CreateOnly {
-		return o.applyPlanned(ctx, io)
-	}
-	return o.run(ctx, io)
 }
 
 func isPlanDir(p string) bool {
@@ -135,79 +155,90 @@ func isPlanDir(p string) bool {
 
 // applySaved sends exactly the operations of a saved plan (their bodies, in
 // their order, with their bulkIds) through the journal, after checking that
-// no user it touches changed in the target since the plan was made.
-func (o *applyOptions) applySaved(ctx context.Context, io IO, dir string) int {
-	to := targetOptions{BaseURL: o.BaseURL, TokenFile: o.TokenFile, Concurrency: o.Concurrency}
-	var saved *plan.Saved
-	if _, err := os.Stat(o.Journal); err == nil {
-		// Resuming: the plan was checked when this apply started, and the
-		// users it already changed are expected to differ now.
-		s, err := plan.Load(dir)
-		if err != nil {
-			fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
-			return exitUsage
-		}
-		saved = s
-		fmt.Fprintf(io.Err, "scimigrate apply: resuming %s with journal %s (staleness was checked when it started)\n", dir, o.Journal)
+// no user it touches changed in the target since the plan was made. The
+// check is skipped only when the journal already holds this very plan (a
+// resume: the users it changed are expected to differ now), which the
+// journal's content says, not the file existing.
+func (o *applyOptions) applySaved(ctx context.Context, io *IO, dir string) error {
+	c, err := o.target.client(ctx, io)
+	if err != nil {
+		return err
+	}
+	saved, err := plan.Load(dir)
+	if err != nil {
+		return fatal(err)
+	}
+	imported, err := apply.ImportedPlan(o.Journal)
+	if err != nil {
+		return fatal(err)
+	}
+	if imported == saved.ID {
+		fmt.Fprintf(io.Err, "scimigrate apply: resuming %s with journal %s, which holds this plan (staleness was checked when it started)\n", dir, o.Journal)
 	} else {
-		live, err := to.live(ctx, io.Err)
+		stale, err := saved.CheckStale(ctx, o.target.liveFrom(c, io))
 		if err != nil {
-			fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
-			return exitUsage
+			return fatal(err)
 		}
-		s, stale, err := plan.Check(ctx, dir, live, o.AllowStale)
-		if errors.Is(err, plan.ErrStale) {
-			fmt.Fprintf(io.Err, "scimigrate apply: %v\nrefusing to apply: run 'scimigrate plan' again, or pass --allow-stale\n", err)
-			return exitRejected
-		}
-		if err != nil {
-			fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
-			return exitUsage
+		if len(stale) > 0 && !o.AllowStale {
+			return &rejectedError{fmt.Errorf("%w\nrefusing to apply: run 'scimigrate plan' again, or pass --allow-stale", &plan.StaleError{Users: stale})}
 		}
 		for _, u := range stale {
 			fmt.Fprintf(io.Err, "scimigrate apply: warning (--allow-stale): changed since the plan: %s\n", u.String())
 		}
-		saved = s
 	}
+	o.planID = saved.ID
+	o.rejected = rejectionsOf(saved.File.Rejected)
 	fmt.Fprintf(io.Err, "== applying saved plan %s: %d operation(s) in %d request(s)\n", dir, len(saved.Ops), len(saved.Requests))
-	return o.submit(ctx, io, opsSeq(saved.Ops), func() (int, string) { return exitOK, "" })
+	var convErr error
+	if len(saved.File.Rejected) > 0 {
+		convErr = errRejected
+	}
+	return o.submit(ctx, io, c, opsSeq(saved.Ops), func() error { return convErr })
 }
 
 // applyPlanned plans against the live target first (as 'scimigrate plan'
 // would), prints the plan's summary, and applies it.
-func (o *applyOptions) applyPlanned(ctx context.Context, io IO) int {
+func (o *applyOptions) applyPlanned(ctx context.Context, io *IO) error {
 	errw := bufio.NewWriter(io.Err)
-	to := &targetOptions{BaseURL: o.BaseURL, TokenFile: o.TokenFile, Concurrency: o.Concurrency}
-	switch strings.ToUpper(o.Existing) {
-	case "", "UPDATE", "REPLACE":
-	default:
-		fmt.Fprintf(io.Err, "scimigrate apply: --existing %q: want UPDATE or REPLACE\n", o.Existing)
-		return exitUsage
-	}
-	r, err := makePlan(ctx, io, errw, &o.convertOptions, to, plan.Options{Existing: strings.ToUpper(o.Existing)})
+	existing, err := checkExisting(o.Existing)
 	if err != nil {
-		reportPlanError(errw, "apply", err)
-		errw.Flush()
-		return exitUsage
+		return err
+	}
+	popts := plan.Options{Existing: existing, StateName: applyStatePath(o.State, o.Journal)}
+	if popts.State, err = plan.ReadState(popts.StateName, o.State != ""); err != nil {
+		return fatal(err)
+	}
+	r, err := makePlan(ctx, io, errw, &o.convertOptions, &o.target, popts)
+	errw.Flush()
+	if err != nil {
+		return err
 	}
 	r.p.Render(errw, plan.RenderOptions{})
 	errw.Flush()
-	convCode := exitOK
+	o.rejected = rejectionsOf(r.p.Rejected)
+	var convErr error
 	if st := r.c.d.Stats; st != nil && st.RecordsRejected > 0 || r.p.Counts.Rejected > 0 {
-		convCode = exitRejected
+		convErr = errRejected
 	}
-	return o.submit(ctx, io, opsSeq(r.p.Ops), func() (int, string) { return convCode, "" })
+	c, err := o.target.client(ctx, io)
+	if err != nil {
+		return err
+	}
+	return o.submit(ctx, io, c, opsSeq(r.p.Ops), func() error { return convErr })
 }
 
 // run converts the inputs and streams every user to create into the apply
 // engine, which journals, batches, submits and tracks them.
-func (o *applyOptions) run(ctx context.Context, io IO) int {
+func (o *applyOptions) run(ctx context.Context, io *IO) error {
 	set, inputs, closeInputs, err := o.open(io.In)
 	if err != nil {
-		fmt.Fprintf(io.Err, "scimigrate: %v\n", err)
-		return exitUsage
+		return fatal(err)
 	}
 	defer closeInputs()
+	c, err := o.target.client(ctx, io)
+	if err != nil {
+		return err
+	}
 	var st *converter.Stats
 	var updates, intents int
 	rej := &rejections{}
@@ -215,10 +246,12 @@ func (o *applyOptions) run(ctx context.Context, io IO) int {
 	ops := func(yield func(batcher.Operation, error) bool) {
 		stopped := errors.New("stopped")
 		var err error
+		echo := source.NewEcho(io.Err, o.EchoLimit)
+		defer echo.Flush()
 		st, err = converter.Run(ctx, inputs, converter.Options{
 			Set: set, Workers: o.Workers, Validate: converter.ValidateSchema, CompanyID: set.Config.CompanyID,
 			Diag: func(d source.Diagnostic) {
-				fmt.Fprintln(io.Err, d.String())
+				echo.Write(d)
 				rej.add(d)
 			},
 			Emit: func(r *converter.Result) error {
@@ -250,16 +283,17 @@ func (o *applyOptions) run(ctx context.Context, io IO) int {
 			yield(batcher.Operation{}, err)
 		}
 	}
-	return o.submit(ctx, io, ops, func() (int, string) {
+	return o.submit(ctx, io, c, ops, func() error {
 		if st == nil {
-			return exitUsage, ""
+			return nil // the conversion did not finish: submit reports the run's error
 		}
-		writeSummary(io.Err, st)
-		code := exitOK
+		if err := writeSummary(io.Err, st); err != nil {
+			return fatal(err)
+		}
 		if st.RecordsRejected > 0 || updates > 0 || intents > 0 {
-			code = exitRejected
+			return errRejected
 		}
-		return code, ""
+		return nil
 	})
 }
 
@@ -289,34 +323,29 @@ func createOperation(r *converter.Result) batcher.Operation {
 	return op
 }
 
-// submit runs the apply engine over ops and writes the summary and report.
-// after reports the conversion's own outcome once ops is exhausted.
-func (o *applyOptions) submit(ctx context.Context, io IO, ops iter.Seq2[batcher.Operation, error], after func() (int, string)) int {
-	env := o.env
-	if env == nil {
-		env = os.Getenv
-	}
+// submit runs the apply engine over ops with the client c and writes the
+// summary and report. after reports the conversion's own outcome once ops
+// is exhausted.
+func (o *applyOptions) submit(ctx context.Context, io *IO, c *client.Client, ops iter.Seq2[batcher.Operation, error], after func() error) error {
 	opts := apply.Options{
-		BaseURL:      o.BaseURL,
+		Client:       c, // credentials, token file and base URL: targetOptions.client
 		JournalPath:  o.Journal,
-		Concurrency:  o.Concurrency,
+		Concurrency:  o.target.Concurrency,
 		PollInterval: o.PollInterval,
-		Progress:     apply.NewProgress(io.Err, o.ProgressEvery),
-		Logf:         func(format string, args ...any) { fmt.Fprintf(io.Err, "scimigrate: "+format+"\n", args...) },
-		Env:          env,
-		TokenFile:    o.TokenFile,
+		Progress:     apply.NewProgressFor(io.Err, io.ErrTTY, o.ProgressEvery),
+		Logf:         logf(io),
+		PlanID:       o.planID,
 	}
 	sum, err := apply.RunSeq(ctx, opts, ops)
-	convCode, _ := after()
+	convErr := after()
 	if err != nil {
-		fmt.Fprintf(io.Err, "scimigrate apply: %v\n", err)
 		if sum != nil {
 			fmt.Fprintln(io.Err, sum.String())
 		}
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(io.Err, "scimigrate apply: interrupted; run the same command again with --journal %s to resume\n", o.Journal)
+			return fatal(fmt.Errorf("interrupted (%w); run the same command again with --journal %s to resume", err, o.Journal))
 		}
-		return exitUsage
+		return fatal(err)
 	}
 	fmt.Fprintln(io.Err, sum.String())
 	report := o.Report
@@ -325,64 +354,75 @@ func (o *applyOptions) submit(ctx context.Context, io IO, ops iter.Seq2[batcher.
 	}
 	if o.rejected != nil {
 		if err := apply.RecordRejected(ctx, o.Journal, o.rejected.list()); err != nil {
-			fmt.Fprintf(io.Err, "scimigrate apply: recording the rejected records: %v\n", err)
-			return exitUsage
+			return fatal(fmt.Errorf("recording the rejected records: %w", err))
 		}
 	}
+	if err := recordApplied(ctx, o.Journal, applyStatePath(o.State, o.Journal)); err != nil {
+		return fatal(fmt.Errorf("recording the applied state: %w", err))
+	}
 	if err := writeReport(ctx, o.Journal, "csv", report); err != nil {
-		fmt.Fprintf(io.Err, "scimigrate apply: writing the report: %v\n", err)
-		return exitUsage
+		return fatal(fmt.Errorf("writing the report: %w", err))
 	}
 	fmt.Fprintf(io.Err, "report: %s (one row per source record)\n", report)
-	return max(convCode, sum.ExitCode())
+	if convErr != nil {
+		return convErr
+	}
+	if sum.ExitCode() != exitOK {
+		return errRejected
+	}
+	return nil
 }
 
 func writeReport(ctx context.Context, journal, format, path string) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	f, err := createOutput(path)
 	if err != nil {
 		return err
 	}
+	defer f.Close()
 	if err := apply.Report(ctx, journal, format, f); err != nil {
-		f.Close()
 		return err
 	}
-	return f.Close()
+	return f.Commit()
 }
 
-func runStatus(args []string, io IO) int {
-	fs := newFlagSet("status", io.Err)
-	journal := fs.String("journal", "scimigrate-journal.db", "the journal of an apply run")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+func statusCommand() *command {
+	var journal string
+	return &command{
+		name:    "status",
+		summary: "show progress and outcomes of an apply journal",
+		usage:   "status [--journal FILE]",
+		desc: "status reads the journal of an apply run (finished, running or interrupted) and prints how many " +
+			"operations and requests are done, in flight or failed.",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&journal, "journal", "scimigrate-journal.db", "the journal of an apply run")
+		},
+		run: func(ctx context.Context, cio *IO) error {
+			return fatal(apply.Status(ctx, journal, cio.Out))
+		},
 	}
-	if err := apply.Status(context.Background(), *journal, io.Out); err != nil {
-		fmt.Fprintf(io.Err, "scimigrate status: %v\n", err)
-		return exitUsage
-	}
-	return exitOK
 }
 
-func runReport(args []string, s IO) int {
-	fs := newFlagSet("report", s.Err)
-	journal := fs.String("journal", "scimigrate-journal.db", "the journal of an apply run")
-	format := fs.String("format", "csv", "csv, json or ndjson")
-	out := fs.String("o", "", "write to this file (mode 0600) instead of stdout")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+func reportCommand() *command {
+	var journal, format, out string
+	return &command{
+		name:    "report",
+		summary: "write the per-record report of an apply journal (csv, json)",
+		usage:   "report [--journal FILE] [--format csv|json|ndjson] [-o FILE]",
+		desc: "report writes one row per source record of an apply journal: file, line, employee, bulkId, Concur " +
+			"UUID, outcome and per-extension errors, including the records the conversion rejected, so every input " +
+			"record is accounted for.",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&journal, "journal", "scimigrate-journal.db", "the journal of an apply run")
+			fs.StringVar(&format, "format", "csv", "csv, json or ndjson")
+			fs.StringVar(&out, "o", "", "write to this file (mode 0600) instead of stdout")
+		},
+		run: func(ctx context.Context, cio *IO) error {
+			if out != "" {
+				return fatal(writeReport(ctx, journal, format, out))
+			}
+			return fatal(apply.Report(ctx, journal, format, cio.Out))
+		},
 	}
-	w := s.Out
-	if *out != "" {
-		if err := writeReport(context.Background(), *journal, *format, *out); err != nil {
-			fmt.Fprintf(s.Err, "scimigrate report: %v\n", err)
-			return exitUsage
-		}
-		return exitOK
-	}
-	if err := apply.Report(context.Background(), *journal, *format, w); err != nil {
-		fmt.Fprintf(s.Err, "scimigrate report: %v\n", err)
-		return exitUsage
-	}
-	return exitOK
 }
 
 // opsSeq yields a list of operations to the apply engine.

@@ -18,6 +18,7 @@ import (
 // slow answers, dropped connections after acceptance, token expiry), then
 // runs the same command again: the journal resumes and nothing is sent twice.
 func TestApplyAgainstSimulatorWithFaults(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "employees.txt")
 	f, _ := os.Create(in)
@@ -32,8 +33,8 @@ func TestApplyAgainstSimulatorWithFaults(t *testing.T) {
 	journal := filepath.Join(dir, "journal.db")
 	args := []string{"apply", "--base-url", sim.URL(), "--create-only", "--journal", journal, "--poll-interval", "20ms",
 		"--concurrency", "3", "--company-id", "c0ffee00-0000-0000-0000-000000000001", in}
-	t.Setenv("SCIMIGRATE_ACCESS_TOKEN", token)
-	run := func() result { return runCLI(t, ".", args...) }
+	env := map[string]string{"SCIMIGRATE_ACCESS_TOKEN": token}
+	run := func() result { return runAt(t, ".", env, args...) }
 	r := run()
 	if r.code != 0 {
 		t.Fatalf("apply exit %d\n%s", r.code, r.stderr)
@@ -86,11 +87,11 @@ func TestApplyAgainstSimulatorWithFaults(t *testing.T) {
 		t.Errorf("re-run: exit %d, %d new Bulk requests\n%s", r.code, sim.Stats().BulkReceived-before, r.stderr)
 	}
 	// status and report commands read the journal.
-	r = runCLI(t, dir, "status", "--journal", journal)
+	r = runCLI(t, ".", "status", "--journal", journal)
 	if r.code != 0 || !strings.Contains(r.stdout, "60") {
 		t.Errorf("status: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	r = runCLI(t, dir, "report", "--journal", journal, "--format", "json")
+	r = runCLI(t, ".", "report", "--journal", journal, "--format", "json")
 	var js []map[string]any
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &js) != nil || len(js) == 0 {
 		t.Errorf("report json: %d %s", r.code, r.stderr)
@@ -98,6 +99,7 @@ func TestApplyAgainstSimulatorWithFaults(t *testing.T) {
 }
 
 func TestApplyUsage(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -137,40 +139,66 @@ func countRecords(t *testing.T, p string) int {
 	return n
 }
 
-// TestReportListsRejectedRecords: records the conversion rejected, or that
-// --create-only cannot apply, are kept in the journal, so a later report
+// TestReportListsRejectedRecords: records the conversion or the plan
+// rejected, or that --create-only cannot apply, are kept in the journal on
+// every apply path (--create-only, planned, saved plan), so a later report
 // accounts for every input record, sent or not.
 func TestReportListsRejectedRecords(t *testing.T) {
-	sim := upsim.NewServer(upsim.Options{Seed: 1, AccessToken: "tok", CompletionDelay: time.Millisecond})
-	defer sim.Close()
-	t.Setenv("SCIMIGRATE_ACCESS_TOKEN", "tok")
-	journal := filepath.Join(t.TempDir(), "j.db")
-	r := runCLI(t, "../../fixtures/flat", "apply", "--base-url", sim.URL(), "--create-only", "--config", "config.yaml",
-		"--journal", journal, "--poll-interval", "10ms", "sample.txt")
-	if r.code != 1 {
-		t.Fatalf("apply exit %d (want 1)\n%s", r.code, r.stderr)
-	}
-	r = runCLI(t, ".", "report", "--journal", journal, "--format", "json")
-	var rows []struct {
-		File    string `json:"file"`
-		Line    int    `json:"line"`
-		Outcome string `json:"outcome"`
-		Message string `json:"message"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
-		t.Fatalf("report: %v\n%s", err, r.stdout)
-	}
-	got := map[int]string{}
-	for _, row := range rows {
-		got[row.Line] = row.Outcome
-	}
-	// Line 5: employee 1004 fails validation; 13: update-only; 17: a 320.
-	for _, line := range []int{5, 13, 17} {
-		if got[line] != "rejected" {
-			t.Errorf("line %d: outcome %q, want rejected (rows %+v)", line, got[line], rows)
-		}
-	}
-	if got[2] != "success" {
-		t.Errorf("line 2: outcome %q", got[2])
+	t.Parallel()
+	for _, mode := range []string{"create-only", "planned", "saved"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			sim := upsim.NewServer(upsim.Options{Seed: 1, AccessToken: "tok", CompletionDelay: time.Millisecond})
+			defer sim.Close()
+			env := map[string]string{"SCIMIGRATE_ACCESS_TOKEN": "tok"}
+			dir := t.TempDir()
+			journal := filepath.Join(dir, "j.db")
+			args := []string{"apply", "--base-url", sim.URL(), "--journal", journal, "--poll-interval", "10ms"}
+			switch mode {
+			case "create-only":
+				args = append(args, "--create-only", "--config", "config.yaml", "sample.txt")
+			case "planned":
+				args = append(args, "--config", "config.yaml", "sample.txt")
+			case "saved":
+				planDir := filepath.Join(dir, "plan")
+				r := runAt(t, "../../fixtures/flat", env, "plan", "--config", "config.yaml", "--base-url", sim.URL(), "--out", planDir, "sample.txt")
+				if r.code != 1 {
+					t.Fatalf("plan exit %d (want 1)\n%s", r.code, r.stderr)
+				}
+				args = append(args, planDir)
+			}
+			r := runAt(t, "../../fixtures/flat", env, args...)
+			if r.code != 1 {
+				t.Fatalf("apply exit %d (want 1)\n%s", r.code, r.stderr)
+			}
+			r = runCLI(t, ".", "report", "--journal", journal, "--format", "json")
+			var rows []struct {
+				File    string `json:"file"`
+				Line    int    `json:"line"`
+				Outcome string `json:"outcome"`
+				Message string `json:"message"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+				t.Fatalf("report: %v\n%s", err, r.stdout)
+			}
+			got := map[int]string{}
+			for _, row := range rows {
+				got[row.Line] = row.Outcome
+			}
+			// Line 5: employee 1004 fails validation; 13: update-only; 17: a 320.
+			for _, line := range []int{5, 13, 17} {
+				if got[line] != "rejected" {
+					t.Errorf("line %d: outcome %q, want rejected (rows %+v)", line, got[line], rows)
+				}
+			}
+			if got[2] != "success" {
+				t.Errorf("line 2: outcome %q", got[2])
+			}
+			// Every converted record has a row (lines 14 and 15 hold record
+			// types that are not supported: a warning, no row).
+			if want := countRecords(t, "../../fixtures/flat/sample.txt") - 2; len(got) != want {
+				t.Errorf("report rows for %d lines, want %d: %+v", len(got), want, rows)
+			}
+		})
 	}
 }

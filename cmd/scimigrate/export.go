@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,58 +11,62 @@ import (
 	"scimigrate/batcher/plan"
 )
 
-// runExport saves the live state of the employees named in the input files
-// (or of every user of the company) as a snapshot, so that a plan can be
-// reviewed and re-run offline (scimigrate plan --snapshot FILE).
-func runExport(args []string, io IO) int {
+// exportCommand saves the live state of the employees named in the input
+// files (or of every user of the company) as a snapshot, so that a plan can
+// be reviewed and re-run offline (scimigrate plan --snapshot FILE).
+func exportCommand() *command {
 	var o convertOptions
 	var t targetOptions
 	var out string
-	fs := newFlagSet("export", io.Err)
-	o.register(fs, false)
-	t.register(fs, false)
-	fs.StringVar(&out, "o", "", "write the snapshot (NDJSON, mode 0600) to this file; - for standard output")
-	fs.Usage = func() {
-		fmt.Fprintf(io.Err, "usage: scimigrate export --base-url URL -o snapshot.ndjson [flags] [FILE...]\n\n"+
-			"Without input files every user of the company is exported.\n\n")
-		fs.PrintDefaults()
+	return &command{
+		name:    "export",
+		summary: "save the target's current users as a snapshot for offline plans",
+		usage:   "export --base-url URL -o snapshot.ndjson [flags] [FILE...]",
+		desc: "export reads the live state of the employees the input files name (without input files: every " +
+			"user of the company) and saves it as a snapshot (NDJSON of SCIM users, mode 0600), so that " +
+			"'scimigrate plan --snapshot FILE' can be reviewed and re-run offline. A target that cannot be " +
+			"reached or authenticated exits 2.",
+		flags: func(fs *flag.FlagSet) {
+			o.register(fs, false)
+			t.register(fs, targetFlags{lookup: true})
+			fs.StringVar(&out, "o", "", "write the snapshot (NDJSON, mode 0600) to this file; - for standard output")
+		},
+		args: func(args []string) error {
+			o.Files = args
+			if t.BaseURL == "" || out == "" {
+				return usageErrorf("--base-url URL and -o FILE are required")
+			}
+			return nil
+		},
+		run: func(ctx context.Context, cio *IO) error { return export(ctx, cio, &o, &t, out) },
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	o.Files = fs.Args()
-	if t.BaseURL == "" || out == "" {
-		fmt.Fprintln(io.Err, "scimigrate export: --base-url URL and -o FILE are required")
-		return exitUsage
-	}
-	ctx := context.Background()
-	errw := bufio.NewWriter(io.Err)
+}
+
+func export(ctx context.Context, cio *IO, o *convertOptions, t *targetOptions, out string) error {
+	o.idsOnly = true // export reads the employees the input names; it sends nothing
+	errw := bufio.NewWriter(cio.Err)
 	defer errw.Flush()
 	var wants []plan.Want
 	all := len(o.Files) == 0
 	if !all {
-		c, err := o.collect(ctx, io, errw)
+		c, err := o.collect(ctx, cio, errw)
 		if err != nil {
-			fmt.Fprintf(errw, "scimigrate export: %v\n", err)
-			return exitUsage
+			return fatal(err)
 		}
 		wants = c.d.Wants()
 	}
 	errw.Flush()
-	l, err := t.live(ctx, io.Err)
+	l, err := t.live(ctx, cio)
 	if err != nil {
-		fmt.Fprintf(errw, "scimigrate export: %v\n", err)
-		return exitRejected
+		return err
 	}
 	snap, err := l.Snapshot(ctx, wants, all, all)
 	if err != nil {
-		fmt.Fprintf(errw, "scimigrate export: reading the target: %v\n", err)
-		return exitRejected
+		return fatal(fmt.Errorf("reading the target: %w", err))
 	}
 	if out == "-" {
-		if err := snap.Write(io.Out); err != nil {
-			fmt.Fprintf(errw, "scimigrate export: %v\n", err)
-			return exitRejected
+		if err := snap.Write(cio.Out); err != nil {
+			return fatal(err)
 		}
 	} else {
 		tmp, err := os.CreateTemp(filepath.Dir(out), ".export-*")
@@ -76,8 +81,7 @@ func runExport(args []string, io IO) int {
 			os.Remove(tmp.Name())
 		}
 		if err != nil {
-			fmt.Fprintf(errw, "scimigrate export: %v\n", err)
-			return exitRejected
+			return fatal(err)
 		}
 	}
 	what := "every user of the company"
@@ -85,5 +89,5 @@ func runExport(args []string, io IO) int {
 		what = fmt.Sprintf("the %d employee(s) the input names", len(wants))
 	}
 	fmt.Fprintf(errw, "scimigrate export: saved %d user(s) (%s) from %s to %s\n", len(snap.Users), what, l.BaseURL, out)
-	return exitOK
+	return nil
 }

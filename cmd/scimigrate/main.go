@@ -4,47 +4,48 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 )
 
-// Exit codes shared by every command.
-const (
-	exitOK       = 0 // everything converted / succeeded
-	exitRejected = 1 // some records rejected or operations failed
-	exitUsage    = 2 // usage error or fatal input
-)
+var version = "0.1.0-dev"
 
-// IO is the streams a command uses (gh's IOStreams, reduced).
-type IO struct {
-	In       io.Reader
-	Out, Err io.Writer
-}
-
-type command struct {
-	name, summary string
-	run           func(args []string, io IO) int
-}
-
-func commands() []command {
-	return []command{
-		{"demo", "run the main job on the embedded sample data", runDemo},
-		{"convert", "convert input files to SCIM User resources (NDJSON)", runConvert},
-		{"validate", "check input files without writing resources", runValidate},
-		{"plan", "diff the input against the target (snapshot or live) and show or save the plan", runPlan},
-		{"export", "save the target's current users as a snapshot for offline plans", runExport},
-		{"apply", "convert and submit to UPS through a resumable journal (apply --create-only FILE...)", runApply},
-		{"status", "show progress and outcomes of an apply journal", runStatus},
-		{"report", "write the per-record report of an apply journal (csv, json)", runReport},
-		{"simulate", "serve the in-repo UPS simulator for rehearsals", runSimulate},
-		{"mappings", "show or check mapping tables (mappings show 305 | mappings check DIR)", runMappings},
-		{"version", "print the version", func([]string, IO) int { fmt.Println(version); return exitOK }},
+// commands returns the commands, freshly built (each holds the values of
+// its flags).
+func commands() []*command {
+	return []*command{
+		demoCommand(),
+		convertCommand("convert"),
+		convertCommand("validate"),
+		planCommand(),
+		exportCommand(),
+		applyCommand(),
+		statusCommand(),
+		reportCommand(),
+		simulateCommand(),
+		mappingsCommand(),
+		versionCommand(),
 	}
 }
 
-var version = "0.1.0-dev"
+// root is scimigrate itself: a command whose subcommands are the commands.
+func root() *command {
+	return &command{
+		name:    "scimigrate",
+		usage:   "<command> [flags] [FILE...]",
+		summary: "move Concur employee imports onto UPS v4",
+		desc: "scimigrate moves SAP Concur employee data (Standard Employee Import flat files, Users V1 XML, " +
+			"v3 user JSON) onto the SCIM User Provisioning Service (UPS v4): convert through the mapping tables, " +
+			"validate, plan against a snapshot or the live target, then submit through a resumable journal and " +
+			"report per source record. Exit status: 0 ok, 1 records rejected or operations failed, 2 usage error " +
+			"or fatal input.",
+		subs: commands(),
+	}
+}
 
 func main() {
 	if os.Getenv("GOGC") == "" {
@@ -52,34 +53,61 @@ func main() {
 		// often trades a little memory for a lot of conversion speed.
 		debug.SetGCPercent(400)
 	}
-	os.Exit(run(os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+	// One signal-aware context for every command: SIGINT or SIGTERM
+	// cancels it, and each command stops cleanly (apply keeps its journal
+	// for a resume, simulate shuts its server down).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], systemIO())
+	stop()
+	os.Exit(code)
 }
 
-func run(args []string, io IO) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(io.Err)
-		if len(args) == 0 {
-			return exitUsage
+// run dispatches args to a command and returns the exit status; main and
+// the in-process tests call it.
+func run(ctx context.Context, args []string, cio *IO) int {
+	r := root()
+	if len(args) == 0 {
+		fmt.Fprintln(cio.Err, "scimigrate: missing command")
+		r.list(cio.Err)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		if len(args) > 1 && args[0] == "help" {
+			return run(ctx, append(args[1:], "-h"), cio)
 		}
+		r.list(cio.Out)
 		return exitOK
 	}
-	for _, c := range commands() {
+	for _, c := range r.subs {
 		if c.name == args[0] {
-			return c.run(args[1:], io)
+			return execute(ctx, c, "scimigrate "+c.name, args[1:], cio)
 		}
 	}
-	fmt.Fprintf(io.Err, "scimigrate: unknown command %q\n\n", args[0])
-	usage(io.Err)
+	fmt.Fprintf(cio.Err, "scimigrate: unknown command %q\n\n", args[0])
+	r.list(cio.Err)
 	return exitUsage
 }
 
-func usage(w io.Writer) {
+// list prints the usage line and the commands.
+func (c *command) list(w interface{ Write([]byte) (int, error) }) {
 	fmt.Fprintln(w, "usage: scimigrate <command> [flags] [FILE...]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	for _, s := range c.subs {
+		fmt.Fprintf(w, "  %-10s %s\n", s.name, s.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'scimigrate <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "Run 'scimigrate <command> -h' for a command's description and flags.")
+}
+
+func versionCommand() *command {
+	return &command{
+		name: "version", summary: "print the version", usage: "version",
+		desc: "version prints the version of scimigrate.",
+		run: func(_ context.Context, cio *IO) error {
+			_, err := fmt.Fprintln(cio.Out, version)
+			return err
+		},
+	}
 }

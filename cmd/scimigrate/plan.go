@@ -6,88 +6,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
 
-	"scimigrate/batcher/client"
 	"scimigrate/batcher/plan"
+	"scimigrate/converter"
 	"scimigrate/converter/source"
 	"scimigrate/mapping"
+	"scimigrate/scim"
 )
-
-// targetOptions say where the current state comes from.
-type targetOptions struct {
-	Snapshot    string
-	BaseURL     string
-	TokenFile   string
-	V4Filter    bool
-	Concurrency int
-}
-
-func (o *targetOptions) register(fs *flag.FlagSet, withSnapshot bool) {
-	if withSnapshot {
-		fs.StringVar(&o.Snapshot, "snapshot", "", "current state from a snapshot file (NDJSON of SCIM users, as 'scimigrate export' writes)")
-	}
-	fs.StringVar(&o.BaseURL, "base-url", "", "current state read live from this datacenter URI (credentials from SCIMIGRATE_ACCESS_TOKEN, or SCIMIGRATE_CLIENT_ID, SCIMIGRATE_CLIENT_SECRET and SCIMIGRATE_REFRESH_TOKEN)")
-	fs.StringVar(&o.TokenFile, "token-file", "", "keep a rotated refresh token and the geolocation in this file (mode 0600)")
-	fs.BoolVar(&o.V4Filter, "v4-lookup", false, "look users up with Identity v4 (one request per employee) instead of the v4.1 search")
-	fs.IntVar(&o.Concurrency, "concurrency", 4, "requests in flight when reading the target")
-}
-
-// live returns the reader of the target named by --base-url.
-func (o *targetOptions) live(ctx context.Context, logw io.Writer) (*plan.Live, error) {
-	creds, err := client.CredentialsFromEnv(nil)
-	if err != nil {
-		return nil, err
-	}
-	hc := &http.Client{Timeout: 60 * time.Second}
-	l := &plan.Live{BaseURL: strings.TrimRight(o.BaseURL, "/"), HTTP: hc, Concurrency: o.Concurrency, V4Filter: o.V4Filter,
-		Logf: func(format string, args ...any) { fmt.Fprintf(logw, "scimigrate: "+format+"\n", args...) }}
-	if creds.AccessToken != "" {
-		l.Tokens = client.StaticToken(creds.AccessToken)
-		return l, nil
-	}
-	refresh := creds.RefreshToken
-	if o.TokenFile != "" {
-		st, err := client.LoadTokenFile(o.TokenFile)
-		if err != nil {
-			return nil, err
-		}
-		if st != nil && st.RefreshToken != "" {
-			refresh = st.RefreshToken
-			if st.Geolocation != "" {
-				l.BaseURL = strings.TrimRight(st.Geolocation, "/")
-			}
-		}
-	}
-	geo := ""
-	base := l.BaseURL
-	ts := client.NewRefreshTokenSource(client.RefreshConfig{
-		ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, RefreshToken: refresh,
-		BaseURL: func() string { return base }, HTTPClient: hc,
-		Rotated: func(rt, g string) error {
-			geo = g
-			if o.TokenFile == "" {
-				return nil
-			}
-			return client.SaveTokenFile(o.TokenFile, client.StoredToken{RefreshToken: rt, Geolocation: g, Updated: time.Now().UTC()})
-		},
-	})
-	// The first token names the geolocation every later call goes to.
-	if _, err := ts.Token(ctx); err != nil {
-		return nil, err
-	}
-	if geo != "" {
-		l.BaseURL = strings.TrimRight(geo, "/")
-	}
-	l.Tokens = ts
-	return l, nil
-}
 
 type planOptions struct {
 	convertOptions
@@ -98,72 +28,96 @@ type planOptions struct {
 	TerminationDate   string
 	Out               string
 	DetailedExitcode  bool
+	State             string
 	Detail            bool
 }
 
-func runPlan(args []string, io IO) int {
-	if len(args) > 0 && args[0] == "show" {
-		return runPlanShow(args[1:], io)
-	}
+func planCommand() *command {
 	var o planOptions
-	fs := newFlagSet("plan", io.Err)
-	o.convertOptions.register(fs, false)
-	o.target.register(fs, true)
-	fs.StringVar(&o.Existing, "existing", "", "existing-record handling UPDATE or REPLACE (default: each file's 100 record, else existing in --config, else UPDATE)")
-	fs.BoolVar(&o.DeactivateMissing, "deactivate-missing", false, "deactivate the users of the target that a full input file does not name (needs --max-deactivate)")
-	fs.StringVar(&o.MaxDeactivate, "max-deactivate", "", "with --deactivate-missing: the plan fails if it would deactivate more than N users or P% of the target (10 or 5%)")
-	fs.StringVar(&o.TerminationDate, "termination-date", "", "terminationDate set on deactivated users that have none (YYYY-MM-DD; default today, UTC)")
-	fs.StringVar(&o.Out, "out", "", "save the plan in this directory: plan.json and the exact Bulk request bodies (bulk-0001.json, …) for 'scimigrate apply DIR'")
-	fs.BoolVar(&o.Detail, "detail", false, fmt.Sprintf("print every user's block even when more than %d users change (by default a larger plan prints its summary; the blocks go to plan.txt in --out DIR)", plan.DetailThreshold))
-	fs.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing changes, 2 when the plan has changes, 1 on error")
-	fs.Usage = func() {
-		fmt.Fprintf(io.Err, "usage: scimigrate plan [--snapshot FILE | --base-url URL] [flags] FILE...\n"+
-			"       scimigrate plan show DIR [--attribute PATH | --employee N]\n\n")
-		fs.PrintDefaults()
+	var popts plan.Options
+	return &command{
+		name:    "plan",
+		summary: "diff the input against the target (snapshot or live) and show or save the plan",
+		usage:   "plan (--snapshot FILE | --base-url URL) [flags] FILE...",
+		desc: "plan converts the input files and diffs them against the current state of the target, read from a " +
+			"snapshot (--snapshot, as 'scimigrate export' writes) or live (--base-url), like a terraform plan: " +
+			"+ create, ~ update (attribute by attribute, minimal PATCHes), - deactivate, ! rejected. Nothing is " +
+			"sent. The plan opens with a summary by attribute; past " + fmt.Sprint(plan.DetailThreshold) + " changed users only the " +
+			"summary is printed and the per-user blocks go to plan.txt in --out DIR (or are printed with --detail); " +
+			"'scimigrate plan show DIR' drills into a saved plan. Against a snapshot the plan streams: the snapshot " +
+			"is indexed, not loaded. --out saves plan.json and the exact Bulk request bodies for 'scimigrate apply DIR'. Exit 1 when " +
+			"records are rejected or the plan breaks --max-deactivate; with --detailed-exitcode: 0 no changes, " +
+			"2 changes present, 1 any error (a usage error included).",
+		detailed: "detailed-exitcode",
+		subs:     []*command{planShowCommand()},
+		flags: func(fs *flag.FlagSet) {
+			o.convertOptions.register(fs, false)
+			o.target.register(fs, targetFlags{snapshot: true, lookup: true})
+			fs.StringVar(&o.Existing, "existing", "", "existing-record handling UPDATE or REPLACE (default: each file's 100 record, else existing in --config, else UPDATE)")
+			fs.BoolVar(&o.DeactivateMissing, "deactivate-missing", false, "deactivate the users of the target that a full input file does not name (needs --max-deactivate)")
+			fs.StringVar(&o.MaxDeactivate, "max-deactivate", "", "with --deactivate-missing: the plan fails if it would deactivate more than N users or P% of the target (10 or 5%)")
+			fs.StringVar(&o.TerminationDate, "termination-date", "", "terminationDate set on deactivated users that have none (YYYY-MM-DD; default today, UTC)")
+			fs.StringVar(&o.Out, "out", "", "save the plan in this directory: plan.json and the exact Bulk request bodies (bulk-0001.json, …) for 'scimigrate apply DIR'")
+			fs.BoolVar(&o.Detail, "detail", false, fmt.Sprintf("print every user's block even when more than %d users change (a larger plan prints its summary by attribute; the blocks go to plan.txt in --out DIR)", plan.DetailThreshold))
+			fs.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing changes, 2 when the plan has changes, 1 on any error")
+			fs.StringVar(&o.State, "state", "", "applied state written by apply: entitlements are compared with what scimigrate applied, since the target never returns them (default: "+plan.StateFile+" if present)")
+		},
+		args: func(args []string) error {
+			o.Files = args
+			p, err := o.check()
+			popts = p
+			return err
+		},
+		run: func(ctx context.Context, cio *IO) error { return o.plan(ctx, cio, popts) },
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	o.Files = fs.Args()
-	fail := exitUsage
-	if o.DetailedExitcode {
-		fail = exitRejected // 2 means "changes" with --detailed-exitcode
-	}
-	usageErr := func(format string, args ...any) int {
-		fmt.Fprintf(io.Err, "scimigrate plan: "+format+"\n", args...)
-		return fail
-	}
+}
+
+// check validates the flags and returns the planner's options.
+func (o *planOptions) check() (plan.Options, error) {
 	switch {
 	case len(o.Files) == 0:
-		return usageErr("no input files (use - for standard input)")
+		return plan.Options{}, usageErrorf("no input files (use - for standard input)")
 	case (o.target.Snapshot == "") == (o.target.BaseURL == ""):
-		return usageErr("give the current state with exactly one of --snapshot FILE and --base-url URL")
+		return plan.Options{}, usageErrorf("give the current state with exactly one of --snapshot FILE and --base-url URL")
 	case o.MaxDeactivate != "" && !o.DeactivateMissing:
-		return usageErr("--max-deactivate needs --deactivate-missing")
+		return plan.Options{}, usageErrorf("--max-deactivate needs --deactivate-missing")
 	case o.DeactivateMissing && o.MaxDeactivate == "":
-		return usageErr("--deactivate-missing needs --max-deactivate N or P%% (the most users the plan may deactivate)")
+		return plan.Options{}, usageErrorf("--deactivate-missing needs --max-deactivate N or P%% (the most users the plan may deactivate)")
 	}
-	switch strings.ToUpper(o.Existing) {
-	case "", "UPDATE", "REPLACE":
-	default:
-		return usageErr("--existing %q: want UPDATE or REPLACE", o.Existing)
+	existing, err := checkExisting(o.Existing)
+	if err != nil {
+		return plan.Options{}, err
 	}
-	popts := plan.Options{Existing: strings.ToUpper(o.Existing), DeactivateMissing: o.DeactivateMissing}
+	popts := plan.Options{Existing: existing, DeactivateMissing: o.DeactivateMissing}
 	if o.DeactivateMissing {
 		lim, err := plan.ParseLimit(o.MaxDeactivate)
 		if err != nil {
-			return usageErr("%v", err)
+			return plan.Options{}, usageErrorf("%v", err)
 		}
 		popts.MaxDeactivate = lim
 	}
 	if o.TerminationDate != "" {
 		d, err := time.Parse("2006-01-02", o.TerminationDate)
 		if err != nil {
-			return usageErr("--termination-date %q: want YYYY-MM-DD", o.TerminationDate)
+			return plan.Options{}, usageErrorf("--termination-date %q: want YYYY-MM-DD", o.TerminationDate)
 		}
 		popts.TerminationDate = d.Format("2006-01-02T15:04:05Z")
 	}
-	return o.plan(context.Background(), io, popts, fail)
+	st, name, err := readPlanState(o.State)
+	if err != nil {
+		return plan.Options{}, usageErrorf("%v", err)
+	}
+	popts.State, popts.StateName = st, name
+	return popts, nil
+}
+
+// checkExisting validates --existing (plan and apply).
+func checkExisting(v string) (string, error) {
+	switch u := strings.ToUpper(v); u {
+	case "", "UPDATE", "REPLACE":
+		return u, nil
+	}
+	return "", usageErrorf("--existing %q: want UPDATE or REPLACE", v)
 }
 
 // collected is the converted input of a plan or an export.
@@ -174,23 +128,24 @@ type collected struct {
 
 // collect loads the mappings and converts the inputs, writing diagnostics
 // to errw.
-func (o *convertOptions) collect(ctx context.Context, io IO, errw *bufio.Writer) (*collected, error) {
+func (o *convertOptions) collect(ctx context.Context, io *IO, errw *bufio.Writer) (*collected, error) {
 	set, inputs, closeInputs, err := o.open(io.In)
 	if err != nil {
 		return nil, err
 	}
 	defer closeInputs()
-	d, err := plan.Collect(ctx, inputs, plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers,
-		Diag: diagTo(errw)})
+	echo := source.NewEcho(errw, o.EchoLimit)
+	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers, Diag: echo.Write}
+	if o.idsOnly {
+		copts.Validate = func(*scim.User, bool) []converter.Violation { return nil }
+	}
+	d, err := plan.Collect(ctx, inputs, copts)
+	echo.Flush()
 	readSummary(errw, d)
 	if err != nil {
 		return nil, err
 	}
 	return &collected{set: set, d: d}, nil
-}
-
-func diagTo(errw *bufio.Writer) source.Sink {
-	return func(dg source.Diagnostic) { errw.WriteString(dg.String()); errw.WriteByte('\n') }
 }
 
 func readSummary(errw *bufio.Writer, d *plan.Desired) {
@@ -212,119 +167,109 @@ type planned struct {
 // (GOMEMLIMIT overrides it).
 const planMemoryLimit = 640 << 20
 
+// streamPlan plans against a snapshot file without loading it: the
+// snapshot is indexed while the input's first pass runs, and each employee
+// is planned in the converter's workers as it is converted.
+func streamPlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOptions, snapshot string, popts plan.Options) (*planned, error) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The live heap is the indexes and the users' plans; parsing every
+		// matched user makes much garbage, which GOGC=400 (see main) would
+		// let grow to several times the live heap. A soft limit keeps the
+		// collector lazy below it and busy near it.
+		debug.SetMemoryLimit(planMemoryLimit)
+	}
+	set, inputs, closeInputs, err := co.open(io.In)
+	if err != nil {
+		return nil, fatal(err)
+	}
+	defer closeInputs()
+	popts.Set = set
+	echo := source.NewEcho(errw, co.EchoLimit)
+	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: co.Workers, Diag: echo.Write}
+	if co.idsOnly {
+		copts.Validate = func(*scim.User, bool) []converter.Violation { return nil }
+	}
+	p, d, err := plan.Stream(ctx, inputs, plan.StreamOptions{CollectOptions: copts, Plan: popts, Snapshot: snapshot})
+	echo.Flush()
+	readSummary(errw, d)
+	if err != nil {
+		var le *plan.DeactivationLimitError
+		if errors.As(err, &le) {
+			return nil, planError(err)
+		}
+		return nil, fatal(err)
+	}
+	r := &planned{c: &collected{set: set, d: d}, p: p,
+		target: plan.TargetInfo{Kind: "snapshot", Snapshot: snapshot, Users: p.TargetUsers}}
+	if set.Config.CompanyID == "" && p.Counts.Create > 0 {
+		fmt.Fprintf(errw, "scimigrate: warning: no company ID (--company-id or companyId in --config): UPS requires enterprise companyId on create\n")
+	}
+	return r, nil
+}
+
 // makePlan converts the inputs of co, reads the current state (to's
 // snapshot, or the live target, the whole company when deactivateAll) and
 // computes the plan. It is what `scimigrate plan` runs, and what `apply
 // FILE...` without a saved plan runs first (with a live target).
-// Against a snapshot file the plan streams: the snapshot is indexed, not
-// loaded, and each employee is planned as it is converted.
 // Diagnostics go to errw; errors are returned (see reportPlanError).
-func makePlan(ctx context.Context, io IO, errw *bufio.Writer, co *convertOptions, to *targetOptions, popts plan.Options) (*planned, error) {
+func makePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOptions, to *targetOptions, popts plan.Options) (*planned, error) {
 	if to.Snapshot != "" {
-		if os.Getenv("GOMEMLIMIT") == "" {
-			// The live heap is the indexes and the users' plans; parsing
-			// every matched user makes much garbage, which GOGC=400 (see
-			// main) would let grow to several times the live heap. A soft
-			// limit keeps the collector lazy below it and busy near it.
-			debug.SetMemoryLimit(planMemoryLimit)
-		}
-		set, inputs, closeInputs, err := co.open(io.In)
-		if err != nil {
-			return nil, err
-		}
-		defer closeInputs()
-		popts.Set = set
-		p, d, err := plan.Stream(ctx, inputs, plan.StreamOptions{
-			CollectOptions: plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: co.Workers, Diag: diagTo(errw)},
-			Plan:           popts, Snapshot: to.Snapshot})
-		readSummary(errw, d)
-		if err != nil {
-			return nil, err
-		}
-		r := &planned{c: &collected{set: set, d: d}, p: p,
-			target: plan.TargetInfo{Kind: "snapshot", Snapshot: to.Snapshot, Users: p.TargetUsers}}
-		return r, createWarning(errw, set, p)
+		return streamPlan(ctx, io, errw, co, to.Snapshot, popts)
 	}
 	c, err := co.collect(ctx, io, errw)
 	if err != nil {
-		return nil, err
+		return nil, fatal(err)
 	}
 	popts.Set = c.set
 	r := &planned{c: c}
 	errw.Flush()
-	l, err := to.live(ctx, io.Err)
+	l, err := to.live(ctx, io)
 	if err != nil {
 		return nil, err
 	}
 	cur, err := l.Snapshot(ctx, c.d.Wants(), popts.DeactivateMissing, false)
 	if err != nil {
-		return nil, fmt.Errorf("reading the target: %w", err)
+		return nil, fatal(fmt.Errorf("reading the target: %w", err))
 	}
 	r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL, Users: len(cur.Users)}
 	r.p, err = plan.Make(c.d, cur, popts)
 	if err != nil {
-		return nil, err
+		return nil, planError(err)
 	}
-	return r, createWarning(errw, c.set, r.p)
-}
-
-func createWarning(errw *bufio.Writer, set *mapping.Set, p *plan.Plan) error {
-	if set.Config.CompanyID == "" && p.Counts.Create > 0 {
+	if c.set.Config.CompanyID == "" && r.p.Counts.Create > 0 {
 		fmt.Fprintf(errw, "scimigrate: warning: no company ID (--company-id or companyId in --config): UPS requires enterprise companyId on create\n")
 	}
-	return nil
+	return r, nil
 }
 
-// reportPlanError writes a planning error; a --max-deactivate breach lists
-// the users.
-func reportPlanError(errw io.Writer, cmd string, err error) {
+// planError types an error of plan.Make: a --max-deactivate breach is a
+// plan error (exit 1) whose message lists the users; anything else is fatal.
+func planError(err error) error {
 	var le *plan.DeactivationLimitError
-	if errors.As(err, &le) {
-		fmt.Fprintf(errw, "scimigrate %s: --deactivate-missing would deactivate %d of the target's %d users; --max-deactivate %s allows %d. Users not in the input:\n",
-			cmd, len(le.Candidates), le.Total, le.Limit, le.Allowed)
-		for _, c := range le.Candidates {
-			fmt.Fprintf(errw, "  %s\n", c)
-		}
-		return
+	if !errors.As(err, &le) {
+		return fatal(err)
 	}
-	fmt.Fprintf(errw, "scimigrate %s: %v\n", cmd, err)
+	var b strings.Builder
+	fmt.Fprintf(&b, "--deactivate-missing would deactivate %d of the target's %d users; --max-deactivate %s allows %d. Users not in the input:",
+		len(le.Candidates), le.Total, le.Limit, le.Allowed)
+	for _, c := range le.Candidates {
+		fmt.Fprintf(&b, "\n  %s", c)
+	}
+	return &rejectedError{errors.New(b.String())}
 }
 
-func (o *planOptions) plan(ctx context.Context, io IO, popts plan.Options, fail int) int {
+func (o *planOptions) plan(ctx context.Context, io *IO, popts plan.Options) error {
 	errw := bufio.NewWriter(io.Err)
 	defer errw.Flush()
 	r, err := makePlan(ctx, io, errw, &o.convertOptions, &o.target, popts)
+	errw.Flush()
 	if err != nil {
-		reportPlanError(errw, "plan", err)
-		var le *plan.DeactivationLimitError
-		if errors.As(err, &le) {
-			return exitRejected
-		}
-		return fail
+		return err
 	}
 	c, target, p := r.c, r.target, r.p
-	errw.Flush()
 	summaryOnly := !o.Detail && p.Counts.Changed() > plan.DetailThreshold
-	if err := p.Render(io.Out, plan.RenderOptions{Color: colorOK(io.Out), SummaryOnly: summaryOnly}); err != nil {
-		fmt.Fprintf(errw, "scimigrate plan: %v\n", err)
-		return fail
-	}
-	if o.Out != "" {
-		// The whole human plan, always: a plan.txt of an earlier plan in DIR
-		// must not outlive it.
-		if err := writeDetail(o.Out, p); err != nil {
-			fmt.Fprintf(errw, "scimigrate plan: writing %s: %v\n", detailFile, err)
-			return fail
-		}
-	}
-	if summaryOnly {
-		if o.Out != "" {
-			fmt.Fprintf(errw, "scimigrate plan: %d users change: the summary is above, every user's block is in %s ('scimigrate plan show %s --employee N' shows one)\n",
-				p.Counts.Changed(), filepath.Join(o.Out, detailFile), o.Out)
-		} else {
-			fmt.Fprintf(errw, "scimigrate plan: %d users change: the summary is above; --out DIR writes every user's block to DIR/%s, --detail prints them\n",
-				p.Counts.Changed(), detailFile)
-		}
+	if err := p.Render(io.Out, plan.RenderOptions{Color: io.Color(), SummaryOnly: summaryOnly}); err != nil {
+		return fatal(err)
 	}
 	if o.Out != "" {
 		info := plan.SaveInfo{Tool: "scimigrate " + version, Created: time.Now(), Target: target, Inputs: o.Files,
@@ -335,36 +280,35 @@ func (o *planOptions) plan(ctx context.Context, io IO, popts plan.Options, fail 
 		}
 		for _, f := range o.Files {
 			if f == "-" {
-				fmt.Fprintf(errw, "scimigrate plan: --out: standard input cannot be hashed into plan.json; give the input as a file\n")
-				return fail
+				return usageErrorf("--out: standard input cannot be hashed into plan.json; give the input as a file")
 			}
 		}
 		if _, err := p.Save(o.Out, info); err != nil {
-			fmt.Fprintf(errw, "scimigrate plan: saving the plan: %v\n", err)
-			return fail
+			return fatal(fmt.Errorf("saving the plan: %w", err))
 		}
-		fmt.Fprintf(errw, "scimigrate plan: saved in %s (%s and %d Bulk request(s)); run 'scimigrate apply %s' to send exactly this plan\n",
-			o.Out, plan.PlanFile, len(p.Requests), o.Out)
+		// The whole human plan, always: a plan.txt of an earlier plan in DIR
+		// must not outlive it.
+		if err := writeDetail(o.Out, p); err != nil {
+			return fatal(fmt.Errorf("writing %s: %w", detailFile, err))
+		}
+		fmt.Fprintf(errw, "scimigrate plan: saved in %s (%s, %s and %d Bulk request(s)); run 'scimigrate apply %s' to send exactly this plan\n",
+			o.Out, plan.PlanFile, detailFile, len(p.Requests), o.Out)
+	}
+	if summaryOnly {
+		if o.Out != "" {
+			fmt.Fprintf(errw, "scimigrate plan: %d users change: the summary is above, every user's block is in %s ('scimigrate plan show %s --employee N' shows one)\n",
+				p.Counts.Changed(), filepath.Join(o.Out, detailFile), o.Out)
+		} else {
+			fmt.Fprintf(errw, "scimigrate plan: %d users change: the summary is above; --out DIR writes every user's block to DIR/%s, --detail prints them\n",
+				p.Counts.Changed(), detailFile)
+		}
 	}
 	st := c.d.Stats
 	if p.Counts.Rejected > 0 || (st != nil && st.RecordsRejected > 0) {
-		return exitRejected
+		return errRejected
 	}
-	if o.DetailedExitcode && p.Counts.Changes() {
-		return 2
+	if p.Counts.Changes() {
+		return changesPresent{} // exit 2 with --detailed-exitcode, else 0
 	}
-	return exitOK
-}
-
-// colorOK: colour only on a terminal, and never with NO_COLOR set.
-func colorOK(w io.Writer) bool {
-	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return nil
 }

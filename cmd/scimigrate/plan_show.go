@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,61 +11,61 @@ import (
 	"scimigrate/batcher/plan"
 )
 
-// runPlanShow prints a saved plan's summary, or one attribute's or one
-// employee's changes:
-//
-//	scimigrate plan show DIR [--attribute PATH] [--employee N]
-func runPlanShow(args []string, io IO) int {
-	fs := newFlagSet("plan show", io.Err)
+// planShowCommand prints a saved plan's summary, or one attribute's or one
+// employee's changes.
+func planShowCommand() *command {
 	var o plan.ShowOptions
-	fs.StringVar(&o.Attribute, "attribute", "", "list every user whose changes touch this attribute path (e.g. title, customData, or the full path with its extension URN)")
-	fs.StringVar(&o.Employee, "employee", "", "show this employee's block")
-	fs.Usage = func() {
-		fmt.Fprintf(io.Err, "usage: scimigrate plan show DIR [--attribute PATH | --employee N]\n\n"+
-			"Prints the summary of the plan saved in DIR (plan --out DIR), or drills into one attribute or employee.\n\n")
-		fs.PrintDefaults()
-	}
-	// The directory may come before or after the flags.
 	var dir string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		dir, args = args[0], args[1:]
+	var fs *flag.FlagSet
+	return &command{
+		name:    "show",
+		summary: "print a saved plan's summary, or drill into one attribute or employee",
+		usage:   "plan show [--attribute PATH | --employee N] DIR",
+		desc: "plan show prints the summary by attribute of the plan saved in DIR (plan --out DIR) and its " +
+			"counts; --attribute PATH lists every change of that attribute (a path below its extension such as " +
+			"title or customData, or the full path) with old and new values; --employee N prints that employee's " +
+			"block. Exit 1 when the attribute or employee is not in the plan.",
+		flags: func(f *flag.FlagSet) {
+			fs = f
+			fs.StringVar(&o.Attribute, "attribute", "", "list every user whose changes touch this attribute path")
+			fs.StringVar(&o.Employee, "employee", "", "show this employee's block")
+		},
+		args: func(args []string) error {
+			// Flags may follow the directory (plan show DIR --employee N).
+			if len(args) > 1 {
+				if err := fs.Parse(args[1:]); err != nil {
+					return &usageError{err.Error()}
+				}
+				args = append(args[:1], fs.Args()...)
+			}
+			if len(args) != 1 {
+				return usageErrorf("give the directory of one saved plan (plan --out DIR)")
+			}
+			if o.Attribute != "" && o.Employee != "" {
+				return usageErrorf("give at most one of --attribute and --employee")
+			}
+			dir = args[0]
+			return nil
+		},
+		run: func(_ context.Context, cio *IO) error {
+			f, err := plan.ReadFile(dir)
+			if err != nil {
+				return fatal(err)
+			}
+			o.Color = cio.Color()
+			if err := plan.Show(cio.Out, f, o); err != nil {
+				var nf *plan.ErrNotInPlan
+				if errors.As(err, &nf) {
+					return &rejectedError{fmt.Errorf("%s: %w", dir, err)}
+				}
+				return fatal(err)
+			}
+			return nil
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if dir == "" && fs.NArg() > 0 {
-		dir = fs.Arg(0)
-	} else if fs.NArg() > 0 {
-		fmt.Fprintf(io.Err, "scimigrate plan show: unexpected arguments %q\n", fs.Args())
-		return exitUsage
-	}
-	if dir == "" {
-		fmt.Fprintln(io.Err, "scimigrate plan show: give the directory of a saved plan (plan --out DIR)")
-		return exitUsage
-	}
-	if o.Attribute != "" && o.Employee != "" {
-		fmt.Fprintln(io.Err, "scimigrate plan show: give at most one of --attribute and --employee")
-		return exitUsage
-	}
-	f, err := plan.ReadFile(dir)
-	if err != nil {
-		fmt.Fprintf(io.Err, "scimigrate plan show: %v\n", err)
-		return exitUsage
-	}
-	o.Color = colorOK(io.Out)
-	if err := plan.Show(io.Out, f, o); err != nil {
-		var nf *plan.ErrNotInPlan
-		if errors.As(err, &nf) {
-			fmt.Fprintf(io.Err, "scimigrate plan show: %s: %v\n", dir, err)
-			return exitRejected
-		}
-		fmt.Fprintf(io.Err, "scimigrate plan show: %v\n", err)
-		return exitUsage
-	}
-	return exitOK
 }
 
-// detailFile is where a large plan's per-user blocks go in --out DIR.
+// detailFile is the whole human plan in --out DIR.
 const detailFile = "plan.txt"
 
 // writeDetail writes the whole human plan (no colour) to DIR/plan.txt,
@@ -72,7 +74,6 @@ func writeDetail(dir string, p *plan.Plan) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	path := filepath.Join(dir, detailFile)
 	tmp, err := os.CreateTemp(dir, ".plan-txt-*")
 	if err != nil {
 		return err
@@ -85,5 +86,5 @@ func writeDetail(dir string, p *plan.Plan) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	return os.Rename(tmp.Name(), filepath.Join(dir, detailFile))
 }

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"scimigrate/batcher/client"
+	"scimigrate/batcher/plan"
+)
+
+// targetOptions say where the target is and how to authenticate: one set
+// of flags and one credential bootstrap (client.NewFromEnv) for plan,
+// export and apply.
+type targetOptions struct {
+	Snapshot    string // plan only: the current state from a file
+	BaseURL     string
+	TokenFile   string
+	V4Filter    bool
+	Concurrency int
+}
+
+// targetFlags choose which target flags a command has.
+type targetFlags struct {
+	snapshot    bool   // --snapshot (plan)
+	lookup      bool   // --v4-lookup (plan, export)
+	concurrency string // help of --concurrency
+}
+
+func (o *targetOptions) register(fs *flag.FlagSet, tf targetFlags) {
+	if tf.snapshot {
+		fs.StringVar(&o.Snapshot, "snapshot", "", "current state from a snapshot file (NDJSON of SCIM users, as 'scimigrate export' writes)")
+	}
+	fs.StringVar(&o.BaseURL, "base-url", "", "datacenter URI, e.g. https://us2.api.concursolutions.com (credentials from SCIMIGRATE_ACCESS_TOKEN, or SCIMIGRATE_CLIENT_ID, SCIMIGRATE_CLIENT_SECRET and SCIMIGRATE_REFRESH_TOKEN)")
+	fs.StringVar(&o.TokenFile, "token-file", "", "keep a rotated refresh token and the geolocation in this file (mode 0600)")
+	if tf.lookup {
+		fs.BoolVar(&o.V4Filter, "v4-lookup", false, "look users up with Identity v4 (one request per employee) instead of the v4.1 search")
+	}
+	if tf.concurrency == "" {
+		tf.concurrency = "requests in flight when reading the target"
+	}
+	fs.IntVar(&o.Concurrency, "concurrency", 4, tf.concurrency)
+}
+
+// client authenticates against the target: credentials from the
+// environment, a token file left by an earlier run, the geolocation the
+// first token names. A target that cannot be reached or authenticated is
+// a fatal error (exit 2) in every command.
+func (o *targetOptions) client(ctx context.Context, cio *IO) (*client.Client, error) {
+	c, err := client.NewFromEnv(client.Setup{BaseURL: o.BaseURL, Env: cio.getenv, TokenFile: o.TokenFile},
+		client.Config{Concurrency: o.Concurrency, Logf: logf(cio)})
+	if err != nil {
+		return nil, fatal(err)
+	}
+	// The first token names the geolocation every later call goes to.
+	if _, err := c.TokenSource().Token(ctx); err != nil {
+		return nil, fatal(fmt.Errorf("authenticating with %s: %s", o.BaseURL, c.Redact(err.Error())))
+	}
+	return c, nil
+}
+
+// live returns the planner's reader of the target, authenticated through
+// client.
+func (o *targetOptions) live(ctx context.Context, cio *IO) (*plan.Live, error) {
+	c, err := o.client(ctx, cio)
+	if err != nil {
+		return nil, err
+	}
+	return o.liveFrom(c, cio), nil
+}
+
+// logf writes a log line of the client or the engine to standard error.
+func logf(cio *IO) func(format string, args ...any) {
+	return func(format string, args ...any) { fmt.Fprintf(cio.Err, "scimigrate: "+format+"\n", args...) }
+}
+
+// liveFrom returns the planner's reader of the target behind c.
+func (o *targetOptions) liveFrom(c *client.Client, cio *IO) *plan.Live {
+	return &plan.Live{BaseURL: strings.TrimRight(c.BaseURL(), "/"), Tokens: c.TokenSource(), Concurrency: o.Concurrency,
+		V4Filter: o.V4Filter, Logf: logf(cio)}
+}
