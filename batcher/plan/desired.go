@@ -398,3 +398,50 @@ func Stream(ctx context.Context, inputs []converter.Input, o StreamOptions) (*Pl
 	}
 	return p, d, nil
 }
+
+// CollectWants converts the inputs and keeps only what a lookup of the
+// target needs: the employees' IDs and userNames and the ID changes (no
+// resources), so that memory does not grow with the users. It returns the
+// wants (as Desired.Wants lists them) and a Desired without Users.
+func CollectWants(ctx context.Context, inputs []converter.Input, o CollectOptions) ([]Want, *Desired, error) {
+	d := &Desired{Existing: map[string]string{}}
+	col := newCollector(d, o.Validate)
+	type key struct {
+		seq    int
+		en, un string
+	}
+	var mu sync.Mutex
+	var keys []key
+	st, err := converter.Run(ctx, inputs, converter.Options{
+		Set:       o.Set,
+		Workers:   o.Workers,
+		Validate:  col.validate,
+		CompanyID: o.CompanyID,
+		Work: func(r *converter.Result) error {
+			k := key{seq: r.Seq, en: strings.Clone(r.User.Key)}
+			if un, ok := r.User.Doc.Get("userName"); ok && un.Kind == scim.String {
+				k.un = strings.Clone(un.Str)
+			}
+			mu.Lock()
+			keys = append(keys, k)
+			mu.Unlock()
+			return nil
+		},
+		Intent:       func(in *converter.Intent) error { col.intent(in); return nil },
+		Diag:         col.diag(o.Diag),
+		IntentsFirst: true,
+	})
+	d.Stats = st
+	d.Employees = len(keys)
+	col.done()
+	if err != nil {
+		return nil, d, err
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].seq < keys[j].seq })
+	// Desired.Wants over the kept keys.
+	tmp := &Desired{Intents: d.Intents, Users: make([]*DesiredUser, len(keys))}
+	for i, k := range keys {
+		tmp.Users[i] = &DesiredUser{Key: k.en, UserName: k.un}
+	}
+	return tmp.Wants(), d, nil
+}

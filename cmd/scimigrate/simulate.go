@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"scimigrate/upsim"
@@ -49,6 +50,12 @@ func simulateCommand() *command {
 			if faults {
 				opts.Faults = upsim.Faults{RateLimit: 0.05, Unavailable: 0.03, Slow: 0.05, SlowDelay: 2 * time.Second, DropAfterAccept: 0.02, ExpireTokens: 0.01}
 			}
+			if os.Getenv("GOMEMLIMIT") == "" {
+				// The tenant is compact JSON (~3 KB a user); every request
+				// decodes some of it, garbage that GOGC=400 (see main) would
+				// let grow to several times the tenant.
+				debug.SetMemoryLimit(simulateMemoryLimit)
+			}
 			srv := upsim.New(opts)
 			if usersFile != "" {
 				n, err := seedUsers(srv, usersFile)
@@ -67,6 +74,10 @@ func simulateCommand() *command {
 		},
 	}
 }
+
+// simulateMemoryLimit is the simulator's soft memory limit (GOMEMLIMIT
+// overrides it): a 200,000-user tenant holds about 0.7 GB.
+const simulateMemoryLimit = 1280 << 20
 
 // seedUsers stores the users of a snapshot file in the simulator, a chunk
 // at a time (the simulator keeps each as compact JSON).

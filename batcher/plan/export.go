@@ -1,0 +1,99 @@
+package plan
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"scimigrate/scim"
+)
+
+// ExportChunk is how many wanted employees Export looks up at a time.
+const ExportChunk = 1000
+
+// Export writes the state of the wanted employees (or, with all, of every
+// user of the company) to w as snapshot lines (NDJSON, as Snapshot.Write
+// writes them), as the pages arrive: a page of identities (or a chunk of
+// wanted employees) gets its spend and travel profiles and is written
+// before the next is read, so memory grows with a page, not with the
+// company. Each user is written once. It returns the number written.
+func (l *Live) Export(ctx context.Context, wants []Want, all bool, w io.Writer) (int, error) {
+	return l.exportPaged(ctx, wants, all, w, ExportChunk)
+}
+
+func (l *Live) exportPaged(ctx context.Context, wants []Want, all bool, w io.Writer, chunk int) (int, error) {
+	l.init()
+	bw := bufio.NewWriterSize(w, 1<<20)
+	seen := map[string]bool{}
+	n := 0
+	var line []byte
+	write := func(users []*Current) error {
+		if err := l.Profiles(ctx, users); err != nil {
+			return err
+		}
+		for _, u := range users {
+			k := strings.ToLower(u.ID)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			line = scim.AppendJSON(line[:0], u.Doc)
+			line = append(line, '\n')
+			if _, err := bw.Write(line); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	}
+	if !all {
+		for len(wants) > 0 {
+			k := min(chunk, len(wants))
+			users, err := l.Find(ctx, wants[:k])
+			if err != nil {
+				return n, err
+			}
+			if err := write(users); err != nil {
+				return n, err
+			}
+			wants = wants[k:]
+		}
+		return n, bw.Flush()
+	}
+	cursor := ""
+	for page := 0; ; page++ {
+		q := url.Values{"count": {fmt.Sprint(l.PageSize)}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		_, data, err := l.call(ctx, "GET", IdentityV41Path+"?"+q.Encode(), nil)
+		if err != nil {
+			return n, err
+		}
+		var lp listPage
+		if data != nil {
+			if err := json.Unmarshal(data, &lp); err != nil {
+				return n, fmt.Errorf("GET %s: decoding the answer: %w", IdentityV41Path, err)
+			}
+		}
+		users := make([]*Current, 0, len(lp.Resources))
+		for _, r := range lp.Resources {
+			c, err := ParseUser(r)
+			if err != nil {
+				return n, fmt.Errorf("GET %s: %w", IdentityV41Path, err)
+			}
+			users = append(users, c)
+		}
+		if err := write(users); err != nil {
+			return n, err
+		}
+		if lp.NextCursor == "" || len(lp.Resources) == 0 || page > 100000 {
+			return n, bw.Flush()
+		}
+		cursor = lp.NextCursor
+	}
+}
