@@ -22,17 +22,40 @@ const ExportChunk = 1000
 // before the next is read, so memory grows with a page, not with the
 // company. Each user is written once. It returns the number written.
 func (l *Live) Export(ctx context.Context, wants []Want, all bool, w io.Writer) (int, error) {
-	return l.exportPaged(ctx, wants, all, w, ExportChunk)
+	return l.exportPaged(ctx, wants, all, true, w, ExportChunk)
 }
 
-func (l *Live) exportPaged(ctx context.Context, wants []Want, all bool, w io.Writer, chunk int) (int, error) {
+// ExportState writes what a plan needs of the target, as Snapshot reads
+// it, to w page by page: the wanted employees, or with all every user of
+// the company, with the spend and travel profiles of the wanted ones only.
+func (l *Live) ExportState(ctx context.Context, wants []Want, all bool, w io.Writer) (int, error) {
+	return l.exportPaged(ctx, wants, all, false, w, ExportChunk)
+}
+
+func (l *Live) exportPaged(ctx context.Context, wants []Want, all, profilesOfAll bool, w io.Writer, chunk int) (int, error) {
 	l.init()
+	wantEmp, wantName := map[string]bool{}, map[string]bool{}
+	if all && !profilesOfAll {
+		for _, w := range wants {
+			wantEmp[strings.ToLower(w.EmployeeNumber)] = true
+			wantName[strings.ToLower(w.UserName)] = true
+		}
+	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	seen := map[string]bool{}
 	n := 0
 	var line []byte
 	write := func(users []*Current) error {
-		if err := l.Profiles(ctx, users); err != nil {
+		prof := users
+		if all && !profilesOfAll {
+			prof = nil
+			for _, u := range users {
+				if (u.EmployeeNumber != "" && wantEmp[strings.ToLower(u.EmployeeNumber)]) || (u.UserName != "" && wantName[strings.ToLower(u.UserName)]) {
+					prof = append(prof, u)
+				}
+			}
+		}
+		if err := l.Profiles(ctx, prof); err != nil {
 			return err
 		}
 		for _, u := range users {

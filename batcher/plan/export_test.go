@@ -33,12 +33,26 @@ func TestExportStreamsWhatSnapshotReads(t *testing.T) {
 		var got bytes.Buffer
 		le := simLive(s)
 		le.PageSize = 2
-		n, err := le.exportPaged(ctx, wants, all, &got, 2)
+		n, err := le.exportPaged(ctx, wants, all, true, &got, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n != len(snap.Users) || n < 2 || got.String() != want.String() {
 			t.Errorf("all=%v: Export wrote %d users\n%s\nSnapshot has %d\n%s", all, n, got.String(), len(snap.Users), want.String())
+		}
+		// What a plan reads: profiles of the wanted employees only.
+		snap, err = simLive(s).Snapshot(ctx, wants[:1], all, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Reset()
+		snap.Write(&want)
+		got.Reset()
+		if _, err := le.exportPaged(ctx, wants[:1], all, false, &got, 2); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("all=%v, plan state: Export wrote\n%s\nSnapshot has\n%s", all, got.String(), want.String())
 		}
 	}
 }

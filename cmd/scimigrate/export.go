@@ -114,3 +114,19 @@ func (o *convertOptions) collectWants(ctx context.Context, io *IO, errw *bufio.W
 	readSummary(errw, d)
 	return wants, err
 }
+
+// collectWantsQuiet is collectWants without diagnostics or summary (a
+// later conversion of the same inputs reports them).
+func (o *convertOptions) collectWantsQuiet(ctx context.Context, io *IO) ([]plan.Want, error) {
+	set, inputs, closeInputs, err := o.open(io.In)
+	if err != nil {
+		return nil, err
+	}
+	defer closeInputs()
+	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers}
+	if o.idsOnly {
+		copts.Validate = func(*scim.User, bool) []converter.Violation { return nil }
+	}
+	wants, _, err := plan.CollectWants(ctx, inputs, copts)
+	return wants, err
+}

@@ -216,6 +216,52 @@ func makePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOption
 	if to.Snapshot != "" {
 		return streamPlan(ctx, io, errw, co, to.Snapshot, popts)
 	}
+	for _, f := range co.Files {
+		if f == "-" {
+			return loadedLivePlan(ctx, io, errw, co, to, popts)
+		}
+	}
+	// Live: the employees' IDs first (a conversion that keeps nothing
+	// else, its diagnostics left to the plan's), then their state, written
+	// to a private temporary snapshot as the pages arrive, then the same
+	// streaming plan against it.
+	quiet := *co
+	quiet.EchoLimit = 0
+	wants, err := quiet.collectWantsQuiet(ctx, io)
+	if err != nil {
+		// The plan's conversion reports it with its diagnostics.
+		return streamPlanLiveErr(ctx, io, errw, co, popts, err)
+	}
+	errw.Flush()
+	l, err := to.live(ctx, io)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp("", "scimigrate-state-*.ndjson") // mode 0600
+	if err != nil {
+		return nil, fatal(err)
+	}
+	defer os.Remove(tmp.Name())
+	n, err := l.ExportState(ctx, wants, popts.DeactivateMissing, tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fatal(fmt.Errorf("reading the target: %w", err))
+	}
+	r, err := streamPlan(ctx, io, errw, co, tmp.Name(), popts)
+	if err != nil {
+		return nil, err
+	}
+	r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL, Users: n}
+	r.p.Target = l.BaseURL
+	return r, nil
+}
+
+// loadedLivePlan is the live plan of standard input, which cannot be
+// converted twice: the converted users and the target's state are held in
+// memory.
+func loadedLivePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOptions, to *targetOptions, popts plan.Options) (*planned, error) {
 	c, err := co.collect(ctx, io, errw)
 	if err != nil {
 		return nil, fatal(err)
@@ -240,6 +286,15 @@ func makePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOption
 		fmt.Fprintf(errw, "scimigrate: warning: no company ID (--company-id or companyId in --config): UPS requires enterprise companyId on create\n")
 	}
 	return r, nil
+}
+
+// streamPlanLiveErr reports a conversion that failed before the target was
+// read: the conversion runs again with its diagnostics shown.
+func streamPlanLiveErr(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOptions, popts plan.Options, first error) (*planned, error) {
+	if _, err := co.collect(ctx, io, errw); err != nil {
+		return nil, fatal(err)
+	}
+	return nil, fatal(first)
 }
 
 // planError types an error of plan.Make: a --max-deactivate breach is a
