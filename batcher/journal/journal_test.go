@@ -256,3 +256,51 @@ func TestOddFileNames(t *testing.T) {
 		j.Close()
 	}
 }
+
+// TestScheduledRequests: --create-only operations are scheduled at import
+// (batcher.Order); NextPlanned hands out the first scheduled request only
+// once the creations it waits for are complete, in body order; a plan's
+// operations (already scheduled) are imported as they are; scheduled and
+// unscheduled operations do not mix.
+func TestScheduledRequests(t *testing.T) {
+	ctx := context.Background()
+	j := newJournal(t, op(1, "A", "B"), op(2, "B", "A"), op(3, "C", "A"))
+	ops, ready, err := j.NextPlanned(ctx)
+	if err != nil || !ready || fmt.Sprint(bulkIDs(ops)) != "[in.txt-1 in.txt-2]" {
+		t.Fatalf("first request %v ready %v err %v", bulkIDs(ops), ready, err)
+	}
+	var pops []PreparedOp
+	for _, o := range ops {
+		pops = append(pops, PreparedOp{Seq: o.Seq, Path: "/Users"})
+	}
+	id, _ := j.Prepare(ctx, Prepared{Body: []byte(`{}`), Ops: pops})
+	ops, ready, _ = j.NextPlanned(ctx)
+	if ready || fmt.Sprint(bulkIDs(ops)) != "[in.txt-3 in.txt-1-refs in.txt-2-refs]" {
+		t.Fatalf("second request %v ready %v (want not ready: A and B not complete)", bulkIDs(ops), ready)
+	}
+	if ops[1].Path != batcher.ParentRef+"in.txt-1" || ops[1].Kind != KindRefs {
+		t.Errorf("reference patch %+v", ops[1])
+	}
+	j.Record(ctx, id, []Outcome{{BulkID: "in.txt-1", State: StateDone, Outcome: OutcomeSuccess, UUID: "u-A"},
+		{BulkID: "in.txt-2", State: StateDone, Outcome: OutcomeSuccess, UUID: "u-B"}})
+	if ops, ready, _ = j.NextPlanned(ctx); !ready || len(ops) != 3 || ops[1].ParentUUID != "u-A" {
+		t.Errorf("after A and B: %v ready %v", bulkIDs(ops), ready)
+	}
+
+	// The same operations scheduled by a plan import as they are.
+	sched := []batcher.Operation{op(1, "A"), op(2, "B")}
+	sched[0].Request, sched[1].Request = 1, 2
+	pj := newJournal(t, sched...)
+	if ops, ready, _ := pj.NextPlanned(ctx); !ready || fmt.Sprint(bulkIDs(ops)) != "[in.txt-1]" {
+		t.Errorf("plan import: first request %v", bulkIDs(ops))
+	}
+	im, _ := pj.BeginImport(ctx)
+	defer im.Rollback()
+	if err := im.Add(&sched[0]); err != nil {
+		t.Fatal(err)
+	}
+	plain := op(3, "C")
+	if err := im.Add(&plain); err == nil {
+		t.Error("an unscheduled operation was added to a scheduled import")
+	}
+}

@@ -232,7 +232,7 @@ func detachChanges(cs []Change) {
 func (pl *planner) intent(it *Intent) {
 	reject := func(msg string) {
 		pl.add(&UserPlan{Action: Reject, EmployeeNumber: it.Current, Reasons: []string{msg},
-			Sources: []batcher.Source{it.Source}, Op: -1, seq: -1 << 20})
+			Sources: []batcher.Source{it.Source}, Op: -1, RefsOp: -1, seq: -1 << 20})
 	}
 	hits := pl.byEmp[strings.ToLower(it.Current)]
 	if len(hits) > 1 {
@@ -334,7 +334,7 @@ func (pl *planner) user(du *DesiredUser, mode string) {
 }
 
 func (pl *planner) planUser(du *DesiredUser, mode string) (*UserPlan, error) {
-	up := &UserPlan{EmployeeNumber: du.Key, UserName: du.UserName, Sources: sourcesOf(du.Records), Op: -1, seq: du.Seq}
+	up := &UserPlan{EmployeeNumber: du.Key, UserName: du.UserName, Sources: sourcesOf(du.Records), Op: -1, RefsOp: -1, seq: du.Seq}
 	reject := func(msg string) {
 		up.Action = Reject
 		up.MatchedBy = ""
@@ -488,14 +488,14 @@ func (pl *planner) finish(d *Desired) (*Plan, error) {
 				notes = c.Notes[:c.matchNotes:c.matchNotes]
 			}
 			*c = UserPlan{Action: Reject, EmployeeNumber: c.EmployeeNumber, UserName: un, Sources: c.Sources[c.intSources:],
-				Notes: notes, Op: -1, seq: c.seq,
+				Notes: notes, Op: -1, RefsOp: -1, seq: c.seq,
 				Reasons: []string{fmt.Sprintf("user %s of the target is also matched by employee %s; not guessing which", v.cur.ID, cs[0].EmployeeNumber)}}
 		}
 	}
 	claimed := func(i int32) bool { return pl.owner[i] != nil }
 	p.Users = pl.users
 	for _, r := range rejected {
-		p.Users = append(p.Users, &UserPlan{Action: Reject, EmployeeNumber: r.Key, Reasons: r.Reasons, Op: -1, seq: 1 << 30})
+		p.Users = append(p.Users, &UserPlan{Action: Reject, EmployeeNumber: r.Key, Reasons: r.Reasons, Op: -1, RefsOp: -1, seq: 1 << 30})
 	}
 	switch {
 	case len(pl.modes) > 1:
@@ -516,7 +516,7 @@ func (pl *planner) finish(d *Desired) (*Plan, error) {
 	sort.Slice(renamed, func(a, b int) bool { return renamed[a] < renamed[b] })
 	for _, i := range renamed {
 		v := pl.over[i]
-		up := &UserPlan{Action: Update, EmployeeNumber: v.emp, UserName: v.un, MatchedBy: "id change", Op: -1, seq: 1 << 29}
+		up := &UserPlan{Action: Update, EmployeeNumber: v.emp, UserName: v.un, MatchedBy: "id change", Op: -1, RefsOp: -1, seq: 1 << 29}
 		fillMatch(up, v)
 		up.Changes = v.intent
 		up.Sources = v.intSrc
@@ -601,7 +601,7 @@ func (pl *planner) deactivations(p *Plan, claimed func(int32) bool, rejected map
 		if err != nil {
 			return err
 		}
-		up := &UserPlan{Action: Deactivate, EmployeeNumber: v.emp, UserName: v.un, MatchedBy: "not in the input", Op: -1, seq: 1<<30 + 1 + k}
+		up := &UserPlan{Action: Deactivate, EmployeeNumber: v.emp, UserName: v.un, MatchedBy: "not in the input", Op: -1, RefsOp: -1, seq: 1<<30 + 1 + k}
 		fillMatch(up, v)
 		old, _ := v.doc.Obj.Get("active")
 		c := Change{Kind: '~', Path: "active", New: scim.BoolValue(false),

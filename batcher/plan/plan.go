@@ -106,8 +106,13 @@ type UserPlan struct {
 	Notes          []string
 	Sources        []batcher.Source
 	Op             int // index into Plan.Ops, -1 when none
-	seq            int
-	createJSON     []byte
+	// RefsOp indexes the reference patch of a creation split out of a
+	// reference cycle (Resource is then the identity sent without its
+	// references); -1 when none.
+	RefsOp     int
+	refsPatch  *batcher.Operation
+	seq        int
+	createJSON []byte
 	// What matching a target user added (see planner.finish).
 	matchNotes, intSources int32
 	nameFromTarget         bool

@@ -17,7 +17,7 @@ func TestSummaryGolden(t *testing.T) {
 	p := &Plan{}
 	spend := scimpath.SpendUser
 	for i := 1; i <= 1200; i++ {
-		u := &UserPlan{Action: Update, EmployeeNumber: fmt.Sprintf("E%05d", i), Op: -1}
+		u := &UserPlan{Action: Update, EmployeeNumber: fmt.Sprintf("E%05d", i), Op: -1, RefsOp: -1}
 		u.Changes = append(u.Changes, Change{Kind: '~', Path: "title", Old: scim.Str("a"), New: scim.Str("b")})
 		if i%3 == 0 {
 			u.Changes = append(u.Changes,
@@ -32,9 +32,9 @@ func TestSummaryGolden(t *testing.T) {
 		p.Users = append(p.Users, u)
 	}
 	p.Users = append(p.Users,
-		&UserPlan{Action: Create, EmployeeNumber: "N1", Op: -1},
-		&UserPlan{Action: Deactivate, EmployeeNumber: "", Changes: []Change{{Kind: '~', Path: "active"}}, Op: -1},
-		&UserPlan{Action: NoChange, EmployeeNumber: "S1", Op: -1})
+		&UserPlan{Action: Create, EmployeeNumber: "N1", Op: -1, RefsOp: -1},
+		&UserPlan{Action: Deactivate, EmployeeNumber: "", Changes: []Change{{Kind: '~', Path: "active"}}, Op: -1, RefsOp: -1},
+		&UserPlan{Action: NoChange, EmployeeNumber: "S1", Op: -1, RefsOp: -1})
 	p.Counts = Counts{Create: 1, Update: 1200, Deactivate: 1, Unchanged: 1}
 	sum := p.Summary()
 	var b bytes.Buffer

@@ -265,7 +265,7 @@ func (o *applyOptions) run(ctx context.Context, io *IO) error {
 				for _, rec := range r.Records {
 					d := source.Diagnostic{File: rec.File, Line: rec.Line, Col: 1, Severity: source.Error,
 						Msg: fmt.Sprintf("employee %s has no identity record in the input: --create-only cannot update an existing user; use 'scimigrate plan'", r.User.Key)}
-					fmt.Fprintln(io.Err, d.String())
+					echo.Write(d)
 					rej.add(d)
 				}
 				return nil
@@ -274,7 +274,7 @@ func (o *applyOptions) run(ctx context.Context, io *IO) error {
 				intents++
 				d := source.Diagnostic{File: in.Record.File, Line: in.Record.Line, Col: 1, Severity: source.Error,
 					Msg: fmt.Sprintf("ID change of employee %s is not applied by --create-only; use 'scimigrate plan'", in.Current)}
-				fmt.Fprintln(io.Err, d.String())
+				echo.Write(d)
 				rej.add(d)
 				return nil
 			},
