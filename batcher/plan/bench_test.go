@@ -3,6 +3,8 @@ package plan
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,14 +13,16 @@ import (
 	"sync"
 	"testing"
 
+	"scimigrate/batcher/client"
 	"scimigrate/converter"
 	"scimigrate/fixtures/gen"
 	"scimigrate/mapping"
+	"scimigrate/upsim"
 )
 
 // Plan at scale: a generated 305 file of BENCH_USERS employees (default
 // 20,000) against a snapshot of the same employees, 10 % of whom changed.
-// Run: go test -run '^$' -bench Plan -benchtime 3x ./batcher/plan/
+// Run: go test -run '^$' -bench 'PlanStream|SnapshotIndex|Export' -benchtime 3x ./batcher/plan/
 
 func benchUsers() int {
 	if n, err := strconv.Atoi(os.Getenv("BENCH_USERS")); err == nil && n > 0 {
@@ -141,4 +145,45 @@ func BenchmarkSnapshotIndex(b *testing.B) {
 		x.Close()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*b.N), "ns/user")
+}
+
+// BenchmarkExport: export of every user of a simulated tenant holding the
+// benchmark's snapshot (BENCH_USERS users), pages of 1,000 with their
+// spend and travel profiles, written to io.Discard. The simulator runs in
+// the same process: allocations per user count both sides.
+func BenchmarkExport(b *testing.B) {
+	_, snap, n := benchFiles(b)
+	s := upsim.NewServer(upsim.Options{Seed: 7, AccessToken: simToken})
+	defer s.Close()
+	data, err := os.ReadFile(snap)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var users []json.RawMessage
+	for _, l := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+		users = append(users, json.RawMessage(l))
+	}
+	if err := s.Seed(users...); err != nil {
+		b.Fatal(err)
+	}
+	users, data = nil, nil
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for range b.N {
+		l := &Live{BaseURL: s.URL(), Tokens: client.StaticToken(simToken), Concurrency: 4}
+		got, err := l.Export(context.Background(), nil, true, io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got != n {
+			b.Fatalf("%d users exported, want %d", got, n)
+		}
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	total := float64(n) * float64(b.N)
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/total, "allocs/user")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/total, "B/user")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/user")
 }
