@@ -54,6 +54,16 @@ type jparser struct {
 	vstack []scim.Value
 	mslab  []scim.Member
 	vslab  []scim.Value
+	oslab  []scim.Object
+}
+
+// object cuts an Object from a slab.
+func (p *jparser) object() *scim.Object {
+	if len(p.oslab) == cap(p.oslab) {
+		p.oslab = make([]scim.Object, 0, 32)
+	}
+	p.oslab = p.oslab[:len(p.oslab)+1]
+	return &p.oslab[len(p.oslab)-1]
 }
 
 func (p *jparser) sub(a, b int) string {
@@ -125,7 +135,7 @@ func (p *jparser) value(depth int, build bool) scim.Value {
 		p.i++
 		var o *scim.Object
 		if build {
-			o = &scim.Object{}
+			o = p.object()
 		}
 		mark := len(p.stack)
 		closeObj := func() scim.Value {
