@@ -30,6 +30,11 @@ func decodeFast(b []byte, keep func(name []byte) bool) (scim.Value, bool) {
 	p.b, p.keep = b, keep
 	if keep == nil {
 		p.s = string(b)
+		// One slab each, sized from the length: a user's JSON has about
+		// one member per 30 bytes, one object or array value per 90.
+		p.mslab = make([]scim.Member, 0, len(b)/24+8)
+		p.vslab = make([]scim.Value, 0, len(b)/64+4)
+		p.oslab = make([]scim.Object, 0, len(b)/64+4)
 	}
 	p.ws()
 	v := p.value(0, true)
@@ -60,7 +65,7 @@ type jparser struct {
 // object cuts an Object from a slab.
 func (p *jparser) object() *scim.Object {
 	if len(p.oslab) == cap(p.oslab) {
-		p.oslab = make([]scim.Object, 0, 32)
+		p.oslab = make([]scim.Object, 0, 16)
 	}
 	p.oslab = p.oslab[:len(p.oslab)+1]
 	return &p.oslab[len(p.oslab)-1]
@@ -79,7 +84,7 @@ func (p *jparser) members(from []scim.Member) []scim.Member {
 		return nil
 	}
 	if cap(p.mslab)-len(p.mslab) < n {
-		p.mslab = make([]scim.Member, 0, max(n, 96))
+		p.mslab = make([]scim.Member, 0, max(n, 32))
 	}
 	l := len(p.mslab)
 	p.mslab = append(p.mslab, from...)
@@ -92,7 +97,7 @@ func (p *jparser) values(from []scim.Value) []scim.Value {
 		return []scim.Value{}
 	}
 	if cap(p.vslab)-len(p.vslab) < n {
-		p.vslab = make([]scim.Value, 0, max(n, 32))
+		p.vslab = make([]scim.Value, 0, max(n, 16))
 	}
 	l := len(p.vslab)
 	p.vslab = append(p.vslab, from...)
