@@ -185,16 +185,36 @@ func TestReconcileAndLost(t *testing.T) {
 		t.Fatalf("unconfirmed %+v", reqs)
 	}
 	sent, _ := j.RequestOps(ctx, id)
-	if err := j.Reconcile(ctx, id, map[int64]string{sent[0].Seq: "u-B"}); err != nil {
+	// B was found: done, with a PATCH converging it queued; C goes back.
+	requeued, err := j.ReconcileOutcomes(ctx, id, map[int64]Outcome{sent[0].Seq: {BulkID: sent[0].BulkID, State: StateDone,
+		Outcome: OutcomeReconciled, UUID: "u-B", Retries: []NewOp{{Kind: KindConverge, BulkID: "in.txt-2-converge", Method: "PATCH",
+			Path: "/Users/u-B", Data: []byte(`{"Operations":[]}`)}}}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if len(requeued) != 1 || requeued[0] != sent[1].Seq {
+		t.Errorf("requeued %v, want [%d]", requeued, sent[1].Seq)
+	}
 	ready, _ = j.Ready(ctx, 0, 10)
-	if len(ready) != 1 || ready[0].BulkID != "in.txt-3" || !ready[0].Reconciled || ready[0].Attempts != 1 {
-		t.Fatalf("requeued %+v", ready)
+	if len(ready) != 2 || ready[0].BulkID != "in.txt-3" || !ready[0].Reconciled || ready[0].Attempts != 1 ||
+		ready[1].Kind != KindConverge || ready[1].ParentUUID != "u-B" {
+		t.Fatalf("ready after reconciling %+v", ready)
 	}
 	c, _ := j.Counts(ctx)
 	if c.Outcomes[OutcomeReconciled] != 1 || c.Requests[ReqReconciled] != 1 {
 		t.Errorf("counts %+v", c)
+	}
+	// The converging PATCH meets the failure the lost request met: B is
+	// partial, not reconciled.
+	conv := ready[1]
+	id2, _ := j.Prepare(ctx, Prepared{Body: []byte(`{}`), Ops: []PreparedOp{{Seq: conv.Seq, Path: conv.Path}}})
+	if err := j.Record(ctx, id2, []Outcome{{BulkID: conv.BulkID, State: StateDone, Outcome: OutcomePartial, UUID: "u-B",
+		Extensions: []Ext{{Name: scimpath.SpendApprover, Result: "error", HTTPCode: 404, Messages: []Message{{Code: "INVALID_USER"}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = j.Counts(ctx)
+	if c.Outcomes[OutcomeReconciled] != 0 || c.Outcomes[OutcomePartial] != 1 {
+		t.Errorf("outcomes after a failed convergence %+v", c.Outcomes)
 	}
 }
 
@@ -242,7 +262,7 @@ func TestOddFileNames(t *testing.T) {
 		j.Close()
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
-			if e.Name() != name && e.Name() != name+"-wal" && e.Name() != name+"-shm" {
+			if e.Name() != name && e.Name() != name+"-wal" && e.Name() != name+"-shm" && e.Name() != name+".lock" {
 				t.Errorf("%s: stray file %q", name, e.Name())
 			}
 		}

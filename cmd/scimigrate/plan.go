@@ -122,8 +122,9 @@ func checkExisting(v string) (string, error) {
 
 // collected is the converted input of a plan or an export.
 type collected struct {
-	set *mapping.Set
-	d   *plan.Desired
+	set      *mapping.Set
+	d        *plan.Desired
+	rejected *rejections // records the conversion rejected, for plan.html
 }
 
 // collect loads the mappings and converts the inputs, writing diagnostics
@@ -135,7 +136,9 @@ func (o *convertOptions) collect(ctx context.Context, io *IO, errw *bufio.Writer
 	}
 	defer closeInputs()
 	echo := source.NewEcho(errw, o.EchoLimit)
-	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers, Diag: echo.Write}
+	rej := &rejections{}
+	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers,
+		Diag: func(dg source.Diagnostic) { echo.Write(dg); rej.add(dg) }}
 	if o.idsOnly {
 		copts.Validate = func(*scim.User, bool) []converter.Violation { return nil }
 	}
@@ -145,7 +148,7 @@ func (o *convertOptions) collect(ctx context.Context, io *IO, errw *bufio.Writer
 	if err != nil {
 		return nil, err
 	}
-	return &collected{set: set, d: d}, nil
+	return &collected{set: set, d: d, rejected: rej}, nil
 }
 
 func readSummary(errw *bufio.Writer, d *plan.Desired) {
@@ -185,7 +188,9 @@ func streamPlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOpti
 	defer closeInputs()
 	popts.Set = set
 	echo := source.NewEcho(errw, co.EchoLimit)
-	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: co.Workers, Diag: echo.Write}
+	rej := &rejections{}
+	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: co.Workers,
+		Diag: func(dg source.Diagnostic) { echo.Write(dg); rej.add(dg) }}
 	if co.idsOnly {
 		copts.Validate = func(*scim.User, bool) []converter.Violation { return nil }
 	}
@@ -199,8 +204,8 @@ func streamPlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOpti
 		}
 		return nil, fatal(err)
 	}
-	r := &planned{c: &collected{set: set, d: d}, p: p,
-		target: plan.TargetInfo{Kind: "snapshot", Snapshot: snapshot, Users: p.TargetUsers}}
+	r := &planned{c: &collected{set: set, d: d, rejected: rej}, p: p,
+		target: plan.TargetInfo{Kind: "snapshot", Snapshot: snapshot, Users: p.TargetUsers, CompanyID: set.Config.CompanyID}}
 	if set.Config.CompanyID == "" && p.Counts.Create > 0 {
 		fmt.Fprintf(errw, "scimigrate: warning: no company ID (--company-id or companyId in --config): UPS requires enterprise companyId on create\n")
 	}
@@ -253,7 +258,7 @@ func makePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOption
 	if err != nil {
 		return nil, err
 	}
-	r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL, Users: n}
+	r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL, Users: n, CompanyID: r.target.CompanyID}
 	r.p.Target = l.BaseURL
 	return r, nil
 }
@@ -277,7 +282,7 @@ func loadedLivePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convert
 	if err != nil {
 		return nil, fatal(fmt.Errorf("reading the target: %w", err))
 	}
-	r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL, Users: len(cur.Users)}
+	r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL, Users: len(cur.Users), CompanyID: c.set.Config.CompanyID}
 	r.p, err = plan.Make(c.d, cur, popts)
 	if err != nil {
 		return nil, planError(err)
@@ -338,7 +343,11 @@ func (o *planOptions) plan(ctx context.Context, io *IO, popts plan.Options) erro
 				return usageErrorf("--out: standard input cannot be hashed into plan.json; give the input as a file")
 			}
 		}
-		if _, err := p.Save(o.Out, info); err != nil {
+		f, err := p.Save(o.Out, info)
+		if err == nil {
+			err = savePlanHTML(o.Out, p, f, c)
+		}
+		if err != nil {
 			return fatal(fmt.Errorf("saving the plan: %w", err))
 		}
 		// The whole human plan, always: a plan.txt of an earlier plan in DIR
@@ -346,7 +355,7 @@ func (o *planOptions) plan(ctx context.Context, io *IO, popts plan.Options) erro
 		if err := writeDetail(o.Out, p); err != nil {
 			return fatal(fmt.Errorf("writing %s: %w", detailFile, err))
 		}
-		fmt.Fprintf(errw, "scimigrate plan: saved in %s (%s, %s and %d Bulk request(s)); run 'scimigrate apply %s' to send exactly this plan\n",
+		fmt.Fprintf(errw, "scimigrate plan: saved in %s (%s, plan.html, %s and %d Bulk request(s)); run 'scimigrate apply %s' to send exactly this plan\n",
 			o.Out, plan.PlanFile, detailFile, len(p.Requests), o.Out)
 	}
 	if summaryOnly {
