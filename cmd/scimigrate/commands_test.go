@@ -69,6 +69,9 @@ func TestHelp(t *testing.T) {
 			t.Errorf("%v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
 		}
 	}
+	if r := runCLI(t, ".", "version"); r.code != 0 || r.stdout != version+"\n" {
+		t.Errorf("version: exit %d, %q", r.code, r.stdout)
+	}
 	if r := runCLI(t, ".", "help", "export"); r.code != 0 || !strings.HasPrefix(r.stdout, "usage: scimigrate export") {
 		t.Errorf("help export: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
