@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"scimigrate/scim/scimpath"
 )
 
 func TestBulkID(t *testing.T) {
@@ -94,7 +96,7 @@ func TestPatchRefs(t *testing.T) {
 		{"managers", `{"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"employeeNumber":"M"}},{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:travel:2.0:User:manager","value":{"employeeNumber":"T"}},{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:spend:2.0:User:biManager","value":{"employeeNumber":"B"}}]}`, []string{"B", "M", "T"}},
 		{"delegate extension", `{"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:spend:2.0:Delegate","value":{"expense":[{"delegate":{"employeeNumber":"D"}}]}}]}`, []string{"D"}},
 		{"remove and unrelated", `{"Operations":[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"},{"op":"replace","path":"active","value":false}]}`, nil},
-		{"filtered path not followed", `{"Operations":[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:spend:2.0:Approver:report[primary eq true].approver","value":{"employeeNumber":"X"}}]}`, nil},
+		{"filtered path", `{"Operations":[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:spend:2.0:Approver:report[approver.employeeNumber eq \"A\"].approver","value":{"employeeNumber":"X"}}]}`, []string{"X"}},
 		{"garbage", `[`, nil},
 	}
 	for _, tt := range tests {
@@ -122,12 +124,12 @@ func TestSplitReferences(t *testing.T) {
 	if err := json.Unmarshal(id, &top); err != nil {
 		t.Fatal(err)
 	}
-	for _, gone := range []string{URNApprover, URNDelegate, URNTravelUser} {
+	for _, gone := range []string{scimpath.SpendApprover, scimpath.SpendDelegate, scimpath.TravelUser} {
 		if _, ok := top[gone]; ok {
 			t.Errorf("identity keeps %s", gone)
 		}
 	}
-	if !strings.Contains(string(top[URNEnterprise]), `"employeeNumber":"A"`) || !strings.Contains(string(top[URNSpendUser]), `"country":"US"`) {
+	if !strings.Contains(string(top[scimpath.EnterpriseUser]), `"employeeNumber":"A"`) || !strings.Contains(string(top[scimpath.SpendUser]), `"country":"US"`) {
 		t.Errorf("identity lost data: %s", id)
 	}
 	if strings.Contains(string(top["schemas"]), "Approver") || !strings.Contains(string(top["schemas"]), "core:2.0:User") {
@@ -157,7 +159,7 @@ func TestSplitReferences(t *testing.T) {
 			refs = append(refs, strings.TrimPrefix(string(o.Value), `{"employeeNumber":`))
 		}
 	}
-	wantPaths := []string{"", URNEnterprise + ":manager", URNSpendUser + ":biManager", URNTravelUser + ":manager"}
+	wantPaths := []string{"", scimpath.EnterpriseUser + ":manager", scimpath.SpendUser + ":biManager", scimpath.TravelUser + ":manager"}
 	if !reflect.DeepEqual(paths, wantPaths) {
 		t.Errorf("paths = %q, want %q", paths, wantPaths)
 	}
@@ -414,4 +416,60 @@ func FuzzSplitReferences(f *testing.F) {
 			t.Fatalf("invalid identity %s", id)
 		}
 	})
+}
+
+// TestOrder: waves, split creations and their reference patches, last
+// operations, and packing within each wave.
+func TestOrder(t *testing.T) {
+	post := func(emp string, refs ...string) Node { return Node{Method: "POST", EmployeeNumber: emp, Refs: refs} }
+	tests := []struct {
+		name  string
+		nodes []Node
+		lim   Limits
+		want  string // requests: wave:items, items "i" or "i+refs"
+	}{
+		{"chain", []Node{post("A", "B"), post("B", "C"), post("C")}, Limits{}, "0:[2] 1:[1] 2:[0]"},
+		{"cycle and a dependant", []Node{post("A", "B"), post("B", "A"), post("C", "A")}, Limits{}, "0:[0 1] 1:[2 0r 1r]"},
+		{"self reference", []Node{post("D", "D")}, Limits{}, "0:[0] 1:[0r]"},
+		{"deactivation last", []Node{{Method: "PATCH", EmployeeNumber: "X", Last: true}, post("A", "B"), post("B")}, Limits{}, "0:[2] 1:[1] 2:[0]"},
+		{"packing by count", []Node{post("A"), post("B"), post("C")}, Limits{MaxOps: 2}, "0:[0 1] 0:[2]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Order(tt.nodes, tt.lim, func(Item) (int, error) { return 10, nil }, func(Item, int) error { return errors.New("oversize") })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var parts []string
+			for r := 0; r < s.Requests(); r++ {
+				var items []string
+				for _, st := range s.Steps {
+					if st.Request != r {
+						continue
+					}
+					it := fmt.Sprint(st.Op)
+					if st.Refs {
+						it += "r"
+					}
+					items = append(items, it)
+				}
+				parts = append(parts, fmt.Sprintf("%d:%v", s.Waves[r], items))
+			}
+			if got := strings.Join(parts, " "); got != tt.want {
+				t.Errorf("schedule %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestWireSize: a reference patch is measured with the id its path gets.
+func TestWireSize(t *testing.T) {
+	op := Operation{Kind: KindRefs, Path: ParentRef + "f.txt-1", Parent: "f.txt-1"}
+	if got := WireSize(&op, make([]byte, 100)); got != 100+IDLen-len("bulkId:f.txt-1") {
+		t.Errorf("WireSize = %d", got)
+	}
+	op.Kind = ""
+	if got := WireSize(&op, make([]byte, 100)); got != 100 {
+		t.Errorf("WireSize of a plain operation = %d", got)
+	}
 }

@@ -33,6 +33,15 @@ type Operation struct {
 	Data           json.RawMessage // SCIM User (POST) or PatchOp message (PATCH)
 	Refs           []string        // employeeNumbers this operation references
 	Sources        []Source        // input records behind it
+
+	// Kind is "" for an operation from the input, KindRefs for the patch
+	// adding the references of a creation split out of a reference cycle
+	// (SplitOperation); Parent is then that creation's bulkId.
+	Kind   string
+	Parent string
+	// Request is the 1-based request Order packed the operation in; 0 when
+	// it is not scheduled yet.
+	Request int
 }
 
 // SourceString names the operation's input records for error messages.

@@ -5,6 +5,7 @@ type Node struct {
 	Method         string   // "POST" creates EmployeeNumber
 	EmployeeNumber string   // the employee the operation is about
 	Refs           []string // employeeNumbers it references
+	Last           bool     // sent after everything else (deactivations)
 }
 
 // Graph holds the references between operations of one run.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"scimigrate/scim"
 )
 
 // Request is one encoded SCIM BulkRequest.
@@ -46,11 +48,11 @@ func EncodeOperation(op *Operation) ([]byte, error) {
 	}
 	buf := make([]byte, 0, len(op.Data)+len(op.Path)+len(op.BulkID)+48)
 	buf = append(buf, `{"method":`...)
-	buf = appendJSONString(buf, op.Method)
+	buf = scim.AppendString(buf, op.Method)
 	buf = append(buf, `,"path":`...)
-	buf = appendJSONString(buf, op.Path)
+	buf = scim.AppendString(buf, op.Path)
 	buf = append(buf, `,"bulkId":`...)
-	buf = appendJSONString(buf, op.BulkID)
+	buf = scim.AppendString(buf, op.BulkID)
 	if op.Method != "DELETE" || len(op.Data) > 0 {
 		buf = append(buf, `,"data":`...)
 		w := bytes.NewBuffer(buf)
@@ -61,24 +63,6 @@ func EncodeOperation(op *Operation) ([]byte, error) {
 	}
 	buf = append(buf, '}')
 	return buf, nil
-}
-
-func appendJSONString(buf []byte, s string) []byte {
-	simple := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
-			simple = false
-			break
-		}
-	}
-	if simple {
-		buf = append(buf, '"')
-		buf = append(buf, s...)
-		return append(buf, '"')
-	}
-	b, _ := json.Marshal(s)
-	return append(buf, b...)
 }
 
 const bodySuffix = "]}"
@@ -93,10 +77,11 @@ func bodyPrefix(lim Limits) []byte {
 // grows in place, so the size it checks against the limits is the size of
 // the body it returns.
 type Builder struct {
-	lim    Limits
-	prefix []byte
-	buf    []byte
-	keys   []int
+	lim     Limits
+	prefix  []byte
+	buf     []byte
+	keys    []int
+	reserve int // bytes operations will grow by once sent (see WireSize)
 }
 
 // NewBuilder returns a Builder for requests within lim (zero fields take
@@ -116,28 +101,32 @@ func (b *Builder) Limits() Limits { return b.lim }
 func (b *Builder) Reset() {
 	b.buf = nil
 	b.keys = nil
+	b.reserve = 0
 }
 
 // Len returns the number of operations added.
 func (b *Builder) Len() int { return len(b.keys) }
 
-// Size returns the size in bytes the body would have if finished now.
+// Size returns the size in bytes the body would have if finished now,
+// counting what reference patches grow by once sent.
 func (b *Builder) Size() int {
 	if b.buf == nil {
 		return len(b.prefix) + len(bodySuffix)
 	}
-	return len(b.buf) + len(bodySuffix)
+	return len(b.buf) + len(bodySuffix) + b.reserve
 }
 
 // Solo returns the size of a request holding only enc.
 func (b *Builder) Solo(enc []byte) int { return len(b.prefix) + len(enc) + len(bodySuffix) }
 
 // Fits reports whether enc can be added within both limits.
-func (b *Builder) Fits(enc []byte) bool {
+func (b *Builder) Fits(enc []byte) bool { return b.fits(len(enc)) }
+
+func (b *Builder) fits(size int) bool {
 	if len(b.keys) >= b.lim.MaxOps {
 		return false
 	}
-	extra := len(enc)
+	extra := size
 	if len(b.keys) > 0 {
 		extra++ // comma
 	}
@@ -151,10 +140,15 @@ func (b *Builder) Full(minOp int) bool {
 }
 
 // Add appends enc under key when it fits and reports whether it did.
-func (b *Builder) Add(key int, enc []byte) bool {
-	if !b.Fits(enc) {
+func (b *Builder) Add(key int, enc []byte) bool { return b.AddSized(key, enc, len(enc)) }
+
+// AddSized is Add for an operation whose wire size (WireSize) exceeds its
+// encoding: the limits are checked against the wire size.
+func (b *Builder) AddSized(key int, enc []byte, size int) bool {
+	if !b.fits(size) {
 		return false
 	}
+	b.reserve += size - len(enc)
 	if b.buf == nil {
 		b.buf = append(make([]byte, 0, min(b.lim.MaxBytes, 1<<20)), b.prefix...)
 	}
@@ -177,57 +171,44 @@ func (b *Builder) Finish() Request {
 	return r
 }
 
-// Pack packs ops into BulkRequests within lim. Operations keep their relative
-// order inside each request; each goes into the first request with room for
-// it (first fit), which keeps requests full when sizes vary. Operations that
-// fit in no request are left out and reported, naming their sources, in the
-// returned error (a join of *OversizeError); the other operations are still
-// packed. Pack does not order operations by their references: callers pass
-// operations that may be sent together.
+// Pack packs ops into BulkRequests within lim, with the packing Order
+// uses (first fit): operations keep their relative order inside each
+// request; each goes into the first request with room for it, which keeps
+// requests full when sizes vary. Operations that fit in no request are left
+// out and reported, naming their sources, in the returned error (a join of
+// *OversizeError); the other operations are still packed. Pack does not
+// order operations by their references: callers pass operations that may be
+// sent together (Order schedules a whole run).
 func Pack(ops []Operation, lim Limits) ([]Request, error) {
 	lim = lim.withDefaults()
+	prefix := len(bodyPrefix(lim)) + len(bodySuffix)
 	var (
-		bins []*Builder
-		open []int // indexes into bins still accepting operations
-		errs []error
+		errs  []error
+		encs  [][]byte
+		sizes []int
+		keys  []int
 	)
-	minOp := 1 << 30
 	for i := range ops {
 		enc, err := EncodeOperation(&ops[i])
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if len(enc) < minOp {
-			minOp = len(enc)
-		}
-		placed := false
-		for j := 0; j < len(open); j++ {
-			b := bins[open[j]]
-			if b.Add(i, enc) {
-				placed = true
-				if b.Full(minOp) {
-					open = append(open[:j], open[j+1:]...)
-				}
-				break
-			}
-		}
-		if placed {
+		sz := WireSize(&ops[i], enc)
+		if prefix+sz > lim.MaxBytes {
+			errs = append(errs, &OversizeError{BulkID: ops[i].BulkID, Source: ops[i].SourceString(), Size: prefix + sz, Limit: lim.MaxBytes})
 			continue
 		}
-		b := NewBuilder(lim)
-		if !b.Add(i, enc) {
-			errs = append(errs, &OversizeError{BulkID: ops[i].BulkID, Source: ops[i].SourceString(), Size: b.Solo(enc), Limit: lim.MaxBytes})
-			continue
-		}
-		bins = append(bins, b)
-		if !b.Full(minOp) {
-			open = append(open, len(bins)-1)
-		}
+		encs, sizes, keys = append(encs, enc), append(sizes, sz), append(keys, i)
 	}
+	bins := firstFit(sizes, lim, prefix)
 	reqs := make([]Request, len(bins))
-	for i, b := range bins {
-		reqs[i] = b.Finish()
+	for k, bin := range bins {
+		b := NewBuilder(lim)
+		for _, idx := range bin {
+			b.AddSized(keys[idx], encs[idx], sizes[idx])
+		}
+		reqs[k] = b.Finish()
 	}
 	return reqs, errors.Join(errs...)
 }

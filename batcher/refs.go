@@ -5,88 +5,52 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
+
+	"scimigrate/scim"
+	"scimigrate/scim/scimpath"
 )
 
-// Schema URNs that carry references to other employees.
+// Schema URNs of the messages a Bulk request carries; the User schema URNs
+// are scimpath's.
 const (
-	URNCore       = "urn:ietf:params:scim:schemas:core:2.0:User"
-	URNEnterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-	URNSpendUser  = "urn:ietf:params:scim:schemas:extension:spend:2.0:User"
-	URNApprover   = "urn:ietf:params:scim:schemas:extension:spend:2.0:Approver"
-	URNDelegate   = "urn:ietf:params:scim:schemas:extension:spend:2.0:Delegate"
-	URNTravelUser = "urn:ietf:params:scim:schemas:extension:travel:2.0:User"
-	URNPatchOp    = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-	URNBulkReq    = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+	URNPatchOp = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+	URNBulkReq = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 )
 
-type userRef struct {
-	EmployeeNumber string `json:"employeeNumber"`
+// referenceNames are the complex attributes that name another employee by
+// employeeNumber: every Approver list's approver, every Delegate product
+// list's delegate, the enterprise and travel manager and the spend
+// biManager.
+func isReferenceName(name string) bool {
+	switch strings.ToLower(name) {
+	case "approver", "delegate", "manager", "bimanager":
+		return true
+	}
+	return false
 }
 
-// listRefs collects item[key].employeeNumber from every list of an extension
-// object such as the Approver ({"report":[{"approver":{…}}], …}) or Delegate.
-func listRefs(ext json.RawMessage, key string, add func(string)) {
-	var lists map[string]json.RawMessage
-	if json.Unmarshal(ext, &lists) != nil {
-		return
-	}
-	for _, raw := range lists {
-		var items []map[string]json.RawMessage
-		if json.Unmarshal(raw, &items) != nil {
-			continue
-		}
-		for _, it := range items {
-			var r userRef
-			if json.Unmarshal(it[key], &r) == nil {
-				add(r.EmployeeNumber)
+// collectRefs walks v (found under attribute name) and adds the
+// employeeNumber of every reference object in it.
+func collectRefs(name string, v scim.Value, add func(string)) {
+	switch v.Kind {
+	case scim.ObjectKind:
+		if isReferenceName(name) {
+			if en, ok := v.Obj.Get("employeeNumber"); ok && en.Kind == scim.String && en.Str != "" {
+				add(en.Str)
 			}
 		}
-	}
-}
-
-// memberRef returns ext[key].employeeNumber.
-func memberRef(ext json.RawMessage, key string, add func(string)) {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(ext, &m) != nil {
-		return
-	}
-	var r userRef
-	if json.Unmarshal(m[key], &r) == nil {
-		add(r.EmployeeNumber)
-	}
-}
-
-// Refs returns the sorted, distinct employeeNumbers a SCIM User document
-// references: every Approver list's approver, every Delegate product list's
-// delegate, the enterprise manager, the spend biManager and the travel
-// manager. References by UUID only (value without employeeNumber) are not
-// returned: they name users that already exist.
-func Refs(data json.RawMessage) []string {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(data, &top) != nil {
-		return nil
-	}
-	seen := map[string]bool{}
-	add := func(s string) {
-		if s != "" {
-			seen[s] = true
+		for _, m := range v.Obj.Members {
+			collectRefs(m.Name, m.Value, add)
+		}
+	case scim.Array:
+		for _, e := range v.Arr {
+			collectRefs(name, e, add)
 		}
 	}
-	if ext, ok := top[URNApprover]; ok {
-		listRefs(ext, "approver", add)
-	}
-	if ext, ok := top[URNDelegate]; ok {
-		listRefs(ext, "delegate", add)
-	}
-	if ext, ok := top[URNEnterprise]; ok {
-		memberRef(ext, "manager", add)
-	}
-	if ext, ok := top[URNSpendUser]; ok {
-		memberRef(ext, "biManager", add)
-	}
-	if ext, ok := top[URNTravelUser]; ok {
-		memberRef(ext, "manager", add)
-	}
+}
+
+func sortedSet(seen map[string]bool) []string {
 	if len(seen) == 0 {
 		return nil
 	}
@@ -96,6 +60,61 @@ func Refs(data json.RawMessage) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Refs returns the sorted, distinct employeeNumbers a SCIM User document
+// references: every Approver list's approver, every Delegate product list's
+// delegate, the enterprise manager, the spend biManager and the travel
+// manager. References by UUID only (value without employeeNumber) are not
+// returned: they name users that already exist.
+func Refs(data json.RawMessage) []string {
+	doc, err := scim.Decode(data)
+	if err != nil || doc.Kind != scim.ObjectKind {
+		return nil
+	}
+	seen := map[string]bool{}
+	collectRefs("", doc, func(s string) { seen[s] = true })
+	return sortedSet(seen)
+}
+
+// PatchOpRefs returns the sorted, distinct employeeNumbers the values of a
+// PATCH reference: operations without a path carry a partial User document;
+// a path names the attribute its value belongs to (its last attribute or
+// sub-attribute, filters included: "…:Approver:report[approver.employeeNumber
+// eq "A"].approver" carries an approver). Removals reference nothing.
+func PatchOpRefs(ops []scim.PatchOperation) []string {
+	seen := map[string]bool{}
+	add := func(s string) { seen[s] = true }
+	for _, op := range ops {
+		if strings.EqualFold(op.Op, "remove") || op.Value.Kind == scim.Null {
+			continue
+		}
+		name := ""
+		if op.Path != "" {
+			pp, err := scimpath.Parse(op.Path)
+			if err != nil {
+				continue
+			}
+			switch {
+			case len(pp.Sub) > 0:
+				name = pp.Sub[len(pp.Sub)-1]
+			case len(pp.Attr) > 0:
+				name = pp.Attr[len(pp.Attr)-1]
+			}
+		}
+		collectRefs(name, op.Value, add)
+	}
+	return sortedSet(seen)
+}
+
+// PatchRefs is PatchOpRefs of an encoded PatchOp message (nil when it does
+// not decode).
+func PatchRefs(data json.RawMessage) []string {
+	ops, err := scim.DecodePatchOp(data)
+	if err != nil {
+		return nil
+	}
+	return PatchOpRefs(ops)
 }
 
 type patchOp struct {
@@ -124,7 +143,7 @@ func SplitReferences(data json.RawMessage) (identityOnly, refPatch json.RawMessa
 	var ops []patchOp
 	var whole map[string]json.RawMessage
 	dropped := map[string]bool{}
-	for _, urn := range []string{URNApprover, URNDelegate} {
+	for _, urn := range []string{scimpath.SpendApprover, scimpath.SpendDelegate} {
 		if ext, ok := top[urn]; ok {
 			if whole == nil {
 				whole = map[string]json.RawMessage{}
@@ -138,9 +157,9 @@ func SplitReferences(data json.RawMessage) (identityOnly, refPatch json.RawMessa
 		ops = append(ops, patchOp{Op: "replace", Value: whole})
 	}
 	for _, m := range []struct{ urn, key string }{
-		{URNEnterprise, "manager"},
-		{URNSpendUser, "biManager"},
-		{URNTravelUser, "manager"},
+		{scimpath.EnterpriseUser, "manager"},
+		{scimpath.SpendUser, "biManager"},
+		{scimpath.TravelUser, "manager"},
 	} {
 		ext, ok := top[m.urn]
 		if !ok {
@@ -189,58 +208,4 @@ func SplitReferences(data json.RawMessage) (identityOnly, refPatch json.RawMessa
 		return nil, nil, err
 	}
 	return identityOnly, refPatch, nil
-}
-
-// PatchRefs returns the sorted, distinct employeeNumbers a PatchOp message
-// adds or replaces at the reference locations Refs knows: operations
-// without a path carry a partial User document; a path naming an extension
-// ("…:spend:2.0:Approver") or one of its attributes ("…:Approver:report",
-// "…:enterprise:2.0:User:manager") carries that part of it. Paths with
-// value filters are not followed.
-func PatchRefs(data json.RawMessage) []string {
-	var msg struct {
-		Operations []struct {
-			Op    string          `json:"op"`
-			Path  string          `json:"path"`
-			Value json.RawMessage `json:"value"`
-		} `json:"Operations"`
-	}
-	if json.Unmarshal(data, &msg) != nil {
-		return nil
-	}
-	seen := map[string]bool{}
-	for _, o := range msg.Operations {
-		if o.Op == "remove" || len(o.Value) == 0 {
-			continue
-		}
-		doc := o.Value
-		if o.Path != "" {
-			doc = nil
-			for _, urn := range []string{URNApprover, URNDelegate, URNEnterprise, URNSpendUser, URNTravelUser} {
-				switch {
-				case o.Path == urn:
-					doc, _ = json.Marshal(map[string]json.RawMessage{urn: o.Value})
-				case len(o.Path) > len(urn)+1 && o.Path[:len(urn)+1] == urn+":":
-					attr := o.Path[len(urn)+1:]
-					if bytes.ContainsAny([]byte(attr), "[.") {
-						continue
-					}
-					inner, _ := json.Marshal(map[string]json.RawMessage{attr: o.Value})
-					doc, _ = json.Marshal(map[string]json.RawMessage{urn: inner})
-				}
-			}
-		}
-		for _, r := range Refs(doc) {
-			seen[r] = true
-		}
-	}
-	if len(seen) == 0 {
-		return nil
-	}
-	out := make([]string, 0, len(seen))
-	for s := range seen {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -5,6 +5,7 @@ package converter
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"scimigrate/converter/source"
@@ -20,6 +21,21 @@ type valueCounts struct {
 	Gated       int // values ignored because their gate column is not Y
 	Conflicts   int // values that replaced a different value from another record
 	Defaulted   int // values filled from the config's defaults
+	Dropped     int // values checked and not sent, each with a warning saying why (see Engine.drop)
+}
+
+func (c *valueCounts) add(o valueCounts) {
+	c.Unsupported += o.Unsupported
+	c.Ignored += o.Ignored
+	c.Gated += o.Gated
+	c.Conflicts += o.Conflicts
+	c.Defaulted += o.Defaulted
+	c.Dropped += o.Dropped
+}
+
+func (c valueCounts) sub(o valueCounts) valueCounts {
+	return valueCounts{Unsupported: c.Unsupported - o.Unsupported, Ignored: c.Ignored - o.Ignored, Gated: c.Gated - o.Gated,
+		Conflicts: c.Conflicts - o.Conflicts, Defaulted: c.Defaulted - o.Defaulted, Dropped: c.Dropped - o.Dropped}
 }
 
 // assignment is one pending change of a record, applied only when the whole
@@ -51,6 +67,8 @@ type Engine struct {
 	u        *scim.User          // the user of the record being converted
 	deferred []source.Diagnostic // warnings of direct mode, emitted if the record converts
 	vars     map[string]string
+	entVars  []string // vars whose code UPS models as an entitlement (400 EXP_USER → Expense)
+	skip     []int    // columns of the record not to convert (a range dropped whole)
 	counts   valueCounts
 	failed   bool // the current record has an error
 	inits    map[string]scim.Value
@@ -79,6 +97,8 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 	// Later records go through pending, so a rejected one leaves nothing.
 	e.direct, e.u, e.deferred = u.Empty(), u, e.deferred[:0]
 	clear(e.vars)
+	e.entVars = e.entVars[:0]
+	e.skip = e.skip[:0]
 	ok := true
 	e.failed = false
 	fail := func(d source.Diagnostic) {
@@ -116,6 +136,7 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 			}
 			if out.Entitlement != "" {
 				val = out.Entitlement
+				e.entVars = append(e.entVars, name)
 			} else {
 				val = out.Value.Str
 			}
@@ -146,7 +167,17 @@ func (e *Engine) Convert(rec *source.Record, t *mapping.Table, u *scim.User, dia
 			}
 		}
 	} else {
+		// Date ranges (500/550 temporary delegation): both dates or
+		// neither, the first not after the second.
+		for _, c := range t.Ranges() {
+			if !e.checkRange(rec, t, c, diag, fail) {
+				ok = false
+			}
+		}
 		for _, c := range t.Columns {
+			if len(e.skip) > 0 && slices.Contains(e.skip, c.Col) {
+				continue
+			}
 			i := c.Col - 1
 			val := ""
 			if i < len(rec.Fields) {
@@ -246,12 +277,27 @@ func (e *Engine) column(rec *source.Record, t *mapping.Table, c *mapping.Column,
 		}
 		val = c.Default
 	}
+	if len(e.entVars) > 0 && c.Templated() {
+		for _, name := range e.entVars {
+			if strings.Contains(c.To, "{"+name+"}") {
+				// 400 segments of EXP_USER: UPS grants the entitlement
+				// Expense, which has no groups.
+				e.drop(at, diag, fmt.Sprintf("not sent: {%s} is the UPS entitlement %s, which has no groups or sub-attributes (value %q)", name, e.vars[name], redact(c, val)))
+				return true
+			}
+		}
+	}
 	switch {
-	case c.Use == "type" || c.Use == "gate" || c.Use == "var":
+	case c.Use == "gate":
+		return e.gate(rec, t, c, val, at, diag, fail)
+	case c.Use == "type" || c.Use == "var":
 		return true
 	case c.Ignore != "":
 		e.counts.Ignored++
 		return true
+	case c.Option != "" && !e.cfg.Option(c.Option) && c.Refuse:
+		fail(at(source.Error, fmt.Sprintf("refused: %s (value %q); the record is rejected", c.Unsupported, redact(c, val))))
+		return false
 	case c.Option != "" && !e.cfg.Option(c.Option), c.Unsupported != "" && c.Option == "":
 		e.counts.Unsupported++
 		diag(at(source.Warning, fmt.Sprintf("not sent: %s (value %q)", c.Unsupported, redact(c, val))))
@@ -261,16 +307,15 @@ func (e *Engine) column(rec *source.Record, t *mapping.Table, c *mapping.Column,
 	}
 	if c.When > 0 {
 		g, _ := e.fieldValue(rec, t, c.When, "")
-		if on, err := mapping.ParseYN(g); err != nil || !on {
+		on, err := mapping.ParseYN(g)
+		if err != nil && g != "" && e.failed {
+			return false // the gate's own value is invalid and reported
+		}
+		if err != nil || !on {
 			e.counts.Gated++
 			gate := t.ColumnAt(c.When)
 			diag(at(source.Warning, fmt.Sprintf("ignored: %s (column %d) is not Y", colName(gate), c.When)))
 			return true
-		}
-	}
-	if c.Unless > 0 {
-		if other, _ := e.fieldValue(rec, t, c.Unless, ""); other != "" {
-			return true // the primary column supplied the value
 		}
 	}
 	// The commonest transforms are called directly (they are what
@@ -289,8 +334,31 @@ func (e *Engine) column(rec *source.Record, t *mapping.Table, c *mapping.Column,
 		out, err = c.Transform().Apply(val)
 	}
 	if err != nil {
+		if !c.Required && e.cfg.DropInvalidOptional() {
+			e.drop(at, diag, fmt.Sprintf("%s (onInvalidOptional: drop)", err))
+			return true
+		}
 		fail(at(source.Error, err.Error()))
 		return false
+	}
+	if c.Unless > 0 {
+		if other, _ := e.fieldValue(rec, t, c.Unless, ""); other != "" {
+			// The primary column supplied the value: this one, checked
+			// above, is not sent.
+			e.drop(at, diag, fmt.Sprintf("not sent: column %d (%s) gives the same attribute (value %q)", c.Unless, colName(t.ColumnAt(c.Unless)), redact(c, val)))
+			return true
+		}
+	}
+	if c.Requires > 0 && !e.hasValue(rec, t, c.Requires) {
+		e.drop(at, diag, fmt.Sprintf("not sent: it needs column %d (%s), which is blank here and not on the user (value %q)", c.Requires, colName(t.ColumnAt(c.Requires)), redact(c, val)))
+		return true
+	}
+	if c.Distinct > 0 && e.sameValue(rec, t, c.Distinct, val) {
+		e.drop(at, diag, fmt.Sprintf("not sent: the same employee %q as column %d (%s), which is sent", redact(c, val), c.Distinct, colName(t.ColumnAt(c.Distinct))))
+		return true
+	}
+	if c.Warn != "" {
+		diag(at(source.Warning, c.Warn))
 	}
 	var p *scimpath.Path
 	switch {
@@ -339,6 +407,131 @@ func (e *Engine) column(rec *source.Record, t *mapping.Table, c *mapping.Column,
 		e.add(rec, second, fail)
 	}
 	return true
+}
+
+// drop reports a value that is checked but not sent, with the reason, and
+// counts it (values not sent).
+func (e *Engine) drop(at func(source.Severity, string) source.Diagnostic, diag source.Sink, msg string) {
+	e.counts.Dropped++
+	diag(at(source.Warning, msg))
+}
+
+// gate checks a Y/N column that switches others on: another value is an
+// error (dropped with a warning under onInvalidOptional: drop), and Y with
+// every column it switches on blank sends nothing, which is warned about.
+func (e *Engine) gate(rec *source.Record, t *mapping.Table, c *mapping.Column, val string, at func(source.Severity, string) source.Diagnostic, diag, fail source.Sink) bool {
+	on, err := mapping.ParseYN(val)
+	if err != nil {
+		if e.cfg.DropInvalidOptional() {
+			e.drop(at, diag, fmt.Sprintf("%s (onInvalidOptional: drop; columns it switches on are not sent)", err))
+			return true
+		}
+		fail(at(source.Error, err.Error()))
+		return false
+	}
+	if !on {
+		return true
+	}
+	gated := t.Gated(c.Col)
+	if len(gated) == 0 {
+		return true
+	}
+	var names []string
+	for _, g := range gated {
+		if v, _ := e.fieldValue(rec, t, g, ""); v != "" {
+			return true
+		}
+		names = append(names, fmt.Sprintf("%d (%s)", g, colName(t.ColumnAt(g))))
+	}
+	e.drop(at, diag, fmt.Sprintf("not sent: Y, but columns %s are blank, so there is nothing it switches on", strings.Join(names, ", ")))
+	return true
+}
+
+// checkRange checks a date range whose first column is c and last c.Until:
+// both or neither (when their gate is Y), and the first not after the last
+// (the last date covers its whole day).
+//
+// Under onInvalidOptional: drop, a range with an invalid date is dropped
+// whole (both columns, each with a warning): half a range is never sent.
+func (e *Engine) checkRange(rec *source.Record, t *mapping.Table, c *mapping.Column, diag, fail source.Sink) bool {
+	from, i := e.fieldValue(rec, t, c.Col, "")
+	to, j := e.fieldValue(rec, t, c.Until, "")
+	if from == "" && to == "" {
+		return true
+	}
+	if c.When > 0 {
+		if g, _ := e.fieldValue(rec, t, c.When, ""); g != "Y" && g != "y" {
+			return true // not switched on: warned about per column
+		}
+	}
+	last := t.ColumnAt(c.Until)
+	if from == "" || to == "" {
+		blank, bi, given := c, i, last
+		if to == "" {
+			blank, bi, given = last, j, c
+		}
+		d := rec.At(bi, source.Error, blank.Name, fmt.Sprintf("blank, but column %d (%s) is given: the two dates go together; the record is rejected", given.Col, given.Name))
+		if bi < 0 || bi >= len(rec.Fields) {
+			d.Column = blank.Col
+		}
+		fail(d)
+		return false
+	}
+	ft, err1 := mapping.ParseDate(from)
+	tt, err2 := mapping.ParseEndDate(to)
+	if err1 != nil || err2 != nil {
+		if !e.cfg.DropInvalidOptional() {
+			return true // reported by the columns, which reject the record
+		}
+		for _, x := range []struct {
+			col   *mapping.Column
+			i     int
+			err   error
+			other *mapping.Column
+		}{{c, i, err1, last}, {last, j, err2, c}} {
+			msg := fmt.Sprintf("not sent: column %d (%s) is invalid, and the two dates go together (onInvalidOptional: drop)", x.other.Col, x.other.Name)
+			if x.err != nil {
+				msg = fmt.Sprintf("%s (onInvalidOptional: drop; column %d (%s) is not sent either)", x.err, x.other.Col, x.other.Name)
+			}
+			e.counts.Dropped++
+			diag(rec.At(x.i, source.Warning, x.col.Name, msg))
+			e.skip = append(e.skip, x.col.Col)
+		}
+		return true
+	}
+	if ft.After(tt) {
+		fail(rec.At(i, source.Error, c.Name, fmt.Sprintf("%s is after %s, the %s (column %d); the record is rejected", from, to, last.Name, last.Col)))
+		return false
+	}
+	return true
+}
+
+// hasValue reports whether column col of the record is non-blank, or the
+// attribute it fills already holds a value on the user (an earlier record).
+func (e *Engine) hasValue(rec *source.Record, t *mapping.Table, col int) bool {
+	if v, _ := e.fieldValue(rec, t, col, ""); v != "" {
+		return true
+	}
+	if o := t.ColumnAt(col); o != nil && o.Path() != nil {
+		if v, ok := e.u.Lookup(o.Path()); ok && v.Kind != scim.Null {
+			return true
+		}
+	}
+	return false
+}
+
+// sameValue reports whether val equals column col's value in the record, or
+// the value the user already holds at that column's attribute.
+func (e *Engine) sameValue(rec *source.Record, t *mapping.Table, col int, val string) bool {
+	if v, _ := e.fieldValue(rec, t, col, ""); v != "" {
+		return strings.EqualFold(v, val)
+	}
+	if o := t.ColumnAt(col); o != nil && o.Path() != nil {
+		if v, ok := e.u.Lookup(o.Path()); ok && v.Kind == scim.String {
+			return strings.EqualFold(v.Str, val)
+		}
+	}
+	return false
 }
 
 // add applies an assignment at once (first record of an employee) or keeps

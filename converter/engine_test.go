@@ -245,3 +245,99 @@ columns:
 		}
 	}
 }
+
+// The run-time checks a row can carry (issue 12), on a table of their own:
+// requires, distinct, warn, refuse, until, and onInvalidOptional: drop.
+func TestEngineRowChecks(t *testing.T) {
+	fs := fstest.MapFS{"codes.yaml": testTables["codes.yaml"], "904.yaml": {Data: []byte(`record: "904"
+title: checks
+key: 2
+width: 11
+columns:
+  - {col: 1, name: Type, use: type}
+  - {col: 2, name: Employee ID, use: key, to: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber'}
+  - {col: 3, name: Phone, to: 'phoneNumbers[type eq "work"].value'}
+  - {col: 4, name: Ext, to: 'phoneNumbers[type eq "work"].workExtension', requires: 3}
+  - {col: 5, name: First, to: 'urn:ietf:params:scim:schemas:extension:spend:2.0:Approver:report[primary eq true].approver.employeeNumber'}
+  - {col: 6, name: Second, to: 'urn:ietf:params:scim:schemas:extension:spend:2.0:Approver:report[primary eq false].approver.employeeNumber', distinct: 5}
+  - {col: 7, name: Title, to: title, warn: titles are checked by hand}
+  - {col: 8, name: Sync, to: 'urn:ietf:params:scim:schemas:extension:travel:2.0:User:xmlProfileSyncId', option: xmlProfileSyncId, unsupported: off, refuse: true}
+  - {col: 9, name: Gate, use: gate}
+  - {col: 10, name: From, as: date, when: 9, until: 11, to: 'urn:ietf:params:scim:schemas:extension:spend:2.0:User:customData[id eq "from"].value'}
+  - {col: 11, name: To, as: date, when: 9, to: 'urn:ietf:params:scim:schemas:extension:spend:2.0:User:customData[id eq "to"].value'}
+`)}}
+	load := func(drop bool) *mapping.Set {
+		cfg := mapping.DefaultConfig()
+		if drop {
+			cfg.OnInvalidOptional = "drop"
+		}
+		set, err := mapping.LoadFS(fs, "t:", nil, "", cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set
+	}
+	tests := []struct {
+		name  string
+		drop  bool
+		lines []string
+		ok    bool   // of the last record
+		want  string // in the resource
+		not   string // not in the resource
+		diags []string
+	}{
+		{"requires: without the other column", false, []string{"904,E1,,42"}, true, "", "workExtension",
+			[]string{"warning: Ext (column 4): not sent: it needs column 3 (Phone)"}},
+		{"requires: with it", false, []string{"904,E1,555,42"}, true, `"workExtension":"42"`, "", nil},
+		{"requires: with it on the user", false, []string{"904,E1,555", "904,E1,,42"}, true, `"workExtension":"42"`, "", nil},
+		{"distinct: equal", false, []string{"904,E1,,,A1,a1"}, true, "", `"primary":false`,
+			[]string{`warning: Second (column 6): not sent: the same employee "a1" as column 5 (First)`}},
+		{"distinct: equal to the user's", false, []string{"904,E1,,,A1", "904,E1,,,,A1"}, true, "", `"primary":false`,
+			[]string{"warning: Second (column 6): not sent"}},
+		{"distinct: different", false, []string{"904,E1,,,A1,A2"}, true, `"primary":false`, "", nil},
+		{"warn: sent and warned", false, []string{"904,E1,,,,,Boss"}, true, `"title":"Boss"`, "",
+			[]string{"warning: Title (column 7): titles are checked by hand"}},
+		{"refuse: option off", false, []string{"904,E1,,,,,,S1"}, false, "", "S1",
+			[]string{`error: Sync (column 8): refused: off (value "S1"); the record is rejected`}},
+		{"until: reversed", false, []string{"904,E1,,,,,,,Y,2026-02-01,2026-01-31"}, false, "", "2026",
+			[]string{"error: From (column 10): 2026-02-01 is after 2026-01-31, the To (column 11)"}},
+		{"until: one side", false, []string{"904,E1,,,,,,,Y,,2026-01-31"}, false, "", "2026",
+			[]string{"error: From (column 10): blank, but column 11 (To) is given"}},
+		{"until: same day", false, []string{"904,E1,,,,,,,Y,2026-01-31,2026-01-31"}, true, `"value":"2026-01-31"`, "", nil},
+		{"gate: invalid", false, []string{"904,E1,,,,,,,Q,2026-01-01,2026-01-31"}, false, "", "2026",
+			[]string{`error: Gate (column 9): "Q" is not Y or N`}},
+		{"gate: Y alone", false, []string{"904,E1,,,,,,,Y"}, true, "", "2026",
+			[]string{"warning: Gate (column 9): not sent: Y, but columns 10 (From), 11 (To) are blank"}},
+		{"drop: invalid gate", true, []string{"904,E1,,,,,,,Q,2026-01-01,2026-01-31"}, true, "", "2026",
+			[]string{`warning: Gate (column 9): "Q" is not Y or N (onInvalidOptional: drop`, "warning: From (column 10): ignored: Gate (column 9) is not Y"}},
+		{"drop: invalid date", true, []string{"904,E1,555,,,,,,Y,2026-01-01,2026-13-01"}, true, `"value":"555"`, "2026",
+			[]string{`warning: To (column 11): "2026-13-01" is not a date (YYYY-MM-DD, YYYYMMDD or MM/DD/YYYY) (onInvalidOptional: drop; column 10 (From) is not sent either)`,
+				"warning: From (column 10): not sent: column 11 (To) is invalid, and the two dates go together (onInvalidOptional: drop)"}},
+		{"reject: invalid date", false, []string{"904,E1,555,,,,,,Y,2026-01-01,2026-13-01"}, false, "", "2026",
+			[]string{`error: To (column 11): "2026-13-01" is not a date`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, diags, oks := apply(t, load(tt.drop), tt.lines...)
+			got := resource(u)
+			if oks[len(oks)-1] != tt.ok {
+				t.Errorf("ok = %v, want %v (diags %v)", oks[len(oks)-1], tt.ok, diags)
+			}
+			if tt.want != "" && !strings.Contains(got, tt.want) {
+				t.Errorf("resource %s lacks %s", got, tt.want)
+			}
+			if tt.not != "" && strings.Contains(got, tt.not) {
+				t.Errorf("resource %s has %s", got, tt.not)
+			}
+			all := strings.Join(diags, "\n")
+			for _, d := range tt.diags {
+				if !strings.Contains(all, d) {
+					t.Errorf("diags lack %q:\n%s", d, all)
+				}
+			}
+			if len(tt.diags) == 0 && len(diags) > 0 {
+				t.Errorf("unexpected diags:\n%s", all)
+			}
+		})
+	}
+}

@@ -22,6 +22,12 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // the diagnostics and the stats.
 func convertFiles(t testing.TB, cfgPath string, files ...string) (string, string, *converter.Stats, error) {
 	t.Helper()
+	return convertFilesWith(t, cfgPath, converter.OpenOptions{}, files...)
+}
+
+// convertFilesWith is convertFiles with open options (format, encoding).
+func convertFilesWith(t testing.TB, cfgPath string, oo converter.OpenOptions, files ...string) (string, string, *converter.Stats, error) {
+	t.Helper()
 	cfg := mapping.DefaultConfig()
 	if cfgPath != "" {
 		c, err := mapping.LoadConfig(cfgPath)
@@ -34,7 +40,7 @@ func convertFiles(t testing.TB, cfgPath string, files ...string) (string, string
 	if err != nil {
 		t.Fatal(err)
 	}
-	inputs, err := converter.OpenInputs(files, nil)
+	inputs, err := converter.OpenInputsWith(files, nil, oo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,9 +136,9 @@ func TestGolden(t *testing.T) {
 }
 
 func summary(st *converter.Stats) string {
-	return fmt.Sprintf("read=%d emitted=%d updates=%d rejectedUsers=%d | converted=%d update=%d intents=%d settings=%d rejected=%d unsupportedTypes=%d | errors=%d warnings=%d unsupportedValues=%d gated=%d conflicts=%d\n",
+	return fmt.Sprintf("read=%d emitted=%d updates=%d rejectedUsers=%d | converted=%d update=%d intents=%d settings=%d rejected=%d unsupportedTypes=%d | errors=%d warnings=%d unsupportedValues=%d gated=%d conflicts=%d dropped=%d\n",
 		st.Total(), st.UsersEmitted, st.UsersUpdates, st.UsersRejected, st.RecordsConverted, st.RecordsUpdates, st.RecordsIntents,
-		st.RecordsSettings, st.RecordsRejected, st.RecordsUnsupported, st.Errors, st.Warnings, st.Values.Unsupported, st.Values.Gated, st.Values.Conflicts)
+		st.RecordsSettings, st.RecordsRejected, st.RecordsUnsupported, st.Errors, st.Warnings, st.Values.Unsupported, st.Values.Gated, st.Values.Conflicts, st.Values.Dropped)
 }
 
 func TestNoSettingsRecordIsFatal(t *testing.T) {

@@ -32,8 +32,12 @@ type Input interface {
 }
 
 // Fetcher re-reads records by location, filling dst (its Fields reused).
+// A record that cannot be read as a record (bad quoting, text that is not
+// valid in the input's encoding) comes back as a syntax diagnostic: the
+// record is rejected and the run goes on. err is for the input itself (I/O),
+// which the run cannot continue with.
 type Fetcher interface {
-	Fetch(loc Loc, dst *source.Record) error
+	Fetch(loc Loc, dst *source.Record) (syntax *source.Diagnostic, err error)
 }
 
 // FlatInput reads a flat file; stdin is spooled to a private temporary file
@@ -43,7 +47,17 @@ type FlatInput struct {
 	f     *os.File
 	temp  string
 	limit int
+	enc   *source.Encoding
+	max   int // record size bound (0: flatfile.MaxRecord)
+	warn  []source.Diagnostic
 }
+
+// Warnings returns what the last Scan noticed about the whole file (records
+// that look like UTF-8 when another encoding is declared).
+func (in *FlatInput) Warnings() []source.Diagnostic { return in.warn }
+
+// SetEncoding declares the file's encoding (nil: UTF-8).
+func (in *FlatInput) SetEncoding(e *source.Encoding) { in.enc = e }
 
 // SetFieldLimit makes Scan parse only the first n fields of each record
 // (pass 1 needs the record type and the employee ID); pass 2 parses in full.
@@ -112,6 +126,8 @@ func (in *FlatInput) Scan(fn func(*source.Record, Loc, *source.Diagnostic) error
 		defer close(batches)
 		sc := flatfile.NewScanner(in.f, in.name)
 		sc.SetFieldLimit(in.limit)
+		sc.SetEncoding(in.enc)
+		sc.SetMaxRecord(in.max)
 		var b []item
 		for sc.Next() {
 			if b == nil {
@@ -149,6 +165,7 @@ func (in *FlatInput) Scan(fn func(*source.Record, Loc, *source.Diagnostic) error
 			}
 		}
 		scanErr = sc.Err()
+		in.warn = sc.Warnings()
 	}()
 	defer close(done)
 	for b := range batches {
@@ -167,7 +184,7 @@ func (in *FlatInput) Scan(fn func(*source.Record, Loc, *source.Diagnostic) error
 
 // Fetch implements Input. Reads go through a window so that records fetched
 // in file order cost one read per window.
-func (in *flatFetcher) Fetch(loc Loc, dst *source.Record) error {
+func (in *flatFetcher) Fetch(loc Loc, dst *source.Record) (*source.Diagnostic, error) {
 	n := int(loc.Len)
 	if loc.Off < in.wOff || loc.Off+int64(n) > in.wOff+int64(in.wLen) {
 		size := max(256<<10, n)
@@ -180,21 +197,18 @@ func (in *flatFetcher) Fetch(loc Loc, dst *source.Record) error {
 			if err == nil {
 				err = io.ErrUnexpectedEOF
 			}
-			return fmt.Errorf("%s: re-reading line %d: %w", in.in.name, loc.Line, err)
+			return nil, fmt.Errorf("%s: re-reading line %d: %w", in.in.name, loc.Line, err)
 		}
 		in.wOff, in.wLen = loc.Off, m
 	}
 	raw := in.window[loc.Off-in.wOff : loc.Off-in.wOff+int64(n)]
 	raw = trimEOL(raw)
-	fields, diag := flatfile.ParseFields(raw, in.in.name, int(loc.Line), dst.Fields[:0])
-	if diag != nil {
-		return diag
-	}
+	fields, diag := flatfile.ParseFieldsEnc(raw, in.in.name, int(loc.Line), dst.Fields[:0], 0, in.in.enc)
 	*dst = source.Record{File: in.in.name, Line: int(loc.Line), Col: 1, Seq: int(loc.Seq), Fields: fields}
 	if len(fields) > 0 {
 		dst.Type = fields[0].Value
 	}
-	return nil
+	return diag, nil
 }
 
 func trimEOL(b []byte) []byte {

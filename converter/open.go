@@ -21,6 +21,9 @@ func LoadMappings(dir string, cfg *mapping.Config) (*mapping.Set, error) {
 	return mapping.Load(dir, cfg)
 }
 
+// ErrUsage marks inputs named in a way that cannot work (a usage error).
+var ErrUsage = errors.New("usage error")
+
 // Formats are the input formats: the Employee Import flat file, Users V1 XML,
 // and v3.0/v3.1 user-list JSON.
 var Formats = []string{"flat", legacy.FormatV1, legacy.FormatV3}
@@ -40,26 +43,60 @@ func OpenInputs(paths []string, stdin io.Reader) ([]Input, error) {
 // files are read whole. A V1/v3 document that cannot be read at all is an
 // error with its position.
 func OpenInputsFormat(paths []string, stdin io.Reader, format string) ([]Input, error) {
+	return OpenInputsWith(paths, stdin, OpenOptions{Format: format})
+}
+
+// OpenOptions say how to read the inputs.
+type OpenOptions struct {
+	Format string // "flat", "v1", "v3"; "": sniffed from each file's content
+	// Encoding is the inputs' character encoding: "" or "utf-8" (values
+	// must be valid UTF-8), "windows-1252", "iso-8859-1"/"latin1" (read
+	// as windows-1252). A Users V1 document's own XML declaration wins.
+	Encoding string
+	// MaxRecord bounds the size of a flat-file record in bytes (0:
+	// flatfile.MaxRecord, 1 MiB); a longer one is rejected and skipped.
+	MaxRecord int
+}
+
+// OpenInputsWith is OpenInputsFormat with all options.
+func OpenInputsWith(paths []string, stdin io.Reader, o OpenOptions) ([]Input, error) {
+	format := o.Format
 	switch format {
 	case "", "flat", legacy.FormatV1, legacy.FormatV3:
 	default:
-		return nil, fmt.Errorf("unknown input format %q (known: %s)", format, strings.Join(Formats, ", "))
+		return nil, fmt.Errorf("%w: unknown input format %q (known: %s)", ErrUsage, format, strings.Join(Formats, ", "))
+	}
+	enc, err := source.LookupEncoding(o.Encoding)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --encoding: %v", ErrUsage, err)
+	}
+	stdinSeen := false
+	for _, p := range paths {
+		if p == "-" {
+			if stdinSeen {
+				return nil, fmt.Errorf("%w: standard input (-) is named more than once; it can be read only once", ErrUsage)
+			}
+			stdinSeen = true
+		}
 	}
 	var out []Input
 	for _, p := range paths {
-		in, err := openInput(p, stdin, format)
+		in, err := openInput(p, stdin, format, enc)
 		if err != nil {
 			for _, o := range out {
 				o.Close()
 			}
 			return nil, err
 		}
+		if f, ok := in.(*FlatInput); ok {
+			f.max = o.MaxRecord
+		}
 		out = append(out, in)
 	}
 	return out, nil
 }
 
-func openInput(path string, stdin io.Reader, format string) (Input, error) {
+func openInput(path string, stdin io.Reader, format string, enc *source.Encoding) (Input, error) {
 	if path == "-" {
 		name := "<stdin>"
 		br := bufio.NewReaderSize(stdin, legacy.SniffSize)
@@ -73,13 +110,18 @@ func openInput(path string, stdin io.Reader, format string) (Input, error) {
 			}
 		}
 		if format == "flat" {
-			return OpenFlat("-", br)
+			in, err := OpenFlat("-", br)
+			if err != nil {
+				return nil, err
+			}
+			in.enc = enc
+			return in, nil
 		}
 		data, err := io.ReadAll(br)
 		if err != nil {
 			return nil, fmt.Errorf("reading standard input: %w", err)
 		}
-		return readLegacy(name, format, data)
+		return readLegacy(name, format, data, enc)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -98,14 +140,14 @@ func openInput(path string, stdin io.Reader, format string) (Input, error) {
 		}
 	}
 	if format == "flat" {
-		return &FlatInput{name: path, f: f}, nil // Scan seeks to the start
+		return &FlatInput{name: path, f: f, enc: enc}, nil // Scan seeks to the start
 	}
 	data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<62))
 	f.Close()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return readLegacy(path, format, data)
+	return readLegacy(path, format, data, enc)
 }
 
 func sniff(name string, head []byte) (string, error) {
@@ -116,13 +158,13 @@ func sniff(name string, head []byte) (string, error) {
 	return format, nil
 }
 
-func readLegacy(name, format string, data []byte) (Input, error) {
+func readLegacy(name, format string, data []byte, enc *source.Encoding) (Input, error) {
 	var doc *legacy.Doc
 	var err error
 	if format == legacy.FormatV1 {
-		doc, err = legacy.ReadV1(name, data)
+		doc, err = legacy.ReadV1Enc(name, data, enc)
 	} else {
-		doc, err = legacy.ReadV3(name, data)
+		doc, err = legacy.ReadV3Enc(name, data, enc)
 	}
 	if err != nil {
 		return nil, err
@@ -155,18 +197,15 @@ func (in *docInput) Scan(fn func(*source.Record, Loc, *source.Diagnostic) error)
 func (in *docInput) Fetcher() Fetcher { return in }
 
 // Fetch implements Fetcher; safe for concurrent use (records are read-only).
-func (in *docInput) Fetch(loc Loc, dst *source.Record) error {
+func (in *docInput) Fetch(loc Loc, dst *source.Record) (*source.Diagnostic, error) {
 	if loc.Off < 0 || loc.Off >= int64(len(in.doc.Records)) {
-		return fmt.Errorf("%s: no record %d", in.doc.Name, loc.Off)
-	}
-	if d := in.doc.Syntax[loc.Off]; d != nil {
-		return *d
+		return nil, fmt.Errorf("%s: no record %d", in.doc.Name, loc.Off)
 	}
 	r := in.doc.Records[loc.Off]
 	fields := append(dst.Fields[:0], r.Fields...)
 	*dst = r
 	dst.Fields = fields
-	return nil
+	return in.doc.Syntax[loc.Off], nil
 }
 
 // ValidateSchema is the validation every command applies: the JSON Schema

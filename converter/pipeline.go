@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"scimigrate/converter/flatfile"
 	"scimigrate/converter/source"
@@ -83,6 +84,7 @@ type Stats struct {
 	RecordsIntents     int // 320 ID changes
 	RecordsRejected    int // rejected with errors (their own, or their user's)
 	RecordsUnsupported int // record types that are not converted
+	RecordsStopped     int // read, but a fatal error stopped the run before their outcome
 
 	Errors, Warnings int
 	Values           valueCounts
@@ -100,7 +102,7 @@ func (s *Stats) Total() int {
 
 // Accounted returns the records in an outcome; equals Total.
 func (s *Stats) Accounted() int {
-	return s.RecordsSettings + s.RecordsConverted + s.RecordsUpdates + s.RecordsIntents + s.RecordsRejected + s.RecordsUnsupported
+	return s.RecordsSettings + s.RecordsConverted + s.RecordsUpdates + s.RecordsIntents + s.RecordsRejected + s.RecordsUnsupported + s.RecordsStopped
 }
 
 // ErrFatal marks input the run cannot continue with (no 100 record, I/O).
@@ -132,25 +134,56 @@ type index struct {
 // Run converts the inputs. It returns ErrFatal (wrapped) for input that
 // cannot be read at all; rejected records are reported through Diag and
 // counted in Stats.
-func Run(ctx context.Context, inputs []Input, opts Options) (*Stats, error) {
+func Run(ctx context.Context, inputs []Input, opts Options) (st *Stats, err error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	st := &Stats{Read: map[string]int{}, Files: len(inputs)}
+	st = &Stats{Read: map[string]int{}, Files: len(inputs)}
+	defer func() {
+		if err != nil {
+			st.RecordsStopped = st.Total() - st.Accounted()
+		}
+	}()
+	type cp1252 struct {
+		first source.Diagnostic
+		n     int
+	}
+	var looks1252 []*cp1252 // per file, in order of first occurrence
 	diag := func(d source.Diagnostic) {
 		if d.Severity == source.Error {
 			st.Errors++
 		} else {
 			st.Warnings++
 		}
+		if d.Rule == source.RuleWindows {
+			i := 0
+			for i < len(looks1252) && looks1252[i].first.File != d.File {
+				i++
+			}
+			if i == len(looks1252) {
+				looks1252 = append(looks1252, &cp1252{first: d})
+			}
+			looks1252[i].n++
+		}
 		if opts.Diag != nil {
 			opts.Diag(d)
 		}
 	}
+	// A file whose bytes that are not UTF-8 all read as Windows-1252 text
+	// gets one warning that says so (the records stay rejected: a guess
+	// could send wrong names; declaring the encoding is one option away).
+	defer func() {
+		for _, c := range looks1252 {
+			d := c.first
+			d.Severity, d.Field, d.Column, d.Rule = source.Warning, "", 0, ""
+			d.Msg = fmt.Sprintf("%d record(s) of this file, the first here, hold bytes that are not UTF-8 but read as Windows-1252 text: the file looks like Windows-1252; if it is, run again with --encoding windows-1252", c.n)
+			diag(d)
+		}
+	}()
 	idx := &index{byKey: map[string]int32{}}
 	// Pass 1 parses only as far as the employee ID of any positional table
-	// (and the 100 record's columns).
-	limit := flatfile.SettingsWidth
+	// (and the 100 record's columns, and one more to point at an extra one).
+	limit := flatfile.SettingsWidth + 1
 	for _, t := range opts.Set.Tables {
 		if !t.Named() {
 			limit = max(limit, t.Key.Col)
@@ -190,7 +223,11 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 	unsupported := map[string]*unsup{}
 	var order []string
 	err := in.Scan(func(rec *source.Record, loc Loc, syntax *source.Diagnostic) error {
-		st.Read[rec.Type]++
+		if flat && !isCode(rec.Type) {
+			st.Read["?"]++ // not a record code (text of a broken quoted field, …): counted, not echoed
+		} else {
+			st.Read[rec.Type]++
+		}
 		if flat && first {
 			first = false
 			if syntax != nil {
@@ -211,7 +248,7 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 			return nil
 		}
 		if syntax != nil {
-			diag(*syntax)
+			diag(named(*syntax, set.Table(rec.Type)))
 			st.RecordsRejected++
 			return nil
 		}
@@ -233,14 +270,16 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 				st.RecordsUnsupported++
 				return nil
 			}
-			diag(rec.At(0, source.Error, "Transaction Type", fmt.Sprintf("unknown record type %q", rec.Type)))
+			d := rec.At(0, source.Error, "Transaction Type", fmt.Sprintf("unknown record type %q", clip(rec.Type, 24)))
+			d.Rule = source.RuleType
+			diag(d)
 			st.RecordsRejected++
 			return nil
 		}
 		if t.Width > 0 && !t.Named() {
 			if n := rec.Width(); n > t.Width {
 				d := rec.At(t.Width, source.Error, "", fmt.Sprintf("record %s has %d columns, more than its %d; the record is rejected", t.Record, n, t.Width))
-				d.Column = t.Width + 1
+				d.Column, d.Rule = t.Width+1, source.RuleWidth
 				diag(d)
 				st.RecordsRejected++
 				return nil
@@ -281,6 +320,11 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 	if err != nil {
 		return err
 	}
+	if w, ok := in.(interface{ Warnings() []source.Diagnostic }); ok {
+		for _, d := range w.Warnings() {
+			diag(d)
+		}
+	}
 	if flat && first {
 		diag(source.Diagnostic{File: in.Name(), Line: 1, Col: 1, Severity: source.Error,
 			Msg: "the file is empty: it must start with a 100 (Import Settings) record"})
@@ -303,6 +347,43 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 		diag(d)
 	}
 	return nil
+}
+
+// isCode reports whether s looks like a flat-file record code (1-4 digits).
+func isCode(s string) bool {
+	if len(s) == 0 || len(s) > 4 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens s to at most n bytes (on a character boundary) for a
+// message, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// named gives a positional diagnostic without a field name the name of its
+// column in table t (nil: unknown record type).
+func named(d source.Diagnostic, t *mapping.Table) source.Diagnostic {
+	if d.Field != "" || d.Column <= 0 || t == nil || t.Named() {
+		return d
+	}
+	if c := t.ColumnAt(d.Column); c != nil {
+		d.Field = c.Name
+	}
+	return d
 }
 
 func keyOf(rec *source.Record, t *mapping.Table) string {
@@ -410,11 +491,7 @@ func convertAll(ctx context.Context, inputs []Input, idx *index, opts Options, s
 		for _, d := range r.diags {
 			diag(d)
 		}
-		st.Values.Unsupported += r.counts.Unsupported
-		st.Values.Ignored += r.counts.Ignored
-		st.Values.Gated += r.counts.Gated
-		st.Values.Conflicts += r.counts.Conflicts
-		st.Values.Defaulted += r.counts.Defaulted
+		st.Values.add(r.counts)
 		for _, ref := range r.refs {
 			switch {
 			case ref.Failed || r.dropped:
@@ -493,8 +570,14 @@ func convertIntents(inputs []Input, idx *index, opts Options, st *Stats, diag so
 			fetchers[e.in] = inputs[e.in].Fetcher()
 		}
 		var rec source.Record
-		if err := fetchers[e.in].Fetch(e.loc, &rec); err != nil {
+		syntax, err := fetchers[e.in].Fetch(e.loc, &rec)
+		if err != nil {
 			return fmt.Errorf("%w: %v", ErrFatal, err)
+		}
+		if syntax != nil {
+			diag(named(*syntax, e.table))
+			st.RecordsRejected++
+			continue
 		}
 		u := &scim.User{Key: keyOf(&rec, e.table)}
 		if !eng.Convert(&rec, e.table, u, diag) {
@@ -509,8 +592,7 @@ func convertIntents(inputs []Input, idx *index, opts Options, st *Stats, diag so
 			}
 		}
 	}
-	st.Values.Unsupported += eng.counts.Unsupported
-	st.Values.Ignored += eng.counts.Ignored
+	st.Values.add(eng.counts)
 	return nil
 }
 
@@ -601,14 +683,14 @@ func (w *worker) convert(idx *index, j job) (*result, error) {
 			f = w.inputs[e.in].Fetcher()
 			w.fetchers[e.in] = f
 		}
-		if err := f.Fetch(e.loc, &w.rec); err != nil {
-			var d source.Diagnostic
-			if errors.As(err, &d) {
-				collect(d)
-				r.refs = append(r.refs, RecordRef{File: w.inputs[e.in].Name(), Line: int(e.loc.Line), Type: e.table.Record, Seq: int(e.loc.Seq), Failed: true})
-				continue
-			}
+		syntax, err := f.Fetch(e.loc, &w.rec)
+		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrFatal, err)
+		}
+		if syntax != nil {
+			collect(named(*syntax, e.table))
+			r.refs = append(r.refs, RecordRef{File: w.inputs[e.in].Name(), Line: int(e.loc.Line), Type: e.table.Record, Seq: int(e.loc.Seq), Failed: true})
+			continue
 		}
 		ok := w.eng.Convert(&w.rec, e.table, u, collect)
 		r.refs = append(r.refs, RecordRef{File: w.rec.File, Line: w.rec.Line, Type: w.rec.Type, Seq: w.rec.Seq, Failed: !ok})
@@ -616,9 +698,7 @@ func (w *worker) convert(idx *index, j job) (*result, error) {
 			converted++
 		}
 	}
-	c := w.eng.counts
-	r.counts = valueCounts{Unsupported: c.Unsupported - before.Unsupported, Ignored: c.Ignored - before.Ignored,
-		Gated: c.Gated - before.Gated, Conflicts: c.Conflicts - before.Conflicts}
+	r.counts = w.eng.counts.sub(before)
 	if converted == 0 {
 		r.dropped = true
 		return r, nil
@@ -633,11 +713,17 @@ func (w *worker) convert(idx *index, j job) (*result, error) {
 		r.counts.Defaulted += applyDefaults(u, w.opts.Set.Config.CompiledDefaults())
 	}
 	if w.opts.Validate != nil {
-		if vs := w.opts.Validate(u, u.Identity); len(vs) > 0 {
+		vs := w.opts.Validate(u, u.Identity)
+		if len(vs) > 0 && w.opts.Set.Config.DropInvalidOptional() {
+			var n int
+			vs, n = dropInvalidOptional(u, vs, w.opts.Validate, collect)
+			r.counts.Dropped += n
+		}
+		if len(vs) > 0 {
 			first := firstIdentityRef(r.refs)
 			for _, v := range vs {
-				if v.Rule == "required" && strings.HasSuffix(v.Path, ":companyId") {
-					v.Msg += " (set --company-id, or companyId in the config file)"
+				if v.Rule == "required" {
+					v.Msg += remedy(v.Path)
 				}
 				d := source.Diagnostic{File: first.File, Line: first.Line, Col: 1, Severity: source.Error, Msg: v.Msg}
 				if o, ok := u.OriginOf(v.Origin); ok {

@@ -84,11 +84,13 @@ func Check(t *Table, set *Set) Problems {
 			if c.Unsupported == "" {
 				add(c, "an optional row needs an unsupported reason for when its option is off")
 			}
+		} else if c.Refuse {
+			add(c, "refuse: only an optional row (option) can refuse a value while its option is off")
 		}
 		for _, ref := range []struct {
 			name string
 			col  int
-		}{{"when", c.When}, {"unless", c.Unless}} {
+		}{{"when", c.When}, {"unless", c.Unless}, {"until", c.Until}, {"requires", c.Requires}, {"distinct", c.Distinct}} {
 			if ref.col == 0 {
 				continue
 			}
@@ -97,6 +99,8 @@ func Check(t *Table, set *Set) Problems {
 				add(c, "%s: column %d is not in the table", ref.name, ref.col)
 			} else if ref.name == "when" && g.Use != "gate" {
 				add(c, "when: column %d is not a gate (use: gate)", ref.col)
+			} else if ref.name == "until" && (g.When != c.When || !isDateTransform(c.As) || !isDateTransform(g.As)) {
+				add(c, "until: columns %d and %d must both be dates (as: date, datetime or enddatetime) under the same gate", c.Col, ref.col)
 			}
 		}
 		if c.path != nil {
@@ -141,6 +145,10 @@ func Check(t *Table, set *Set) Problems {
 		targets[k] = c
 	}
 	return probs
+}
+
+func isDateTransform(as string) bool {
+	return as == "date" || as == "datetime" || as == "enddatetime"
 }
 
 func seenOrLater(t *Table, col int) (*Column, bool) {

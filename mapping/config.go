@@ -37,6 +37,12 @@ type Config struct {
 	// only into an extension the user already carries, never into an update
 	// of an existing user, and is reported in the summary.
 	Defaults map[string]string `yaml:"defaults"`
+	// OnInvalidOptional says what an invalid value of an optional attribute
+	// does: "reject" (the default) rejects the record or, when validation
+	// finds it, the whole employee; "drop" drops the value with a warning,
+	// counts it among the values not sent, and keeps the rest of the user.
+	// Required attributes and identity keys reject either way.
+	OnInvalidOptional string `yaml:"onInvalidOptional"`
 
 	defaults []Default
 }
@@ -57,7 +63,7 @@ func (c *Config) CompiledDefaults() []Default {
 
 // DefaultConfig is used when no config file is given.
 func DefaultConfig() *Config {
-	return &Config{Email2Type: "work2", Email3Type: "other"}
+	return &Config{Email2Type: "work2", Email3Type: "other", OnInvalidOptional: "reject"}
 }
 
 // LoadConfig reads a config file; unknown keys are errors with their line.
@@ -90,6 +96,9 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 		}
 	}
 	for o := range c.Options {
+		if why, ok := RetiredOptions[o]; ok {
+			return nil, fmt.Errorf("%s: options: %s was removed: %s", name, o, why)
+		}
 		if _, ok := KnownOptions[o]; !ok {
 			return nil, fmt.Errorf("%s: options: unknown option %q (known: %s)", name, o, strings.Join(optionNames(), ", "))
 		}
@@ -100,20 +109,18 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		p, err := scimpath.Parse(k)
+		d, err := compileDefault(k, c.Defaults[k])
 		if err != nil {
 			return nil, fmt.Errorf("%s: defaults: %v", name, err)
 		}
-		if p.Filter != nil && len(p.Sub) == 0 || len(p.Attr) == 0 {
-			return nil, fmt.Errorf("%s: defaults: %s does not name a single value", name, k)
-		}
-		if err := schema.CheckPath(p); err != nil {
-			return nil, fmt.Errorf("%s: defaults: %v", name, err)
-		}
-		if c.Defaults[k] == "" {
-			return nil, fmt.Errorf("%s: defaults: %s has an empty value", name, k)
-		}
-		c.defaults = append(c.defaults, Default{Path: p, Value: c.Defaults[k]})
+		c.defaults = append(c.defaults, d)
+	}
+	switch c.OnInvalidOptional {
+	case "":
+		c.OnInvalidOptional = "reject"
+	case "reject", "drop":
+	default:
+		return nil, fmt.Errorf("%s: onInvalidOptional: %q is not reject or drop", name, c.OnInvalidOptional)
 	}
 	switch strings.ToUpper(c.Existing) {
 	case "", "UPDATE", "REPLACE":
@@ -124,6 +131,44 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 	return c, nil
 }
 
+func compileDefault(path, value string) (Default, error) {
+	p, err := scimpath.Parse(path)
+	if err != nil {
+		return Default{}, err
+	}
+	if p.Filter != nil && len(p.Sub) == 0 || len(p.Attr) == 0 {
+		return Default{}, fmt.Errorf("%s does not name a single value", path)
+	}
+	if err := schema.CheckPath(p); err != nil {
+		return Default{}, err
+	}
+	if value == "" {
+		return Default{}, fmt.Errorf("%s has an empty value", path)
+	}
+	return Default{Path: p, Value: value}, nil
+}
+
+// SetDefault adds or replaces a default (--default PATH=VALUE), checked as
+// the config file's defaults are.
+func (c *Config) SetDefault(path, value string) error {
+	d, err := compileDefault(path, value)
+	if err != nil {
+		return err
+	}
+	if c.Defaults == nil {
+		c.Defaults = map[string]string{}
+	}
+	c.Defaults[path] = value
+	for i := range c.defaults {
+		if c.defaults[i].Path.String() == d.Path.String() {
+			c.defaults[i] = d
+			return nil
+		}
+	}
+	c.defaults = append(c.defaults, d)
+	return nil
+}
+
 // KnownOptions are the optional behaviours, with what they do.
 var KnownOptions = map[string]string{
 	"paymentRequestAssigned": "305 column 81 'A Payment Request has been Assigned' → WorkflowPreference emailStatusChangeOnPayment when column 51 is blank (the page maps both columns to one attribute)",
@@ -132,9 +177,18 @@ var KnownOptions = map[string]string{
 	"travelEntitlement":      "Travel Wizard User (300/305 column 86) and Travel User (310 column 14) also assert the Travel entitlement",
 	"locateEntitlement":      "310 column 17 'Locate and Alert' → entitlement Locate",
 	"roleGroupsFromSegments": "400 segments 1–10 joined with '-' into one roleGroups entry",
-	"unlistedRoles":          "300/305 column 68 sends role EXP_AUTH_REQUEST_APPROVER, which no UPS role list contains (validation then rejects such users)",
 	"customFieldFallback":    "350 Custom N with no configured travel field name is sent as customN instead of being reported unmapped",
 }
+
+// RetiredOptions are options that no longer exist, with why; a config file
+// that sets one is refused with that reason.
+var RetiredOptions = map[string]string{
+	"unlistedRoles": "it sent 300/305 column 68 as role EXP_AUTH_REQUEST_APPROVER, which neither the UPS role-code page nor the UPS Swagger lists, so UPS (and the schema check) rejected every user with it; column 68 is now always reported as not sent (flat-file spec §4 #9)",
+}
+
+// DropInvalidOptional reports whether invalid optional values are dropped
+// (onInvalidOptional: drop) rather than rejected.
+func (c *Config) DropInvalidOptional() bool { return c != nil && c.OnInvalidOptional == "drop" }
 
 func optionNames() []string {
 	out := make([]string, 0, len(KnownOptions))

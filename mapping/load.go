@@ -333,6 +333,20 @@ func overlay(set *Set, o *Table) Problems {
 			bc.When = oc.When
 			changed = append(changed, "when")
 		}
+		for _, f := range []struct {
+			name     string
+			dst, src *int
+		}{{"until", &bc.Until, &oc.Until}, {"requires", &bc.Requires, &oc.Requires}, {"distinct", &bc.Distinct, &oc.Distinct}} {
+			if *f.src != 0 {
+				*f.dst = *f.src
+				changed = append(changed, f.name)
+			}
+		}
+		set("warn", &bc.Warn, oc.Warn)
+		if oc.Refuse {
+			bc.Refuse = true
+			changed = append(changed, "refuse")
+		}
 		if len(changed) == 0 {
 			probs = append(probs, problemAt(oc.From, "override row changes nothing"))
 			continue

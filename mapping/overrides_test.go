@@ -104,6 +104,40 @@ columns:
 			msg:  `column 7: unknown transform "sex"`,
 		},
 		{
+			name: "until to a column that is not a date",
+			text: `record: "500"
+columns:
+  - col: 9
+    until: 11
+`,
+			file: "500.yaml",
+			line: 3,
+			msg:  "column 9: until: columns 9 and 11 must both be dates",
+		},
+		{
+			name: "requires a column not in the table",
+			text: `record: "350"
+columns:
+  - col: 12
+    requires: 68
+`,
+			file: "350.yaml",
+			line: 3,
+			msg:  "column 12: requires: column 68 is not in the table",
+		},
+		{
+			name: "refuse without an option",
+			text: `record: "350"
+columns:
+  - col: 6
+    to: 'urn:ietf:params:scim:schemas:extension:travel:2.0:User:travelNameRemark'
+    refuse: true
+`,
+			file: "350.yaml",
+			line: 3,
+			msg:  "column 6: refuse: only an optional row",
+		},
+		{
 			name: "row that changes nothing",
 			text: `record: "305"
 columns:

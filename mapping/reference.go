@@ -21,6 +21,8 @@ func WriteReference(w io.Writer, set *Set) error {
 	p("<!-- Generated from mapping/tables/*.yaml by `go test ./mapping/ -update`. Do not edit. -->\n\n")
 	p("Where every column of every record type goes in the SCIM User sent to the User Provisioning Service.\n")
 	p("A column that is *not sent* is warned about and counted when it holds a value. Blank values are not sent.\n")
+	p("An invalid value rejects its record, unless the config sets `onInvalidOptional: drop`: then a value of a column that is not required\n")
+	p("is dropped with a warning and counted instead (see docs/configuration.md).\n")
 	p("**Notes** say where a row departs from SAP Concur's public mapping pages, and why.\n")
 	p("Override any row with `--mappings DIR` (see `scimigrate mappings show RECORD`).\n\n")
 
@@ -142,6 +144,8 @@ func targetMarkdown(t *Table, c *Column) string {
 			s += " → " + code(c.To)
 		}
 		return s
+	case c.Option != "" && c.Refuse:
+		return code(c.To) + " with option `" + c.Option + "`; otherwise a value rejects the record: " + c.Unsupported
 	case c.Option != "":
 		return code(c.To) + " with option `" + c.Option + "`; otherwise not sent: " + c.Unsupported
 	case c.Unsupported != "":
@@ -169,9 +173,9 @@ func useText(t *Table, c *Column) string {
 			}
 		}
 		if len(on) == 0 {
-			return "gate"
+			return "gate (Y or N; another value is an error)"
 		}
-		return "gate: Y switches on columns " + strings.Join(on, ", ")
+		return "gate (Y or N; another value is an error): Y switches on columns " + strings.Join(on, ", ") + "; Y with all of them blank is warned about and counted"
 	case "var":
 		var names []string
 		for _, n := range sortedVarNames(t) {
@@ -212,7 +216,19 @@ func notesText(t *Table, c *Column) string {
 		parts = append(parts, fmt.Sprintf("Only when column %d%s is Y.", c.When, colLabel(t, c.When)))
 	}
 	if c.Unless != 0 {
-		parts = append(parts, fmt.Sprintf("Only when column %d%s is blank.", c.Unless, colLabel(t, c.Unless)))
+		parts = append(parts, fmt.Sprintf("Only when column %d%s is blank; otherwise the value is checked, warned about and not sent.", c.Unless, colLabel(t, c.Unless)))
+	}
+	if c.Until != 0 {
+		parts = append(parts, fmt.Sprintf("With column %d%s: both or neither, and this date not after that one (else the record is rejected); under onInvalidOptional: drop an invalid date drops both.", c.Until, colLabel(t, c.Until)))
+	}
+	if c.Requires != 0 {
+		parts = append(parts, fmt.Sprintf("Only with column %d%s (in the record, or already on the user); otherwise warned about and not sent.", c.Requires, colLabel(t, c.Requires)))
+	}
+	if c.Distinct != 0 {
+		parts = append(parts, fmt.Sprintf("The same value as column %d%s is warned about and sent once (there).", c.Distinct, colLabel(t, c.Distinct)))
+	}
+	if c.Warn != "" {
+		parts = append(parts, "Warns when it holds a value: "+c.Warn+".")
 	}
 	if c.Element != "" {
 		parts = append(parts, "Creates the element with "+code(c.Element)+".")

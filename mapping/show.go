@@ -106,6 +106,8 @@ func showTarget(t *Table, c *Column) string {
 			s += " → " + c.To
 		}
 		return s
+	case c.Option != "" && c.Refuse:
+		return c.To + " (option " + c.Option + "; off: refused: " + c.Unsupported + ")"
 	case c.Option != "":
 		return c.To + " (option " + c.Option + "; off: not sent: " + c.Unsupported + ")"
 	case c.Unsupported != "":
@@ -132,6 +134,17 @@ func showFlags(c *Column) string {
 	}
 	if c.Unless != 0 {
 		f = append(f, fmt.Sprintf("unless=%d", c.Unless))
+	}
+	for _, x := range []struct {
+		name string
+		col  int
+	}{{"until", c.Until}, {"requires", c.Requires}, {"distinct", c.Distinct}} {
+		if x.col != 0 {
+			f = append(f, fmt.Sprintf("%s=%d", x.name, x.col))
+		}
+	}
+	if c.Warn != "" {
+		f = append(f, "warn")
 	}
 	if c.Option != "" {
 		f = append(f, "option="+c.Option)

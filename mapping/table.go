@@ -57,7 +57,15 @@ type Table struct {
 
 	byCol  map[int]*Column
 	byName map[string]*Column
+	gated  map[int][]int // gate column → the columns it switches on
+	ranges []*Column     // columns with until
 }
+
+// Gated returns the columns a gate column switches on (their "when").
+func (t *Table) Gated(gate int) []int { return t.gated[gate] }
+
+// Ranges returns the columns that start a date range (until).
+func (t *Table) Ranges() []*Column { return t.ranges }
 
 // Ref names a source field: a column position for flat files or an element /
 // key name for named sources. In YAML it is a number or a string.
@@ -114,7 +122,12 @@ type Column struct {
 	Required    bool     `yaml:"required,omitempty"`    // a blank value rejects the record
 	Default     string   `yaml:"default,omitempty"`     // used when blank
 	When        int      `yaml:"when,omitempty"`        // applies only when this column holds Y
-	Unless      int      `yaml:"unless,omitempty"`      // applies only when this column is blank (a fallback for it)
+	Unless      int      `yaml:"unless,omitempty"`      // applies only when this column is blank (a fallback for it); else warned, not sent
+	Until       int      `yaml:"until,omitempty"`       // a date range from this column to that one: both or neither, from not after to
+	Requires    int      `yaml:"requires,omitempty"`    // sent only when this column (or the attribute it fills) has a value; else warned, not sent
+	Distinct    int      `yaml:"distinct,omitempty"`    // a value equal to this column's is warned about and not sent (sent once)
+	Warn        string   `yaml:"warn,omitempty"`        // a warning given whenever the column holds a value (the value is still sent)
+	Refuse      bool     `yaml:"refuse,omitempty"`      // optional row: a value while the option is off rejects the record (instead of a warning)
 	Option      string   `yaml:"option,omitempty"`      // applies only when this config option is on
 	Element     string   `yaml:"element,omitempty"`     // JSON object merged into an element the path creates
 	Also        string   `yaml:"also,omitempty"`        // a second membership path asserted with the same Y/N (flag rows)
@@ -169,7 +182,16 @@ func (t *Table) Named() bool { return t.Key.Field != "" }
 func (t *Table) index() {
 	t.byCol = map[int]*Column{}
 	t.byName = map[string]*Column{}
+	t.gated = map[int][]int{}
+	t.ranges = t.ranges[:0]
+	sort.SliceStable(t.Columns, func(i, j int) bool { return t.Columns[i].Col < t.Columns[j].Col })
 	for _, c := range t.Columns {
+		if c.When > 0 {
+			t.gated[c.When] = append(t.gated[c.When], c.Col)
+		}
+		if c.Until > 0 {
+			t.ranges = append(t.ranges, c)
+		}
 		if c.Col > 0 {
 			t.byCol[c.Col] = c
 		}
@@ -180,7 +202,6 @@ func (t *Table) index() {
 			}
 		}
 	}
-	sort.SliceStable(t.Columns, func(i, j int) bool { return t.Columns[i].Col < t.Columns[j].Col })
 }
 
 // Set is the effective set of tables, by record type.

@@ -135,14 +135,19 @@ var corrections = []struct {
 	option  string
 	unless  int
 	when    int
+	// issue 12: run-time checks of the rows
+	until, requires, distinct int
+	warn, refuse              bool
 }{
-	{records: "300 305", col: 8, to: `emails[type eq "work"].value`},                                                                 // §4 #17
-	{records: "300 305", col: 42, to: tSpend + `customData[id eq "custom21"].value`},                                                 // §4 #1
-	{records: "300 305", col: 56, to: tUP + "allowReceiptImageAvailEmails", as: "yesno"},                                             // §4 #2
-	{records: "300 305", col: 62, to: tAppr + "invoice[primary eq true].approver.employeeNumber"},                                    // §4 #14
-	{records: "300 305", col: 66, to: tRole + `roles[roleName eq "SHD_IMPORT_EXTRACT_ADMIN"]`, as: "flag"},                           // §4 #9
-	{records: "300 305", col: 68, to: tRole + `roles[roleName eq "EXP_AUTH_REQUEST_APPROVER"]`, as: "flag", option: "unlistedRoles"}, // §4 #9
-	{records: "300 305", col: 77, to: tSpend + "biManager.employeeNumber"},                                                           // §4 #19
+	{records: "300 305", col: 8, to: `emails[type eq "work"].value`},                                                   // §4 #17
+	{records: "300 305", col: 42, to: tSpend + `customData[id eq "custom21"].value`},                                   // §4 #1
+	{records: "300 305", col: 56, to: tUP + "allowReceiptImageAvailEmails", as: "yesno"},                               // §4 #2
+	{records: "300 305", col: 62, to: tAppr + "invoice[primary eq true].approver.employeeNumber"},                      // §4 #14
+	{records: "300 305", col: 66, to: tRole + `roles[roleName eq "SHD_IMPORT_EXTRACT_ADMIN"]`, as: "flag", warn: true}, // §4 #9
+	{records: "300 305", col: 68}, // §4 #9: never sent (UPS lists no such role)
+	{records: "300 305", col: 77, to: tSpend + "biManager.employeeNumber", warn: true}, // §4 #19
+	{records: "300 305", col: 80, to: tAppr + "report[primary eq false].approver.employeeNumber", distinct: 59},
+	{records: "305", col: 88, to: tAppr + "request[primary eq false].approver.employeeNumber", distinct: 61},
 	{records: "300 305", col: 81, to: tWF + "emailStatusChangeOnPayment", as: "yesno", option: "paymentRequestAssigned", unless: 51}, // §4 #3
 	{records: "300 305", col: 82}, // §4 #12
 	{records: "300 305", col: 83}, // §4 #12
@@ -163,7 +168,7 @@ var corrections = []struct {
 	{records: "350", col: 9, to: tTr + "manager.employeeNumber"},        // §4 #7
 	{records: "350", col: 10, to: "title"},                              // §4 #6
 	{records: "350", col: 11, to: `phoneNumbers[type eq "work"].value`}, // §4 #23
-	{records: "350", col: 12, to: `phoneNumbers[type eq "work"].workExtension`},
+	{records: "350", col: 12, to: `phoneNumbers[type eq "work"].workExtension`, requires: 11},
 	{records: "350", col: 13, to: `phoneNumbers[type eq "fax"].value`},
 	{records: "350", col: 14, to: `phoneNumbers[type eq "home"].value`},
 	{records: "350", col: 15, to: `phoneNumbers[type eq "mobile"].value`},
@@ -184,12 +189,12 @@ var corrections = []struct {
 	{records: "350", col: 59, to: tTr + "permissions.ProfileUser", as: "yesno", option: "travelPermissions"}, // §4 #21
 	{records: "350", col: 61, to: tTr + "permissions.OpenBookingUser", as: "yesno", option: "travelPermissions"},
 	{records: "400", col: 3, to: tRole + `roles[roleName eq "{value}"]`, as: "role"},
-	{records: "400", col: 4, to: tRole + `roles[roleName eq "{role}"].roleGroups`, as: "segment", option: "roleGroupsFromSegments"}, // §4 #20
-	{records: "400", col: 13, to: tRole + `roles[roleName eq "{role}"].roleGroups`, as: "segment", option: "roleGroupsFromSegments"},
-	{records: "500 550", col: 4},                                                                                          // §4 #16
-	{records: "500 550", col: 9, to: tDelEl + "temporaryDelegation.temporaryDelegationFromDate", as: "datetime", when: 8}, // §4 #15
-	{records: "500 550", col: 10, to: tDelEl + "temporaryDelegation.temporaryDelegationToDate", as: "datetime", when: 8},
-	{records: "550", col: 8},
+	{records: "400", col: 4, to: tRole + `roles[roleName eq "{role}"].roleGroups`, as: "segment", option: "roleGroupsFromSegments", refuse: true}, // §4 #20
+	{records: "400", col: 13, to: tRole + `roles[roleName eq "{role}"].roleGroups`, as: "segment", option: "roleGroupsFromSegments", refuse: true},
+	{records: "500 550", col: 4},                                                                                                     // §4 #16
+	{records: "500 550", col: 9, to: tDelEl + "temporaryDelegation.temporaryDelegationFromDate", as: "datetime", when: 8, until: 10}, // §4 #15
+	{records: "500 550", col: 10, to: tDelEl + "temporaryDelegation.temporaryDelegationToDate", as: "enddatetime", when: 8},
+	{records: "500 550", col: 8},
 	{records: "550", col: 15, to: tDelEl + "canSubmitTravelRequest", as: "yesno"}, // §4 #4
 }
 
@@ -220,6 +225,10 @@ func TestEmbeddedTablesApplyTheCorrections(t *testing.T) {
 			}
 			if tc.option != "" && c.Unsupported == "" {
 				t.Errorf("%s: an optional row needs its reason for when the option is off", where)
+			}
+			if c.Until != tc.until || c.Requires != tc.requires || c.Distinct != tc.distinct || (c.Warn != "") != tc.warn || c.Refuse != tc.refuse {
+				t.Errorf("%s: until %d requires %d distinct %d warn %q refuse %v, want %d %d %d %v %v", where,
+					c.Until, c.Requires, c.Distinct, c.Warn, c.Refuse, tc.until, tc.requires, tc.distinct, tc.warn, tc.refuse)
 			}
 			if c.Unless != tc.unless || c.When != tc.when {
 				t.Errorf("%s: unless %d when %d, want %d %d", where, c.Unless, c.When, tc.unless, tc.when)
@@ -271,6 +280,42 @@ func TestEmbeddedNotesHaveComments(t *testing.T) {
 	}
 }
 
+// A "# §4 #N: departs from the page" comment sits only above a row that does
+// depart from it: never above one whose note says it is as on the page (305
+// columns 92-93 said so of the Payroll extension, which the page already has).
+func TestEmbeddedCommentsAgreeWithNotes(t *testing.T) {
+	for _, ft := range flatTables {
+		data, err := fs.ReadFile(Embedded(), ft.record+".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var root yaml.Node
+		if err := yaml.Unmarshal(data, &root); err != nil {
+			t.Fatal(err)
+		}
+		doc := root.Content[0]
+		for i := 0; i+1 < len(doc.Content); i += 2 {
+			if doc.Content[i].Value != "columns" {
+				continue
+			}
+			for _, item := range doc.Content[i+1].Content {
+				var c struct {
+					Col  int    `yaml:"col"`
+					To   string `yaml:"to"`
+					Note string `yaml:"note"`
+				}
+				if err := item.Decode(&c); err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(item.HeadComment, "departs from the page") && strings.Contains(c.Note, "as on the page") {
+					t.Errorf("%s.yaml:%d: column %d: the comment says it departs from the page, the note that it is as on the page:\n%s\n%s",
+						ft.record, item.Line, c.Col, item.HeadComment, c.Note)
+				}
+			}
+		}
+	}
+}
+
 // 305 repeats the 300 layout in columns 1-86.
 func TestEmbedded305Extends300(t *testing.T) {
 	set := loadEmbeddedForTest(t)
@@ -279,7 +324,7 @@ func TestEmbedded305Extends300(t *testing.T) {
 		x, y := *a.ColumnAt(col), *b.ColumnAt(col)
 		x.From, y.From = "", ""
 		if x.Name != y.Name || x.To != y.To || x.As != y.As || x.Use != y.Use || x.Unsupported != y.Unsupported ||
-			x.Required != y.Required || x.Option != y.Option || x.Unless != y.Unless || x.Element != y.Element || x.Note != y.Note {
+			x.Required != y.Required || x.Option != y.Option || x.Unless != y.Unless || x.Distinct != y.Distinct || x.Warn != y.Warn || x.Element != y.Element || x.Note != y.Note {
 			t.Errorf("column %d differs between 300 and 305:\n%+v\n%+v", col, x, y)
 		}
 	}

@@ -51,6 +51,7 @@ var transforms = map[string]Transform{
 	"subdivision": fn{"subdivision", Subdivision},
 	"date":        fn{"date", Date},
 	"datetime":    fn{"datetime", DateTime},
+	"enddatetime": fn{"enddatetime", EndDateTime},
 	"integer":     fn{"integer", Integer},
 	"segment":     fn{"segment", func(v string) (Out, error) { return Out{Value: scim.Str(v)}, nil }},
 	"listcode":    fn{"listcode", ListCode},
@@ -58,7 +59,7 @@ var transforms = map[string]Transform{
 
 // TransformNames lists the built-in transform names (for checks and docs).
 func TransformNames() []string {
-	return []string{"string", "upper", "yesno", "flag", "present", "locale", "subdivision", "date", "datetime", "integer", "segment", "listcode", "code:<table>", "role"}
+	return []string{"string", "upper", "yesno", "flag", "present", "locale", "subdivision", "date", "datetime", "enddatetime", "integer", "segment", "listcode", "code:<table>", "role"}
 }
 
 // ParseYN reads a Y/N flag, case-insensitively.
@@ -168,6 +169,32 @@ func Date(v string) (Out, error) {
 // DateTime → 2006-01-02T15:04:05.000Z (UTC), as UPS delegation dates.
 func DateTime(v string) (Out, error) {
 	t, err := ParseDate(v)
+	if err != nil {
+		return Out{}, err
+	}
+	return Out{Value: scim.Str(t.UTC().Format("2006-01-02T15:04:05.000Z"))}, nil
+}
+
+// ParseEndDate is ParseDate for the last day of a period: a date without a
+// time of day means the end of that day (23:59:59.999 UTC), so that a period
+// "to 31 March" covers 31 March. A date-time is kept as given.
+func ParseEndDate(v string) (time.Time, error) {
+	t, err := ParseDate(v)
+	if err != nil {
+		return t, err
+	}
+	if !strings.ContainsRune(v, 'T') {
+		t = t.Add(24*time.Hour - time.Millisecond)
+	}
+	return t, nil
+}
+
+// EndDateTime → 2006-01-02T23:59:59.999Z: the end of the day given (UPS
+// delegation To dates are instants, as in the UPS examples'
+// "2020-02-19T03:59:00.000Z"; a date alone would end the period at the day's
+// first millisecond).
+func EndDateTime(v string) (Out, error) {
+	t, err := ParseEndDate(v)
 	if err != nil {
 		return Out{}, err
 	}

@@ -9,14 +9,21 @@
 //
 // # Ordering
 //
-// An operation that references (approver, delegate, manager, BI manager)
-// an employee created in the same run waits until that creation is
-// reported completed by the provision status. Creations in a reference
-// cycle, and employees referencing themselves, are sent without their
-// references (batcher.SplitReferences); a PATCH adding the references
-// follows once every employee it names exists. Operations whose references
-// are all available share Bulk requests; a partly filled request is held
-// back while creations in flight may release more operations.
+// The operations are scheduled once, by batcher.Order, whichever path they
+// come from: a saved or live plan hands them over already scheduled (each
+// with its request), --create-only has the journal schedule them at import
+// with the same code. Scheduled requests are sent strictly in order, each
+// re-encoded from the journal to the bytes the schedule (and a saved plan)
+// holds. An operation that references (approver, delegate, manager, BI
+// manager) an employee created in the same run is in a later wave, and its
+// request waits until that creation is reported completed by the provision
+// status. Creations in a reference cycle, and employees referencing
+// themselves, are sent without their references (batcher.SplitOperation);
+// the PATCH adding them (path "/Users/bulkId:X" until X's id is known)
+// follows once every employee it names exists. Operations outside the
+// schedule (extension retries, operations queued again after a lost
+// outcome) share requests as they become ready; a partly filled one is held
+// back while creations in flight may release more.
 //
 // # Failed dependencies
 //
@@ -58,6 +65,7 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
+	"os"
 	"time"
 
 	"scimigrate/batcher"
@@ -111,6 +119,11 @@ type Options struct {
 
 	// Client, when set, is used instead of one built from the fields above.
 	Client *client.Client
+
+	// PlanID identifies the saved plan the operations come from (see
+	// plan.Saved.ID); it is recorded with the import, so ImportedPlan can
+	// tell a resume of this plan from a first apply.
+	PlanID string
 
 	// hook is called at named points of the run; tests use it to kill the
 	// process there.
@@ -184,7 +197,7 @@ func RunSeq(ctx context.Context, opts Options, seq iter.Seq2[batcher.Operation, 
 		return nil, err
 	}
 	defer j.Close()
-	resumed, err := load(ctx, j, seq)
+	resumed, err := load(ctx, j, seq, opts.PlanID, opts.Limits)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +227,7 @@ func RunSeq(ctx context.Context, opts Options, seq iter.Seq2[batcher.Operation, 
 
 // load imports seq into a fresh journal, or checks that a journal already
 // holds the same input.
-func load(ctx context.Context, j *journal.Journal, seq iter.Seq2[batcher.Operation, error]) (resumed bool, err error) {
+func load(ctx context.Context, j *journal.Journal, seq iter.Seq2[batcher.Operation, error], planID string, lim batcher.Limits) (resumed bool, err error) {
 	hash, ok, err := j.Imported()
 	if err != nil {
 		return false, err
@@ -249,7 +262,26 @@ func load(ctx context.Context, j *journal.Journal, seq iter.Seq2[batcher.Operati
 			return false, err
 		}
 	}
-	return false, im.Commit()
+	if planID != "" {
+		im.SetMeta(journal.MetaPlanID, planID)
+	}
+	return false, im.Commit(lim)
+}
+
+// ImportedPlan returns the ID of the saved plan whose operations the
+// journal at path holds ("" when the file does not exist, holds no
+// import, or an import not made from a saved plan). It is decided by the
+// journal's content, never by the file existing.
+func ImportedPlan(path string) (string, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	j, err := journal.OpenExisting(path)
+	if err != nil {
+		return "", err
+	}
+	defer j.Close()
+	return j.ImportedPlan()
 }
 
 func validate(op *batcher.Operation) error {

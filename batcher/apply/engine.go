@@ -152,8 +152,11 @@ func (e *engine) finished(ctx context.Context) (bool, error) {
 	if len(e.resend) > 0 {
 		return false, nil
 	}
-	ready, err := e.j.Ready(ctx, 0, 1)
+	ready, err := e.j.ReadyUnscheduled(ctx, 0, 1)
 	if err != nil || len(ready) > 0 {
+		return false, err
+	}
+	if planned, free, err := e.j.NextPlanned(ctx); err != nil || len(planned) > 0 && free {
 		return false, err
 	}
 	waiting, err := e.j.HasWaiting(ctx)
@@ -193,10 +196,83 @@ func (e *engine) fail(err error) {
 	}
 }
 
-// dispatch packs the next request from the ready operations and starts
-// sending it. It reports whether it made progress.
+// dispatch starts sending the next request: the next scheduled request
+// once every creation it waits for has completed, else one packed from the
+// ready operations outside the schedule. It reports whether it made
+// progress.
 func (e *engine) dispatch(ctx context.Context) (bool, error) {
-	cands, err := e.j.Ready(ctx, 0, e.lim.MaxOps*3)
+	planned, ready, err := e.j.NextPlanned(ctx)
+	if err != nil {
+		return false, err
+	}
+	if len(planned) > 0 && ready {
+		return e.dispatchPlanned(ctx, planned)
+	}
+	return e.dispatchReady(ctx)
+}
+
+// dispatchPlanned sends a scheduled request: its operations encoded in
+// their order, which gives the body the schedule (and a saved plan) holds,
+// except that a reference patch's path names the id its creation got.
+// Operations that cannot be sent as scheduled (a dependency failed) are
+// failed or reduced as effective says.
+func (e *engine) dispatchPlanned(ctx context.Context, ops []journal.Op) (bool, error) {
+	b := batcher.NewBuilder(e.lim)
+	var (
+		p       journal.Prepared
+		unplan  []int64
+		settled bool
+	)
+	for i := range ops {
+		op := &ops[i]
+		eff, pop, fail := effective(op)
+		if fail == nil {
+			enc, err := batcher.EncodeOperation(&eff)
+			switch {
+			case err != nil:
+				fail = &journal.Outcome{MsgCode: "INVALID_OPERATION", Message: err.Error()}
+			case b.AddSized(len(p.Ops), enc, batcher.WireSize(&eff, enc)):
+				p.Ops = append(p.Ops, pop)
+				continue
+			default:
+				unplan = append(unplan, op.Seq) // grew past the limits: sent on its own later
+				continue
+			}
+		}
+		fail.State, fail.Outcome = journal.StateFailed, journal.OutcomeFailed
+		e.o.Logf("operation %s not sent: %s", op.BulkID, fail.Message)
+		if err := e.j.Fail(ctx, op.Seq, *fail); err != nil {
+			return false, err
+		}
+		if op.Kind == journal.KindOp {
+			e.o.Progress.Completed(1, true)
+		}
+		settled = true
+	}
+	if len(unplan) > 0 {
+		if err := e.j.Unplan(ctx, unplan...); err != nil {
+			return false, err
+		}
+		settled = true
+	}
+	if b.Len() == 0 {
+		return settled, nil
+	}
+	req := b.Finish()
+	p.Body = req.Body
+	id, err := e.j.Prepare(ctx, p)
+	if err != nil {
+		return false, err
+	}
+	e.startSend(ctx, prepared{id: id, body: req.Body})
+	return true, nil
+}
+
+// dispatchReady packs a request from the ready operations outside the
+// schedule (extension retries, operations queued again) and starts sending
+// it.
+func (e *engine) dispatchReady(ctx context.Context) (bool, error) {
+	cands, err := e.j.ReadyUnscheduled(ctx, 0, e.lim.MaxOps*3)
 	if err != nil || len(cands) == 0 {
 		return false, err
 	}
@@ -218,7 +294,7 @@ loop:
 			case b.Solo(enc) > e.lim.MaxBytes:
 				oe := &batcher.OversizeError{BulkID: op.BulkID, Source: eff.SourceString(), Size: b.Solo(enc), Limit: e.lim.MaxBytes}
 				fail = &journal.Outcome{HTTPCode: http.StatusRequestEntityTooLarge, MsgCode: "PAYLOAD_TOO_LARGE", Message: oe.Error()}
-			case b.Add(len(p.Ops), enc):
+			case b.AddSized(len(p.Ops), enc, batcher.WireSize(&eff, enc)):
 				p.Ops = append(p.Ops, pop)
 				continue
 			default:

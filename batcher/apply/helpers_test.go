@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"scimigrate/batcher"
+	"scimigrate/scim/scimpath"
 	"scimigrate/upsim"
 )
 
@@ -40,21 +41,21 @@ func (quickClock) Sleep(ctx context.Context, d time.Duration) error {
 // are refs.
 func user(emp string, refs ...string) json.RawMessage {
 	u := map[string]any{
-		"schemas":             []string{batcher.URNCore, batcher.URNEnterprise, batcher.URNSpendUser},
-		"userName":            strings.ToLower(emp) + "@example.com",
-		"active":              true,
-		"name":                map[string]any{"givenName": "Given", "familyName": "Family " + emp},
-		"emails":              []any{map[string]any{"value": strings.ToLower(emp) + "@example.com", "type": "work"}},
-		batcher.URNEnterprise: map[string]any{"employeeNumber": emp},
-		batcher.URNSpendUser:  map[string]any{"reimbursementCurrency": "USD", "country": "US", "locale": "en-US"},
+		"schemas":               []string{scimpath.CoreUser, scimpath.EnterpriseUser, scimpath.SpendUser},
+		"userName":              strings.ToLower(emp) + "@example.com",
+		"active":                true,
+		"name":                  map[string]any{"givenName": "Given", "familyName": "Family " + emp},
+		"emails":                []any{map[string]any{"value": strings.ToLower(emp) + "@example.com", "type": "work"}},
+		scimpath.EnterpriseUser: map[string]any{"employeeNumber": emp},
+		scimpath.SpendUser:      map[string]any{"reimbursementCurrency": "USD", "country": "US", "locale": "en-US"},
 	}
 	if len(refs) > 0 {
 		var list []any
 		for i, r := range refs {
 			list = append(list, map[string]any{"approver": map[string]any{"employeeNumber": r}, "primary": i == 0})
 		}
-		u[batcher.URNApprover] = map[string]any{"report": list}
-		u["schemas"] = append(u["schemas"].([]string), batcher.URNApprover)
+		u[scimpath.SpendApprover] = map[string]any{"report": list}
+		u["schemas"] = append(u["schemas"].([]string), scimpath.SpendApprover)
 	}
 	b, _ := json.Marshal(u)
 	return b
@@ -150,7 +151,7 @@ func checkUsers(t *testing.T, sim *upsim.Server, ops []batcher.Operation) {
 		var u map[string]json.RawMessage
 		json.Unmarshal(raw, &u)
 		var ent struct{ EmployeeNumber string }
-		json.Unmarshal(u[batcher.URNEnterprise], &ent)
+		json.Unmarshal(u[scimpath.EnterpriseUser], &ent)
 		count[ent.EmployeeNumber]++
 	}
 	for _, op := range ops {

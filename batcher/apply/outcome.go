@@ -9,12 +9,13 @@ import (
 	"scimigrate/batcher"
 	"scimigrate/batcher/client"
 	"scimigrate/batcher/journal"
+	"scimigrate/scim/scimpath"
 )
 
 // identityExt reports whether an extension belongs to the identity (core
 // or enterprise User): when it fails, nothing else of the operation applied.
 func identityExt(name string) bool {
-	return name == batcher.URNCore || name == batcher.URNEnterprise
+	return name == scimpath.CoreUser || name == scimpath.EnterpriseUser
 }
 
 // retryableExt reports whether an extension may be re-sent alone: spend and

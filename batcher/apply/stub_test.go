@@ -13,6 +13,7 @@ import (
 
 	"scimigrate/batcher"
 	"scimigrate/batcher/journal"
+	"scimigrate/scim/scimpath"
 	"scimigrate/upsim"
 )
 
@@ -65,7 +66,7 @@ func (s *extStub) serve(w http.ResponseWriter, r *http.Request) {
 				var u map[string]json.RawMessage
 				json.Unmarshal(op.Data, &u)
 				var ent struct{ EmployeeNumber string }
-				json.Unmarshal(u[batcher.URNEnterprise], &ent)
+				json.Unmarshal(u[scimpath.EnterpriseUser], &ent)
 				emp, uuid = ent.EmployeeNumber, "uuid-"+ent.EmployeeNumber
 			} else {
 				uuid = strings.TrimPrefix(op.Path, "/Users/")
@@ -74,21 +75,21 @@ func (s *extStub) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			var exts []any
 			if op.Method == "POST" {
-				exts = append(exts, ext(batcher.URNCore, 200, "success"), ext(batcher.URNEnterprise, 200, "success"))
+				exts = append(exts, ext(scimpath.CoreUser, 200, "success"), ext(scimpath.EnterpriseUser, 200, "success"))
 			}
 			code := 200
-			if strings.Contains(string(op.Data), batcher.URNSpendUser) {
+			if strings.Contains(string(op.Data), scimpath.SpendUser) {
 				s.attempts[emp]++
 				if s.attempts[emp] <= s.failSpend {
 					code = 207
-					exts = append(exts, ext(batcher.URNSpendUser, 503, "error", map[string]any{"code": "SERVICE_UNAVAILABLE", "message": "spend is down", "type": "error"}))
+					exts = append(exts, ext(scimpath.SpendUser, 503, "error", map[string]any{"code": "SERVICE_UNAVAILABLE", "message": "spend is down", "type": "error"}))
 				} else {
-					exts = append(exts, ext(batcher.URNSpendUser, 200, "success"))
+					exts = append(exts, ext(scimpath.SpendUser, 200, "success"))
 				}
 			}
 			if s.travelBad && op.Method == "POST" {
 				code = 207
-				exts = append(exts, ext(batcher.URNTravelUser, 400, "error", map[string]any{"code": "INVALID_VALUE", "message": "Invalid ruleClass", "schemaPath": batcher.URNTravelUser + ":ruleClass", "type": "error"}))
+				exts = append(exts, ext(scimpath.TravelUser, 400, "error", map[string]any{"code": "INVALID_VALUE", "message": "Invalid ruleClass", "schemaPath": scimpath.TravelUser + ":ruleClass", "type": "error"}))
 			}
 			results = append(results, map[string]any{"id": fmt.Sprint(i + 1), "bulkId": op.BulkID,
 				"status":   map[string]any{"completed": true, "success": code == 200, "code": fmt.Sprint(code)},
@@ -121,7 +122,7 @@ func TestExtensionRetry(t *testing.T) {
 	withTravel := func(o batcher.Operation) batcher.Operation {
 		var u map[string]any
 		json.Unmarshal(o.Data, &u)
-		u[batcher.URNTravelUser] = map[string]any{"ruleClass": map[string]any{"name": "Nope"}}
+		u[scimpath.TravelUser] = map[string]any{"ruleClass": map[string]any{"name": "Nope"}}
 		o.Data, _ = json.Marshal(u)
 		return o
 	}
@@ -173,7 +174,7 @@ func TestExtensionRetry(t *testing.T) {
 					}
 				}
 				json.Unmarshal([]byte(p), &msg)
-				if len(msg.Operations) != 1 || msg.Operations[0].Op != "replace" || len(msg.Operations[0].Value) != 1 || msg.Operations[0].Value[batcher.URNSpendUser] == nil {
+				if len(msg.Operations) != 1 || msg.Operations[0].Op != "replace" || len(msg.Operations[0].Value) != 1 || msg.Operations[0].Value[scimpath.SpendUser] == nil {
 					t.Errorf("retry PATCH should carry only the spend User extension: %s", p)
 				}
 			}

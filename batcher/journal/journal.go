@@ -36,7 +36,7 @@ import (
 )
 
 // SchemaVersion is stored in meta and checked on open.
-const SchemaVersion = "1"
+const SchemaVersion = "2"
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -68,8 +68,11 @@ CREATE TABLE IF NOT EXISTS ops (
   message         TEXT NOT NULL DEFAULT '',
   schema_path     TEXT NOT NULL DEFAULT '',
   dep_failed      TEXT NOT NULL DEFAULT '',
-  updated_at      TEXT NOT NULL DEFAULT ''
+  updated_at      TEXT NOT NULL DEFAULT '',
+  plan_req        INTEGER NOT NULL DEFAULT 0,
+  plan_pos        INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS ops_planned ON ops(state, plan_req, plan_pos);
 CREATE INDEX IF NOT EXISTS ops_ready   ON ops(state, waiting, seq);
 CREATE INDEX IF NOT EXISTS ops_request ON ops(request_id, bulk_id);
 CREATE INDEX IF NOT EXISTS ops_parent  ON ops(parent);
@@ -264,6 +267,9 @@ func (h *Hasher) Add(op *batcher.Operation) {
 	w(op.UserName)
 	w(string(op.Data))
 	w(strings.Join(op.Refs, "\x00"))
+	w(op.Kind)
+	w(op.Parent)
+	w(fmt.Sprint(op.Request))
 	for _, s := range op.Sources {
 		w(fmt.Sprintf("%s\x00%d\x00%s", s.File, s.Line, s.Record))
 	}
@@ -281,6 +287,30 @@ type Import struct {
 	stmt *sql.Stmt
 	hash *Hasher
 	n    int
+	meta map[string]string
+	// scheduled: the operations came with their requests (a plan).
+	scheduled bool
+}
+
+// MetaPlanID is the meta key of the saved plan an import came from.
+const MetaPlanID = "plan_id"
+
+// SetMeta records a meta value with the import (committed with it).
+func (im *Import) SetMeta(key, value string) {
+	if im.meta == nil {
+		im.meta = map[string]string{}
+	}
+	im.meta[key] = value
+}
+
+// ImportedPlan returns the ID of the saved plan the journal's import came
+// from ("" when it holds no import, or one not made from a saved plan).
+func (j *Journal) ImportedPlan() (string, error) {
+	if _, ok, err := j.Imported(); err != nil || !ok {
+		return "", err
+	}
+	id, _, err := j.Meta(MetaPlanID)
+	return id, err
 }
 
 // BeginImport empties the journal and starts an import.
@@ -299,8 +329,8 @@ func (j *Journal) BeginImport(ctx context.Context) (*Import, error) {
 		tx.Rollback()
 		return nil, err
 	}
-	stmt, err := tx.Prepare(`INSERT INTO ops(seq, bulk_id, kind, method, path, employee_number, user_name, data, refs, sources, updated_at)
-		VALUES(?, ?, 'op', ?, ?, ?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.Prepare(`INSERT INTO ops(seq, bulk_id, kind, parent, method, path, employee_number, user_name, data, refs, sources, plan_req, plan_pos, updated_at)
+		VALUES(?, ?, ?, (SELECT seq FROM ops WHERE bulk_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		tx.Rollback()
 		return nil, err
@@ -308,16 +338,32 @@ func (j *Journal) BeginImport(ctx context.Context) (*Import, error) {
 	return &Import{j: j, tx: tx, stmt: stmt, hash: NewHasher()}, nil
 }
 
-// Add stores one operation.
+// Add stores one operation. Operations are either all scheduled already
+// (Request set by batcher.Order, as a plan holds them: they are sent in
+// those requests, in this order) or none is (Commit schedules them).
 func (im *Import) Add(op *batcher.Operation) error {
 	im.hash.Add(op)
 	im.n++
+	switch {
+	case im.n == 1:
+		im.scheduled = op.Request > 0
+	case im.scheduled != (op.Request > 0):
+		return fmt.Errorf("operation %s (%s): operations are either all scheduled in requests or none is", op.BulkID, op.SourceString())
+	}
+	kind := KindOp
+	if op.Kind == batcher.KindRefs {
+		kind = KindRefs
+		if op.Parent == "" {
+			return fmt.Errorf("reference patch %s (%s) names no parent creation", op.BulkID, op.SourceString())
+		}
+	}
 	refs, _ := json.Marshal(nonNil(op.References()))
 	srcs, _ := json.Marshal(op.Sources)
 	if op.Sources == nil {
 		srcs = []byte("[]")
 	}
-	_, err := im.stmt.Exec(im.n, op.BulkID, op.Method, op.Path, op.EmployeeNumber, op.UserName, []byte(op.Data), string(refs), string(srcs), im.j.stamp())
+	_, err := im.stmt.Exec(im.n, op.BulkID, kind, op.Parent, op.Method, op.Path, op.EmployeeNumber, op.UserName, []byte(op.Data), string(refs), string(srcs),
+		op.Request, im.n, im.j.stamp())
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		return fmt.Errorf("duplicate bulkId %q (%s): bulkIds must be unique within a run", op.BulkID, op.SourceString())
 	}
@@ -330,15 +376,27 @@ func (im *Import) Hash() string { return im.hash.Sum() }
 // Rollback abandons the import.
 func (im *Import) Rollback() { im.stmt.Close(); im.tx.Rollback() }
 
-// Commit orders the operations (batcher.Dependencies), splits creations in
-// reference cycles into identity + reference patch, and commits the import.
-func (im *Import) Commit() error {
+// Commit schedules the operations unless they came scheduled (batcher.Order:
+// creations in reference cycles split into identity + reference patch,
+// waves, requests within lim), records which creations each operation waits
+// for, and commits the import.
+func (im *Import) Commit(lim batcher.Limits) error {
 	defer im.stmt.Close()
-	if err := order(im.tx, im.j.stamp()); err != nil {
+	if !im.scheduled {
+		if err := schedule(im.tx, lim, im.j.stamp()); err != nil {
+			im.tx.Rollback()
+			return err
+		}
+	}
+	if err := dependencies(im.tx); err != nil {
 		im.tx.Rollback()
 		return err
 	}
-	for k, v := range map[string]string{"input_hash": im.hash.Sum(), "op_count": fmt.Sprint(im.n), "imported_at": im.j.stamp()} {
+	meta := map[string]string{"input_hash": im.hash.Sum(), "op_count": fmt.Sprint(im.n), "imported_at": im.j.stamp()}
+	for k, v := range im.meta {
+		meta[k] = v
+	}
+	for k, v := range meta {
 		if _, err := im.tx.Exec(`INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, k, v); err != nil {
 			im.tx.Rollback()
 			return err
@@ -354,13 +412,133 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// order computes dependencies and splits. Only small per-operation facts
-// (method, employee number, references) are held in memory.
-func order(tx *sql.Tx, stamp string) error {
-	rows, err := tx.Query(`SELECT seq, method, employee_number, refs FROM ops WHERE kind = 'op' ORDER BY seq`)
+// schedule runs batcher.Order over the imported operations: only small
+// per-operation facts (method, employee number, references) are held in
+// memory, and each operation's data is read once to measure it. Split
+// creations get their identity-only data; their reference patches are
+// added after the input operations. Every scheduled operation gets its
+// request (plan_req) and its place in the sending order (plan_pos).
+func schedule(tx *sql.Tx, lim batcher.Limits, stamp string) error {
+	nodes, seqs, err := readNodes(tx, `WHERE kind = 'op'`)
 	if err != nil {
 		return err
 	}
+	get, err := tx.Prepare(`SELECT bulk_id, method, path, employee_number, user_name, data, refs, sources FROM ops WHERE seq = ?`)
+	if err != nil {
+		return err
+	}
+	defer get.Close()
+	load := func(i int) (batcher.Operation, error) {
+		var (
+			op            batcher.Operation
+			data          []byte
+			refs, sources string
+		)
+		if err := get.QueryRow(seqs[i]).Scan(&op.BulkID, &op.Method, &op.Path, &op.EmployeeNumber, &op.UserName, &data, &refs, &sources); err != nil {
+			return op, err
+		}
+		op.Data = data
+		if err := json.Unmarshal([]byte(refs), &op.Refs); err != nil {
+			return op, err
+		}
+		return op, json.Unmarshal([]byte(sources), &op.Sources)
+	}
+	g := batcher.Dependencies(nodes)
+	split := map[int][2]batcher.Operation{} // identity, reference patch
+	for i := range nodes {
+		if !g.Split[i] {
+			continue
+		}
+		op, err := load(i)
+		if err != nil {
+			return err
+		}
+		ident, refs, err := batcher.SplitOperation(op)
+		if err != nil {
+			return fmt.Errorf("operation %s (%s): %w", op.BulkID, op.SourceString(), err)
+		}
+		split[i] = [2]batcher.Operation{ident, refs}
+	}
+	pick := func(it batcher.Item) (batcher.Operation, error) {
+		if sp, ok := split[it.Op]; ok {
+			if it.Refs {
+				return sp[1], nil
+			}
+			return sp[0], nil
+		}
+		return load(it.Op)
+	}
+	size := func(it batcher.Item) (int, error) {
+		op, err := pick(it)
+		if err != nil || op.Method == "" {
+			return -1, err
+		}
+		enc, err := batcher.EncodeOperation(&op)
+		if err != nil {
+			return -1, nil // left unscheduled: the engine reports it when it cannot send it
+		}
+		return batcher.WireSize(&op, enc), nil
+	}
+	// An operation too large for any request stays unscheduled; the
+	// engine fails it with PAYLOAD_TOO_LARGE when it comes to send it.
+	oversize := func(batcher.Item, int) error { return nil }
+	sched, err := batcher.Order(nodes, lim, size, oversize)
+	if err != nil {
+		return err
+	}
+	next := int64(len(nodes))
+	refsSeq := map[int]int64{}
+	for i := range nodes {
+		sp, ok := split[i]
+		if !ok || sp[1].Method == "" {
+			continue
+		}
+		if _, err := tx.Exec(`UPDATE ops SET data = ?, refs = '[]', split = 1 WHERE seq = ?`, []byte(sp[0].Data), seqs[i]); err != nil {
+			return err
+		}
+		r := sp[1]
+		refs, _ := json.Marshal(r.Refs)
+		srcs, _ := json.Marshal(nonNilSources(r.Sources))
+		next++
+		refsSeq[i] = next
+		if _, err := tx.Exec(`INSERT INTO ops(seq, bulk_id, kind, parent, method, path, employee_number, user_name, data, refs, sources, updated_at)
+			VALUES(?, ?, 'refs', ?, 'PATCH', ?, ?, ?, ?, ?, ?, ?)`,
+			next, r.BulkID, seqs[i], r.Path, r.EmployeeNumber, r.UserName, []byte(r.Data), string(refs), string(srcs), stamp); err != nil {
+			return err
+		}
+	}
+	set, err := tx.Prepare(`UPDATE ops SET plan_req = ?, plan_pos = ? WHERE seq = ?`)
+	if err != nil {
+		return err
+	}
+	defer set.Close()
+	for pos, st := range sched.Steps {
+		seq := seqs[st.Op]
+		if st.Refs {
+			seq = refsSeq[st.Op]
+		}
+		if _, err := set.Exec(st.Request+1, pos+1, seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nonNilSources(s []batcher.Source) []batcher.Source {
+	if s == nil {
+		return []batcher.Source{}
+	}
+	return s
+}
+
+// readNodes reads what ordering needs of the operations selected by where,
+// in seq order.
+func readNodes(tx *sql.Tx, where string) ([]batcher.Node, []int64, error) {
+	rows, err := tx.Query(`SELECT seq, method, employee_number, refs FROM ops ` + where + ` ORDER BY seq`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
 	var (
 		nodes []batcher.Node
 		seqs  []int64
@@ -372,18 +550,24 @@ func order(tx *sql.Tx, stamp string) error {
 			refs string
 		)
 		if err := rows.Scan(&seq, &n.Method, &n.EmployeeNumber, &refs); err != nil {
-			rows.Close()
-			return err
+			return nil, nil, err
 		}
 		if err := json.Unmarshal([]byte(refs), &n.Refs); err != nil {
-			rows.Close()
-			return err
+			return nil, nil, err
 		}
 		nodes = append(nodes, n)
 		seqs = append(seqs, seq)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	return nodes, seqs, rows.Err()
+}
+
+// dependencies records, for every operation of a scheduled import, the
+// creations it waits for (batcher.Dependencies; a reference patch waits
+// for its own employee's creation too, as its references say). A
+// scheduled import has no reference cycle left: the scheduler split them.
+func dependencies(tx *sql.Tx) error {
+	nodes, seqs, err := readNodes(tx, `WHERE kind IN ('op', 'refs')`)
+	if err != nil {
 		return err
 	}
 	g := batcher.Dependencies(nodes)
@@ -392,55 +576,17 @@ func order(tx *sql.Tx, stamp string) error {
 		return err
 	}
 	defer insDep.Close()
-	next := int64(len(nodes))
 	for i := range nodes {
-		seq := seqs[i]
-		if !g.Split[i] {
-			for _, d := range g.Deps[i] {
-				if _, err := insDep.Exec(seq, seqs[d]); err != nil {
-					return err
-				}
-			}
-			if len(g.Deps[i]) > 0 {
-				if _, err := tx.Exec(`UPDATE ops SET waiting = ? WHERE seq = ?`, len(g.Deps[i]), seq); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		var (
-			data    []byte
-			bulkID  string
-			emp     string
-			uname   string
-			sources string
-			refs    string
-		)
-		if err := tx.QueryRow(`SELECT data, bulk_id, employee_number, user_name, sources, refs FROM ops WHERE seq = ?`, seq).
-			Scan(&data, &bulkID, &emp, &uname, &sources, &refs); err != nil {
-			return err
-		}
-		ident, patch, err := batcher.SplitReferences(data)
-		if err != nil {
-			return fmt.Errorf("operation %s: %w", bulkID, err)
-		}
-		if patch == nil {
-			continue
-		}
-		if _, err := tx.Exec(`UPDATE ops SET data = ?, split = 1 WHERE seq = ?`, []byte(ident), seq); err != nil {
-			return err
-		}
-		next++
-		if _, err := tx.Exec(`INSERT INTO ops(seq, bulk_id, kind, parent, method, path, employee_number, user_name, data, refs, sources, waiting, updated_at)
-			VALUES(?, ?, 'refs', ?, 'PATCH', '', ?, ?, ?, ?, ?, ?, ?)`,
-			next, bulkID+"-refs", seq, emp, uname, []byte(patch), refs, sources, len(g.Deps[i])+1, stamp); err != nil {
-			return err
-		}
-		if _, err := insDep.Exec(next, seq); err != nil {
-			return err
+		if g.Split[i] {
+			return fmt.Errorf("journal: operation %d is in a reference cycle that was not scheduled (split) before the import", seqs[i])
 		}
 		for _, d := range g.Deps[i] {
-			if _, err := insDep.Exec(next, seqs[d]); err != nil {
+			if _, err := insDep.Exec(seqs[i], seqs[d]); err != nil {
+				return err
+			}
+		}
+		if len(g.Deps[i]) > 0 {
+			if _, err := tx.Exec(`UPDATE ops SET waiting = ? WHERE seq = ?`, len(g.Deps[i]), seqs[i]); err != nil {
 				return err
 			}
 		}

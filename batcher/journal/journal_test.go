@@ -9,17 +9,18 @@ import (
 	"testing"
 
 	"scimigrate/batcher"
+	"scimigrate/scim/scimpath"
 )
 
 func op(line int, emp string, refs ...string) batcher.Operation {
 	u := map[string]any{"userName": emp + "@x.com",
-		batcher.URNEnterprise: map[string]any{"employeeNumber": emp}}
+		scimpath.EnterpriseUser: map[string]any{"employeeNumber": emp}}
 	if len(refs) > 0 {
 		var list []any
 		for _, r := range refs {
 			list = append(list, map[string]any{"approver": map[string]any{"employeeNumber": r}, "primary": true})
 		}
-		u[batcher.URNApprover] = map[string]any{"report": list}
+		u[scimpath.SpendApprover] = map[string]any{"report": list}
 	}
 	data, _ := json.Marshal(u)
 	src := batcher.Source{File: "in.txt", Line: line, Record: "305"}
@@ -44,7 +45,7 @@ func newJournal(t *testing.T, ops ...batcher.Operation) *Journal {
 			t.Fatal(err)
 		}
 	}
-	if err := im.Commit(); err != nil {
+	if err := im.Commit(batcher.Limits{}); err != nil {
 		t.Fatal(err)
 	}
 	return j
@@ -107,7 +108,7 @@ func TestImportOrdersAndSplits(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := Outcome{BulkID: "in.txt-3", State: StateDone, Outcome: OutcomeSuccess, UUID: "u-A",
-		Extensions: []Ext{{Name: batcher.URNCore, Result: "success", Success: true, HTTPCode: 200}}}
+		Extensions: []Ext{{Name: scimpath.CoreUser, Result: "success", Success: true, HTTPCode: 200}}}
 	for i := 0; i < 2; i++ { // recording twice is harmless
 		if err := j.Record(ctx, id, []Outcome{out}); err != nil {
 			t.Fatal(err)

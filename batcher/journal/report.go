@@ -109,3 +109,35 @@ func (j *Journal) FailWaiting(ctx context.Context) (int, error) {
 	}
 	return len(seqs), nil
 }
+
+// Applied is an input operation the service completed (state done: the
+// identity was applied).
+type Applied struct {
+	Method         string
+	Path           string // as sent: "/Users" or "/Users/{id}"
+	EmployeeNumber string
+	UUID           string // the id the status reported, "" if none
+	Data           []byte
+	At             string // when the outcome was recorded (RFC 3339)
+}
+
+// EachApplied calls fn for every completed input operation, in input
+// order. fn must not use the journal.
+func (j *Journal) EachApplied(ctx context.Context, fn func(Applied) error) error {
+	rows, err := j.db.QueryContext(ctx, `SELECT method, path, employee_number, uuid, data, updated_at FROM ops
+		WHERE kind = 'op' AND state = 'done' ORDER BY seq`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a Applied
+		if err := rows.Scan(&a.Method, &a.Path, &a.EmployeeNumber, &a.UUID, &a.Data, &a.At); err != nil {
+			return err
+		}
+		if err := fn(a); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

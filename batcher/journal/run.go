@@ -72,15 +72,64 @@ func scanOps(rows *sql.Rows) ([]Op, error) {
 
 // Operation converts to the batcher type.
 func (o *Op) Operation() batcher.Operation {
-	return batcher.Operation{BulkID: o.BulkID, Method: o.Method, Path: o.Path, EmployeeNumber: o.EmployeeNumber,
+	op := batcher.Operation{BulkID: o.BulkID, Method: o.Method, Path: o.Path, EmployeeNumber: o.EmployeeNumber,
 		UserName: o.UserName, Data: o.Data, Sources: o.Sources}
+	if o.Kind == KindRefs {
+		op.Kind = batcher.KindRefs
+	}
+	return op
+}
+
+// NextPlanned returns the pending operations of the first scheduled
+// request not sent yet, in body order, and whether every one of them is
+// free to go (no creation it waits for is still outstanding). Scheduled
+// requests go strictly in order: a later one is never sent before.
+func (j *Journal) NextPlanned(ctx context.Context) (ops []Op, ready bool, err error) {
+	var req sql.NullInt64
+	if err := j.db.QueryRowContext(ctx, `SELECT min(plan_req) FROM ops WHERE state = 'pending' AND plan_req > 0`).Scan(&req); err != nil || !req.Valid {
+		return nil, false, err
+	}
+	var blocked bool
+	if err := j.db.QueryRowContext(ctx, `SELECT EXISTS(SELECT 1 FROM ops WHERE plan_req = ? AND state = 'pending' AND waiting > 0)`, req.Int64).Scan(&blocked); err != nil {
+		return nil, false, err
+	}
+	rows, err := j.db.QueryContext(ctx, `SELECT `+opCols+opFrom+`WHERE o.plan_req = ? AND o.state = 'pending' ORDER BY o.plan_pos`, req.Int64)
+	if err != nil {
+		return nil, false, err
+	}
+	ops, err = scanOps(rows)
+	return ops, !blocked, err
+}
+
+// Unplan takes operations out of their scheduled request: they are sent
+// as the dynamic queue allows (Ready).
+func (j *Journal) Unplan(ctx context.Context, seqs ...int64) error {
+	return j.tx(ctx, func(tx *sql.Tx) error {
+		for _, s := range seqs {
+			if _, err := tx.Exec(`UPDATE ops SET plan_req = 0 WHERE seq = ?`, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Ready returns up to limit pending operations whose dependencies are all
 // resolved, in input order, starting after seq after.
 func (j *Journal) Ready(ctx context.Context, after int64, limit int) ([]Op, error) {
+	return j.ready(ctx, ``, after, limit)
+}
+
+// ReadyUnscheduled is Ready restricted to operations outside any scheduled
+// request (extension retries, operations queued again after a lost
+// outcome, operations the scheduler could not place).
+func (j *Journal) ReadyUnscheduled(ctx context.Context, after int64, limit int) ([]Op, error) {
+	return j.ready(ctx, `AND o.plan_req = 0 `, after, limit)
+}
+
+func (j *Journal) ready(ctx context.Context, cond string, after int64, limit int) ([]Op, error) {
 	rows, err := j.db.QueryContext(ctx, `SELECT `+opCols+opFrom+
-		`WHERE o.state = 'pending' AND o.waiting = 0 AND o.seq > ? ORDER BY o.seq LIMIT ?`, after, limit)
+		`WHERE o.state = 'pending' AND o.waiting = 0 `+cond+`AND o.seq > ? ORDER BY o.seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -513,7 +562,7 @@ func (j *Journal) Reconcile(ctx context.Context, reqID int64, found map[int64]st
 				}
 				continue
 			}
-			if _, err := tx.Exec(`UPDATE ops SET state = 'pending', request_id = NULL, reconciled = 1, updated_at = ? WHERE seq = ?`, j.stamp(), s); err != nil {
+			if _, err := tx.Exec(`UPDATE ops SET state = 'pending', request_id = NULL, reconciled = 1, plan_req = 0, updated_at = ? WHERE seq = ?`, j.stamp(), s); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(`DELETE FROM extensions WHERE op = ? AND name = ?`, s, ExtReferences); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -41,12 +42,46 @@ type Rejection struct {
 	Reasons []string
 }
 
+// RejectedRecord is an input record that sends nothing because the
+// conversion or the plan rejected it; apply reports it.
+type RejectedRecord struct {
+	File           string `json:"file"`
+	Line           int    `json:"line"`
+	Record         string `json:"record,omitempty"`
+	EmployeeNumber string `json:"employeeNumber,omitempty"`
+	Message        string `json:"message"`
+}
+
+// rejectedRecords merges rejections by file and line, in first-seen order.
+type rejectedRecords struct {
+	list []RejectedRecord
+	at   map[string]int
+}
+
+func (r *rejectedRecords) add(rr RejectedRecord) {
+	k := rr.File + "\x00" + strconv.Itoa(rr.Line)
+	if i, ok := r.at[k]; ok {
+		if !strings.Contains(r.list[i].Message, rr.Message) {
+			r.list[i].Message += " | " + rr.Message
+		}
+		return
+	}
+	if r.at == nil {
+		r.at = map[string]int{}
+	}
+	r.at[k] = len(r.list)
+	r.list = append(r.list, rr)
+}
+
 // Desired is what the inputs ask for.
 type Desired struct {
 	Users    []*DesiredUser
 	Intents  []*Intent
 	Rejected []Rejection
-	Stats    *converter.Stats
+	// RejectedRecords are the records the conversion rejected (its
+	// error diagnostics), by file and line.
+	RejectedRecords []RejectedRecord
+	Stats           *converter.Stats
 	// Existing maps an input file to its 100 record's existing-record
 	// handling (UPDATE or REPLACE).
 	Existing map[string]string
@@ -67,6 +102,7 @@ func Collect(ctx context.Context, inputs []converter.Input, o CollectOptions) (*
 	d := &Desired{Existing: map[string]string{}}
 	var mu sync.Mutex
 	rejected := map[string][]string{}
+	var rejRecs rejectedRecords
 	validate := o.Validate
 	if validate == nil {
 		validate = converter.ValidateSchema
@@ -124,8 +160,22 @@ func Collect(ctx context.Context, inputs []converter.Input, o CollectOptions) (*
 			d.Intents = append(d.Intents, it)
 			return nil
 		},
-		Diag: o.Diag,
+		Diag: func(dg source.Diagnostic) {
+			if dg.Severity == source.Error {
+				msg := dg.Msg
+				if dg.Field != "" {
+					msg = dg.Field + ": " + msg
+				}
+				mu.Lock()
+				rejRecs.add(RejectedRecord{File: dg.File, Line: dg.Line, Message: msg})
+				mu.Unlock()
+			}
+			if o.Diag != nil {
+				o.Diag(dg)
+			}
+		},
 	})
+	d.RejectedRecords = rejRecs.list
 	d.Stats = st
 	if st != nil {
 		for _, s := range st.Settings {

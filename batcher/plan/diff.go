@@ -30,7 +30,7 @@ var keySpecs = map[string]map[string][]string{
 	},
 	scimpath.SpendUser:     {"customdata": {"id"}},
 	scimpath.SpendRole:     {"roles": {"roleName"}},
-	scimpath.SpendApprover: {"*": {"primary"}},
+	scimpath.SpendApprover: {"*": {"approver.employeeNumber"}},
 	scimpath.SpendDelegate: {"*": {"delegate.employeeNumber"}},
 	scimpath.TravelUser:    {"customfields": {"name"}},
 }
@@ -171,6 +171,10 @@ func (d *differ) diffDoc(cur, des scim.Value) {
 			if e, ok := cur.Obj.Get(m.Name); ok && e.Kind == scim.ObjectKind {
 				ext = e
 			}
+			if ext == nil {
+				d.addExtension(urn, m.Value)
+				continue
+			}
 			for _, em := range m.Value.Obj.Members {
 				var c *scim.Value
 				if ext != nil {
@@ -183,6 +187,31 @@ func (d *differ) diffDoc(cur, des scim.Value) {
 		c, _ := cur.Obj.Get(m.Name)
 		d.diffAttr(scimpath.CoreUser, m.Name, c, m.Value)
 	}
+}
+
+// addExtension adds an extension the current user lacks in one operation,
+// with every attribute the input supplies: a strict server checks an
+// extension's required attributes (spend User: reimbursementCurrency,
+// country, locale; travel User: ruleClass) after each operation, so adding
+// them one at a time fails every one. The operation has no path and a
+// partial User as its value (RFC 7644 3.5.2.1).
+func (d *differ) addExtension(urn string, des scim.Value) {
+	val := &scim.Object{}
+	for _, m := range des.Obj.Members {
+		if d.isSupplied(m.Value) && m.Value.Kind != scim.Null {
+			val.Members = append(val.Members, scim.Member{Name: m.Name, Value: m.Value})
+		}
+	}
+	if len(val.Members) == 0 {
+		return
+	}
+	v := prune(scim.Obj(val))
+	if v.Obj.Len() == 0 {
+		return
+	}
+	wrap := &scim.Object{Members: []scim.Member{{Name: urn, Value: v}}}
+	d.add(Change{Kind: '+', Schema: urn, Path: urn, New: v,
+		Ops: []scim.PatchOperation{{Op: "add", Value: scim.Obj(wrap)}}})
 }
 
 func canonicalURN(s string) string {
@@ -350,7 +379,22 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 		curArr = cur.Arr
 	}
 	base := prefixOf(urn) + attr
-	for _, el := range des.Arr {
+	entries := des.Arr
+	approvers := urn == scimpath.SpendApprover
+	if approvers {
+		d.replacedPrimary(urn, base, curArr, des, key)
+		// Secondary approvers first: a demotion precedes the promotion,
+		// so the list never holds two primaries.
+		entries = make([]scim.Value, 0, len(des.Arr))
+		for _, pass := range []bool{false, true} {
+			for _, el := range des.Arr {
+				if isPrimary(el) == pass {
+					entries = append(entries, el)
+				}
+			}
+		}
+	}
+	for _, el := range entries {
 		if !d.isSupplied(el) && !isNewKeyed(curArr, el, key) {
 			continue
 		}
@@ -378,6 +422,24 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 			d.addEntry(urn, base, base+filter, el)
 			continue
 		}
+		if countMatches(curArr, eqs) > 1 {
+			// The key is not unique in the target (UPS allows several
+			// mobile phone numbers): a filter on it would change every
+			// match. Narrow it by the entry's value, else add the entry.
+			if containsCovered(curArr, el) {
+				continue
+			}
+			j := -1
+			if v, ok := el.Obj.Get("value"); ok && v.Kind == scim.String {
+				eqs = append(eqs[:len(eqs):len(eqs)], scimpath.Equality{Attr: []string{"value"}, Value: scimpath.Value{Kind: scimpath.String, Str: v.Str}})
+				j = findMatch(curArr, eqs)
+			}
+			if j < 0 || countMatches(curArr, eqs) > 1 {
+				d.addEntry(urn, base, base+filter, el)
+				continue
+			}
+			i, filter = j, "["+filterString(eqs)+"]"
+		}
 		c := curArr[i]
 		if c.Kind != scim.ObjectKind {
 			continue
@@ -385,7 +447,9 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 		var diffs []scim.Member
 		whole := false
 		for _, m := range el.Obj.Members {
-			if !d.isSupplied(m.Value) {
+			// An approver entry the input supplies says whether it is the
+			// primary one, even when the flag is the mapping's default.
+			if !d.isSupplied(m.Value) && !(approvers && strings.EqualFold(m.Name, "primary") && d.isSupplied(el)) {
 				continue
 			}
 			cm, ok := c.Obj.Get(m.Name)
@@ -428,6 +492,53 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 	}
 }
 
+// replacedPrimary removes the current primary approver of a list when the
+// input names another employee as primary and does not list the current
+// one: a list has one primary approver, and the new one is added by its
+// own key (approver.employeeNumber) afterwards.
+func (d *differ) replacedPrimary(urn, base string, cur []scim.Value, des scim.Value, key []string) {
+	var newPrimary []scimpath.Equality
+	for _, el := range des.Arr {
+		if isPrimary(el) && d.isSupplied(el) {
+			if eqs, ok := keyTerms(el, key); ok {
+				newPrimary = eqs
+			}
+		}
+	}
+	if newPrimary == nil {
+		return
+	}
+	for _, c := range cur {
+		if !isPrimary(c) || scim.Matches(c, newPrimary) {
+			continue
+		}
+		eqs, ok := keyTerms(c, key)
+		if !ok {
+			continue
+		}
+		listed := false
+		for _, el := range des.Arr {
+			if scim.Matches(el, eqs) {
+				listed = true
+			}
+		}
+		if listed {
+			continue
+		}
+		path := base + "[" + filterString(eqs) + "]"
+		d.add(Change{Kind: '-', Schema: schemaOf(urn), Path: path, Old: c,
+			Ops: []scim.PatchOperation{{Op: "remove", Path: path}}})
+	}
+}
+
+func isPrimary(v scim.Value) bool {
+	if v.Kind != scim.ObjectKind {
+		return false
+	}
+	p, ok := v.Obj.Get("primary")
+	return ok && p.Kind == scim.Bool && p.Bool
+}
+
 // isNewKeyed: an element without supplied values (a membership asserted
 // present has only its key and defaults) still counts when it is missing.
 func isNewKeyed(cur []scim.Value, el scim.Value, key []string) bool {
@@ -451,6 +562,16 @@ func findMatch(arr []scim.Value, eqs []scimpath.Equality) int {
 		}
 	}
 	return -1
+}
+
+func countMatches(arr []scim.Value, eqs []scimpath.Equality) int {
+	n := 0
+	for i := range arr {
+		if scim.Matches(arr[i], eqs) {
+			n++
+		}
+	}
+	return n
 }
 
 func containsCovered(arr []scim.Value, el scim.Value) bool {

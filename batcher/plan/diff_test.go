@@ -1,11 +1,14 @@
 package plan
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
+	"scimigrate/batcher"
 	"scimigrate/scim"
 	"scimigrate/scim/scimpath"
+	"scimigrate/upsim"
 )
 
 func decode(t *testing.T, s string) scim.Value {
@@ -62,6 +65,14 @@ func TestPatchPathForms(t *testing.T) {
 		ops:  "replace phoneNumbers[type eq \"work\"].workExtension\nreplace addresses[type eq \"home\"].locality",
 		want: `{"phoneNumbers":[{"type":"work","value":"1","workExtension":"42"}],"addresses":[{"type":"home","locality":"B","country":"US"}]}`,
 	}, {
+		// UPS allows several mobile numbers: phoneNumbers[type eq "mobile"]
+		// would change both.
+		name: "a key that is not unique in the target is narrowed by value, or the entry added",
+		cur:  `{"phoneNumbers":[{"type":"mobile","value":"+1 1","primary":true},{"type":"mobile","value":"+1 2"}]}`,
+		des:  `{"phoneNumbers":[{"type":"mobile","value":"+1 2","notifications":true},{"type":"mobile","value":"+1 3"}]}`,
+		ops:  "replace phoneNumbers[type eq \"mobile\" and value eq \"+1 2\"].notifications\nadd phoneNumbers",
+		want: `{"phoneNumbers":[{"type":"mobile","value":"+1 1","primary":true},{"type":"mobile","value":"+1 2","notifications":true},{"type":"mobile","value":"+1 3"}]}`,
+	}, {
 		name: "extension attribute and customData by id",
 		cur:  `{"` + sp + `":{"locale":"en-US","customData":[{"id":"custom1","value":"A"},{"id":"custom3","value":"C"}]}}`,
 		des:  `{"` + sp + `":{"locale":"fr-FR","customData":[{"id":"custom1","value":"B"},{"id":"custom2","value":"N"}]}}`,
@@ -75,11 +86,31 @@ func TestPatchPathForms(t *testing.T) {
 		ops:    "add " + rol + ":roles\nremove " + rol + `:roles[roleName eq "INV_APPROVER"]`,
 		want:   `{"` + rol + `":{"roles":[{"roleName":"EXP_APPROVER","roleGroups":["G1"]},{"roleName":"EXP_PROCESSOR","roleGroups":[]}]}}`,
 	}, {
-		name: "approvers by kind and primary: the reference is replaced whole",
+		name: "approvers by kind and approver.employeeNumber: a new primary replaces the old one",
 		cur:  `{"` + apr + `":{"report":[{"primary":true,"approver":{"employeeNumber":"1","value":"u1"}}],"invoice":[{"primary":true,"approver":{"employeeNumber":"9"}}]}}`,
 		des:  `{"` + apr + `":{"report":[{"primary":true,"approver":{"employeeNumber":"2"}},{"primary":false,"approver":{"employeeNumber":"3"}}],"cashAdvance":[{"primary":true,"approver":{"employeeNumber":"4"}}]}}`,
-		ops:  "replace " + apr + ":report[primary eq true]\nadd " + apr + ":report\nadd " + apr + ":cashAdvance",
-		want: `{"` + apr + `":{"report":[{"primary":true,"approver":{"employeeNumber":"2"}},{"primary":false,"approver":{"employeeNumber":"3"}}],"invoice":[{"primary":true,"approver":{"employeeNumber":"9"}}],"cashAdvance":[{"primary":true,"approver":{"employeeNumber":"4"}}]}}`,
+		ops:  "remove " + apr + `:report[approver.employeeNumber eq "1"]` + "\nadd " + apr + ":report\nadd " + apr + ":report\nadd " + apr + ":cashAdvance",
+		want: `{"` + apr + `":{"report":[{"primary":false,"approver":{"employeeNumber":"3"}},{"primary":true,"approver":{"employeeNumber":"2"}}],"invoice":[{"primary":true,"approver":{"employeeNumber":"9"}}],"cashAdvance":[{"primary":true,"approver":{"employeeNumber":"4"}}]}}`,
+	}, {
+		// Keyed by primary, both non-primary approvers matched
+		// report[primary eq false]: the second overwrote the first.
+		name: "two non-primary approvers are changed each by its own key",
+		cur:  `{"` + apr + `":{"report":[{"primary":true,"approver":{"employeeNumber":"1"}},{"primary":false,"approver":{"employeeNumber":"2"}},{"primary":false,"approver":{"employeeNumber":"3"}}]}}`,
+		des:  `{"` + apr + `":{"report":[{"primary":true,"approver":{"employeeNumber":"1"}},{"primary":false,"approver":{"employeeNumber":"2"}},{"primary":false,"approver":{"employeeNumber":"3"}},{"primary":false,"approver":{"employeeNumber":"5"}}],"request":[{"primary":false,"approver":{"employeeNumber":"2"}},{"primary":false,"approver":{"employeeNumber":"3"}}]}}`,
+		ops:  "add " + apr + ":report\nadd " + apr + ":request\nadd " + apr + ":request",
+		want: `{"` + apr + `":{"report":[{"primary":true,"approver":{"employeeNumber":"1"}},{"primary":false,"approver":{"employeeNumber":"2"}},{"primary":false,"approver":{"employeeNumber":"3"}},{"primary":false,"approver":{"employeeNumber":"5"}}],"request":[{"primary":false,"approver":{"employeeNumber":"2"}},{"primary":false,"approver":{"employeeNumber":"3"}}]}}`,
+	}, {
+		name: "a non-primary approver becomes primary",
+		cur:  `{"` + apr + `":{"report":[{"primary":true,"approver":{"employeeNumber":"1"}},{"primary":false,"approver":{"employeeNumber":"2"}}]}}`,
+		des:  `{"` + apr + `":{"report":[{"primary":true,"approver":{"employeeNumber":"2"}}]}}`,
+		ops:  "remove " + apr + `:report[approver.employeeNumber eq "1"]` + "\nreplace " + apr + `:report[approver.employeeNumber eq "2"].primary`,
+		want: `{"` + apr + `":{"report":[{"primary":true,"approver":{"employeeNumber":"2"}}]}}`,
+	}, {
+		name: "an absent spend extension is added whole (its required attributes together)",
+		cur:  `{"userName":"a@x.com"}`,
+		des:  `{"` + sp + `":{"reimbursementCurrency":"EUR","country":"DE","locale":"de-DE","ledgerCode":"L1"}}`,
+		ops:  "add ",
+		want: `{"userName":"a@x.com","` + sp + `":{"reimbursementCurrency":"EUR","country":"DE","locale":"de-DE","ledgerCode":"L1"}}`,
 	}, {
 		name: "delegates by product and delegate",
 		cur:  `{"` + dlg + `":{"expense":[{"delegate":{"employeeNumber":"7","value":"u7"},"canApprove":false,"canSubmit":true},{"delegate":{"employeeNumber":"8"},"canApprove":true}]}}`,
@@ -101,10 +132,10 @@ func TestPatchPathForms(t *testing.T) {
 		ops:  "remove " + ent + ":manager\nreplace " + ent + ":manager\nreplace " + sp + ":biManager",
 		want: `{"` + ent + `":{"employeeNumber":"1","manager":{"employeeNumber":"9"}},"` + sp + `":{"biManager":{"employeeNumber":"8"}}}`,
 	}, {
-		name: "travel: new extension, customFields by name, rule class",
+		name: "travel: an absent extension is added whole with its rule class",
 		cur:  `{"userName":"a@x.com"}`,
 		des:  `{"` + trv + `":{"ruleClass":{"name":"Default"},"customFields":[{"name":"Canary ID","value":"T-1"}]}}`,
-		ops:  "replace " + trv + ":ruleClass\nadd " + trv + ":customFields",
+		ops:  "add ",
 		want: `{"userName":"a@x.com","` + trv + `":{"ruleClass":{"name":"Default"},"customFields":[{"name":"Canary ID","value":"T-1"}]}}`,
 	}, {
 		name: "a list without a key is owned whole by the input",
@@ -143,6 +174,13 @@ func TestPatchPathForms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			strictApply(t, cur, wire)
+			if len(wire) > 0 {
+				simulated := simApply(t, cur, wire)
+				if want := normalize(decode(t, c.want)); !scim.Equal(simulated, want) {
+					t.Errorf("on the simulator:\n%s\nwant:\n%s", scim.AppendJSON(nil, simulated), scim.AppendJSON(nil, want))
+				}
+			}
 			if want := decode(t, c.want); !scim.Equal(res, want) {
 				t.Errorf("result:\n%s\nwant:\n%s", scim.AppendJSON(nil, res), c.want)
 			}
@@ -156,6 +194,151 @@ func TestPatchPathForms(t *testing.T) {
 			}
 		})
 	}
+}
+
+// requiredAttrs are the attributes UPS requires of an extension whenever it
+// is present.
+var requiredAttrs = map[string][]string{
+	sp:  {"reimbursementCurrency", "country", "locale"},
+	trv: {"ruleClass"},
+}
+
+// strictApply applies the operations one at a time, as a strict RFC 7644
+// server does, and checks after each that every extension holds its
+// required attributes (SCIMMY refuses the operation otherwise): all of them
+// for an extension the user did not have, those it had for the others.
+func strictApply(t *testing.T, doc scim.Value, ops []scim.PatchOperation) {
+	t.Helper()
+	had := map[string]bool{}
+	for urn, attrs := range requiredAttrs {
+		ext, ok := doc.Obj.Get(urn)
+		for _, a := range attrs {
+			if !ok {
+				had[urn+":"+a] = true
+			} else if _, ok := ext.Obj.Get(a); ok {
+				had[urn+":"+a] = true
+			}
+		}
+	}
+	for i, op := range ops {
+		var err error
+		doc, err = scim.ApplyPatch(doc, []scim.PatchOperation{op})
+		if err != nil {
+			t.Fatalf("operation %d (%s %s): %v", i+1, op.Op, op.Path, err)
+		}
+		for urn, attrs := range requiredAttrs {
+			ext, ok := doc.Obj.Get(urn)
+			if !ok {
+				continue
+			}
+			for _, a := range attrs {
+				if _, ok := ext.Obj.Get(a); !ok && had[urn+":"+a] {
+					t.Errorf("after operation %d (%s %s) %s lacks its required %s", i+1, op.Op, op.Path, urn, a)
+				}
+			}
+		}
+	}
+}
+
+// simApply seeds the simulator (the independent implementation) with cur,
+// sends the operations as one Bulk PATCH, and returns the stored user
+// normalized, without what the seeding added (a userName, an
+// employeeNumber, a spend User the spend extensions depend on).
+// Employees the values reference are seeded first.
+func simApply(t *testing.T, cur scim.Value, wire []scim.PatchOperation) scim.Value {
+	t.Helper()
+	s := upsim.NewServer(upsim.Options{Seed: 1, AccessToken: simToken})
+	defer s.Close()
+	doc := normalize(cur)
+	for _, k := range []string{"id", "meta", "schemas"} {
+		doc.Obj.Delete(k)
+	}
+	type seeded struct{ urn, attr string } // urn "" is core; attr "" the whole extension
+	var added []seeded
+	if _, ok := doc.Obj.Get("userName"); !ok {
+		doc.Obj.Set("userName", scim.Str("patch-forms@example.com"))
+		added = append(added, seeded{attr: "userName"})
+	}
+	self := "PF-1"
+	if e, ok := doc.Obj.Get(ent); ok {
+		if n, ok := e.Obj.Get("employeeNumber"); ok {
+			self = n.Str
+		} else {
+			e.Obj.Set("employeeNumber", scim.Str(self))
+			added = append(added, seeded{ent, "employeeNumber"})
+		}
+	} else {
+		doc.Obj.Set(ent, scim.Obj(&scim.Object{Members: []scim.Member{{Name: "employeeNumber", Value: scim.Str(self)}}}))
+		added = append(added, seeded{urn: ent})
+	}
+	body := scim.AppendPatchOp(nil, wire)
+	if spu, ok := doc.Obj.Get(sp); ok {
+		// The fixture's spend User may lack what UPS requires of it.
+		for _, a := range requiredAttrs[sp] {
+			if _, ok := spu.Obj.Get(a); !ok {
+				spu.Obj.Set(a, decode(t, map[string]string{"reimbursementCurrency": `"USD"`, "country": `"US"`, "locale": `"en-US"`}[a]))
+				added = append(added, seeded{sp, a})
+			}
+		}
+	} else if (strings.Contains(string(body), "spend:2.0:") || strings.Contains(string(scim.AppendJSON(nil, cur)), "spend:2.0:")) &&
+		!strings.Contains(string(body), sp+`"`) {
+		doc.Obj.Set(sp, decode(t, `{"reimbursementCurrency":"USD","country":"US","locale":"en-US"}`))
+		added = append(added, seeded{urn: sp})
+	}
+	// References are seeded by employeeNumber (the fixtures' "value"s
+	// are not users of the simulator).
+	doc = normalize(doc)
+	refs := map[string]bool{}
+	for _, r := range batcher.Refs(scim.AppendJSON(nil, cur)) {
+		refs[r] = true
+	}
+	for _, r := range batcher.PatchOpRefs(wire) {
+		refs[r] = true
+	}
+	var seed []json.RawMessage
+	for r := range refs {
+		if r != self {
+			seed = append(seed, json.RawMessage(`{"userName":"ref-`+r+`@example.com","`+ent+`":{"employeeNumber":"`+r+`"}}`))
+		}
+	}
+	const id = "6f1d2c3b-0000-4000-8000-0000000000aa"
+	doc.Obj.Set("id", scim.Str(id))
+	seed = append(seed, scim.AppendJSON(nil, doc))
+	if err := s.Seed(seed...); err != nil {
+		t.Fatal(err)
+	}
+	op := batcher.Operation{BulkID: "patch-forms", Method: "PATCH", Path: "/Users/" + id, Data: body}
+	reqs, err := batcher.Pack([]batcher.Operation{op}, batcher.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, s, [][]byte{reqs[0].Body})
+	raw, ok := s.UserByEmployeeNumber(self)
+	if !ok {
+		t.Fatalf("the simulator lost employee %s", self)
+	}
+	got := decode(t, string(raw))
+	for _, a := range added {
+		switch {
+		case a.urn == "":
+			got.Obj.Delete(a.attr)
+		case a.attr == "":
+			got.Obj.Delete(a.urn)
+		default:
+			if e, ok := got.Obj.Get(a.urn); ok {
+				e.Obj.Delete(a.attr)
+				if e.Obj.Len() == 0 {
+					got.Obj.Delete(a.urn)
+				}
+			}
+		}
+	}
+	if _, ok := cur.Obj.Get("active"); !ok {
+		if a, ok := got.Obj.Get("active"); ok && a.Kind == scim.Bool && a.Bool {
+			got.Obj.Delete("active") // the simulator's default
+		}
+	}
+	return normalize(got)
 }
 
 // diffAll diffs with every desired value counted as supplied.
@@ -185,8 +368,8 @@ func TestSuppliedOnly(t *testing.T) {
 	// A new element is added with its defaults; companyId is not sent.
 	d = &differ{}
 	d.diffDoc(decode(t, `{}`), des)
-	if len(d.out) != 2 || d.out[0].Ops[0].Op != "add" || string(scim.AppendJSON(nil, d.out[0].New)) != `{"roleName":"R","roleGroups":[]}` ||
-		d.out[1].Path != ent+":employeeNumber" {
+	if len(d.out) != 2 || d.out[0].Ops[0].Op != "add" || string(scim.AppendJSON(nil, d.out[0].New)) != `{"roles":[{"roleName":"R","roleGroups":[]}]}` ||
+		d.out[1].Path != ent || string(scim.AppendJSON(nil, d.out[1].New)) != `{"employeeNumber":"1"}` {
 		t.Errorf("changes %+v", d.out)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"scimigrate/batcher"
 )
 
 func row305(emp, login, first, last string) string {
@@ -151,16 +153,33 @@ func TestReferenceWaves(t *testing.T) {
 	wave := map[string]int{}
 	for i, r := range b.plan.Requests {
 		for _, k := range r.Ops {
-			wave[b.plan.Ops[k].EmployeeNumber] = b.plan.Waves[i]
+			op := b.plan.Ops[k]
+			wave[op.EmployeeNumber+op.Kind] = b.plan.Waves[i]
 		}
 	}
-	want := map[string]int{"4003": 0, "4002": 1, "4001": 2, "1002": 3, "4004": 0, "4005": 0}
+	// The cycle 4004 <-> 4005: both created without references in wave 0,
+	// their reference patches in wave 1, shown in the plan as sent.
+	want := map[string]int{"4003": 0, "4002": 1, "4001": 2, "1002": 3, "4004": 0, "4005": 0, "4004refs": 1, "4005refs": 1}
 	for k, w := range want {
-		if wave[k] != w {
-			t.Errorf("employee %s in wave %d, want %d (waves %v)", k, wave[k], w, wave)
+		if got, ok := wave[k]; !ok || got != w {
+			t.Errorf("operation %s in wave %d (present %v), want %d (waves %v)", k, got, ok, w, wave)
 		}
 	}
-	if len(b.plan.Warnings) != 1 || !strings.Contains(b.plan.Warnings[0], "employees 4004, 4005 are created by this plan and reference each other") {
-		t.Errorf("warnings %q", b.plan.Warnings)
+	for _, op := range b.plan.Ops {
+		switch {
+		case op.Kind == batcher.KindRefs:
+			if op.Path != batcher.ParentRef+op.Parent || !strings.Contains(string(op.Data), "Approver") {
+				t.Errorf("reference patch %s: path %s data %s", op.BulkID, op.Path, op.Data)
+			}
+		case op.EmployeeNumber == "4004" || op.EmployeeNumber == "4005":
+			if strings.Contains(string(op.Data), "Approver") {
+				t.Errorf("creation %s in a cycle carries its approver: %s", op.BulkID, op.Data)
+			}
+		}
+	}
+	var buf strings.Builder
+	b.plan.Render(&buf, RenderOptions{})
+	if !strings.Contains(buf.String(), "in a reference cycle (4004, 4005)") || !strings.Contains(buf.String(), "-refs (request") {
+		t.Errorf("the plan does not show the reference patches:\n%s", buf.String())
 	}
 }

@@ -2,18 +2,18 @@ package plan
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"scimigrate/batcher"
 	"scimigrate/scim"
-	"scimigrate/scim/scimpath"
 )
 
-// buildOps turns the user plans into Bulk operations, orders them in
-// dependency waves (a creation comes before the operations that reference
-// the new employee; deactivations come last) and packs each wave into Bulk
-// requests with batcher.Pack.
+// buildOps turns the user plans into Bulk operations and schedules them
+// with batcher.Order, the scheduler every apply path uses: creations in a
+// reference cycle are split into the identity and a reference patch (shown
+// in the plan, sent as shown), operations referencing new employees wait
+// for their creation's wave, deactivations come last, and each wave is
+// packed into Bulk requests.
 func (p *Plan) buildOps(lim batcher.Limits) error {
 	var ops []batcher.Operation
 	var owner []*UserPlan
@@ -31,7 +31,7 @@ func (p *Plan) buildOps(lim batcher.Limits) error {
 			if len(wire) == 0 {
 				continue
 			}
-			op = batcher.Operation{Method: "PATCH", Path: "/Users/" + up.ID, Data: scim.AppendPatchOp(nil, wire), Refs: patchRefs(wire)}
+			op = batcher.Operation{Method: "PATCH", Path: "/Users/" + up.ID, Data: scim.AppendPatchOp(nil, wire), Refs: batcher.PatchOpRefs(wire)}
 		default:
 			continue
 		}
@@ -39,6 +39,9 @@ func (p *Plan) buildOps(lim batcher.Limits) error {
 		op.UserName = up.UserName
 		op.Sources = up.Sources
 		op.BulkID = uniqueBulkID(up, used)
+		if op.Refs == nil {
+			op.Refs = op.References()
+		}
 		ops = append(ops, op)
 		owner = append(owner, up)
 	}
@@ -47,84 +50,71 @@ func (p *Plan) buildOps(lim batcher.Limits) error {
 	}
 	nodes := make([]batcher.Node, len(ops))
 	for i := range ops {
-		nodes[i] = batcher.Node{Method: ops[i].Method, EmployeeNumber: ops[i].EmployeeNumber, Refs: ops[i].References()}
+		nodes[i] = batcher.Node{Method: ops[i].Method, EmployeeNumber: ops[i].EmployeeNumber, Refs: ops[i].Refs, Last: owner[i].Action == Deactivate}
 	}
 	g := batcher.Dependencies(nodes)
-	wave := make([]int, len(ops))
-	state := make([]uint8, len(ops)) // 0 new, 1 visiting, 2 done
-	var visit func(i int) int
-	visit = func(i int) int {
-		switch state[i] {
-		case 2:
-			return wave[i]
-		case 1:
-			return 0 // a cycle through non-split nodes cannot happen; be safe
-		}
-		state[i] = 1
-		w := 0
-		for _, j := range g.Deps[i] {
-			if g.Split[i] && g.Split[int(j)] {
-				continue // a reference cycle: sent together
-			}
-			w = max(w, visit(int(j))+1)
-		}
-		wave[i], state[i] = w, 2
-		return w
-	}
-	last := 0
-	var cyc []string
+	refsOp := make([]batcher.Operation, len(ops))
 	for i := range ops {
-		last = max(last, visit(i))
-		if g.Split[i] {
-			cyc = append(cyc, ops[i].EmployeeNumber)
+		if !g.Split[i] {
+			continue
 		}
-	}
-	if len(cyc) > 0 {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("employees %s are created by this plan and reference each other (or themselves): "+
-			"their creations go in the same wave, and a reference to an employee not yet created fails with INVALID_USER; "+
-			"apply them with 'scimigrate apply FILE...', which creates the identities first and adds the references afterwards",
-			strings.Join(cyc, ", ")))
-	}
-	for i := range ops {
-		if owner[i].Action == Deactivate {
-			wave[i] = last + 1
-		}
-	}
-	idx := make([]int, len(ops))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return wave[idx[a]] < wave[idx[b]] })
-
-	var errs []string
-	for lo := 0; lo < len(idx); {
-		hi := lo
-		for hi < len(idx) && wave[idx[hi]] == wave[idx[lo]] {
-			hi++
-		}
-		group := make([]batcher.Operation, hi-lo)
-		for k := lo; k < hi; k++ {
-			group[k-lo] = ops[idx[k]]
-		}
-		reqs, err := batcher.Pack(group, lim)
+		ident, refs, err := batcher.SplitOperation(ops[i])
 		if err != nil {
-			errs = append(errs, err.Error())
+			return fmt.Errorf("employee %s: %w", ops[i].EmployeeNumber, err)
 		}
-		for _, r := range reqs {
-			global := make([]int, len(r.Ops))
-			for n, k := range r.Ops {
-				src := idx[lo+k]
-				global[n] = len(p.Ops)
-				owner[src].Op = len(p.Ops)
-				p.Ops = append(p.Ops, ops[src])
-			}
-			p.Requests = append(p.Requests, batcher.Request{Body: r.Body, Ops: global})
-			p.Waves = append(p.Waves, wave[idx[lo]])
-		}
-		lo = hi
+		ops[i], refsOp[i] = ident, refs
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%s", strings.Join(errs, "\n"))
+	pick := func(it batcher.Item) *batcher.Operation {
+		if it.Refs {
+			return &refsOp[it.Op]
+		}
+		return &ops[it.Op]
+	}
+	size := func(it batcher.Item) (int, error) {
+		op := pick(it)
+		if op.Method == "" {
+			return -1, nil
+		}
+		enc, err := batcher.EncodeOperation(op)
+		if err != nil {
+			return 0, err
+		}
+		return batcher.WireSize(op, enc), nil
+	}
+	oversize := func(it batcher.Item, n int) error {
+		op := pick(it)
+		return &batcher.OversizeError{BulkID: op.BulkID, Source: op.SourceString(), Size: n, Limit: batcher.NewBuilder(lim).Limits().MaxBytes}
+	}
+	sched, err := batcher.Order(nodes, lim, size, oversize)
+	if err != nil {
+		return err
+	}
+	for _, st := range sched.Steps {
+		op := *pick(st.Item)
+		op.Request = st.Request + 1
+		if !st.Refs {
+			owner[st.Op].Op = len(p.Ops)
+		}
+		p.Ops = append(p.Ops, op)
+	}
+	p.Requests, err = batcher.Bodies(p.Ops, lim)
+	if err != nil {
+		return err
+	}
+	p.Waves = sched.Waves
+	for i := range ops {
+		if refsOp[i].Method == "" {
+			continue
+		}
+		req := 0
+		for _, op := range p.Ops {
+			if op.BulkID == refsOp[i].BulkID {
+				req = op.Request
+			}
+		}
+		owner[i].Notes = append(owner[i].Notes, fmt.Sprintf("in a reference cycle (%s): created without approvers, delegates and managers; "+
+			"the PATCH %s (request %d, path %s) adds them once every employee it names exists",
+			strings.Join(refsOp[i].Refs, ", "), refsOp[i].BulkID, req, refsOp[i].Path))
 	}
 	return nil
 }
@@ -147,52 +137,4 @@ func uniqueBulkID(up *UserPlan, used map[string]bool) string {
 	}
 	used[id] = true
 	return id
-}
-
-// patchRefs lists the employeeNumbers the values of a PATCH reference
-// (approvers, delegates, managers), sorted and distinct.
-func patchRefs(ops []scim.PatchOperation) []string {
-	seen := map[string]bool{}
-	var walk func(name string, v scim.Value)
-	walk = func(name string, v scim.Value) {
-		switch v.Kind {
-		case scim.ObjectKind:
-			if isReference(name) && !strings.EqualFold(name, "ruleClass") {
-				if en, ok := v.Obj.Get("employeeNumber"); ok && en.Kind == scim.String && en.Str != "" {
-					seen[en.Str] = true
-				}
-			}
-			for _, m := range v.Obj.Members {
-				walk(m.Name, m.Value)
-			}
-		case scim.Array:
-			for _, e := range v.Arr {
-				walk(name, e)
-			}
-		}
-	}
-	for _, op := range ops {
-		if op.Value.Kind == scim.Null {
-			continue
-		}
-		name := ""
-		if pp, err := scimpath.Parse(op.Path); err == nil {
-			switch {
-			case len(pp.Sub) > 0:
-				name = pp.Sub[len(pp.Sub)-1]
-			case len(pp.Attr) > 0:
-				name = pp.Attr[len(pp.Attr)-1]
-			}
-		}
-		walk(name, op.Value)
-	}
-	if len(seen) == 0 {
-		return nil
-	}
-	out := make([]string, 0, len(seen))
-	for s := range seen {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -13,9 +13,14 @@
 //   - keyed multi-valued attributes change entry by entry through a filter
 //     on the entry's key: customData by id, emails/phoneNumbers/addresses by
 //     type, roles by roleName, approvers by kind (the attribute) and
-//     primary, delegates by product (the attribute) and
+//     approver.employeeNumber (a new primary approver replaces the old
+//     one, a secondary entry is demoted before), delegates by product (the attribute) and
 //     delegate.employeeNumber, travel customFields by name, entitlements by
 //     value; a new entry is an "add" of the attribute with a one-entry list;
+//   - an extension the user lacks is added whole, in one operation without
+//     a path, so a strict server sees its required attributes together
+//     (spend User: reimbursementCurrency, country, locale; travel User:
+//     ruleClass);
 //   - references (manager, biManager, approver, delegate, ruleClass) are
 //     replaced whole, never merged with a stale UUID;
 //   - Y/N memberships asserted absent (roles, entitlements) that are present
@@ -129,6 +134,10 @@ type Plan struct {
 	Existing string
 	Target   string
 	Warnings []string
+	// Rejected are the input records that send nothing: those the
+	// conversion rejected and those of rejected users, by file and line.
+	// Every apply path reports them.
+	Rejected []RejectedRecord
 }
 
 // Limit is a --max-deactivate guard: N users or P percent of the target.
@@ -197,6 +206,11 @@ type Options struct {
 	TerminationDate string
 	Now             func() time.Time
 	Limits          batcher.Limits
+	// State is what scimigrate last applied of the attributes the target
+	// does not return (entitlements); nil knows nothing. StateName names
+	// it in the plan's notes.
+	State     *State
+	StateName string
 }
 
 // vuser is a target user in the virtual state the plan builds: ID changes
@@ -297,7 +311,7 @@ func Make(d *Desired, cur *Snapshot, o Options) (*Plan, error) {
 	for _, du := range d.Users {
 		mode := d.existingFor(du, o.Existing, cfg)
 		modes[mode] = true
-		planUser(p, st, du, mode, o.Set)
+		planUser(p, st, du, mode, o.Set, o.State, o.StateName)
 	}
 	for _, r := range d.Rejected {
 		p.Users = append(p.Users, &UserPlan{Action: Reject, EmployeeNumber: r.Key, Reasons: r.Reasons, Op: -1, seq: 1 << 30})
@@ -349,10 +363,30 @@ func Make(d *Desired, cur *Snapshot, o Options) (*Plan, error) {
 			p.Counts.Rejected++
 		}
 	}
+	p.Rejected = rejectedOf(d, p.Users)
 	if err := p.buildOps(o.Limits); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// rejectedOf lists the conversion's rejected records, then the records of
+// the users the plan rejects (ambiguous matches, updates of users that do
+// not exist, ID changes that cannot apply).
+func rejectedOf(d *Desired, users []*UserPlan) []RejectedRecord {
+	var r rejectedRecords
+	for _, rr := range d.RejectedRecords {
+		r.add(rr)
+	}
+	for _, u := range users {
+		if u.Action != Reject {
+			continue
+		}
+		for _, s := range u.Sources {
+			r.add(RejectedRecord{File: s.File, Line: s.Line, Record: s.Record, EmployeeNumber: u.EmployeeNumber, Message: strings.Join(u.Reasons, "; ")})
+		}
+	}
+	return r.list
 }
 
 func fillMatch(up *UserPlan, v *vuser) {
@@ -446,7 +480,7 @@ func mergeChanges(a, b []Change) []Change {
 	return a
 }
 
-func planUser(p *Plan, st *state, du *DesiredUser, mode string, set *mapping.Set) {
+func planUser(p *Plan, st *state, du *DesiredUser, mode string, set *mapping.Set, applied *State, stateName string) {
 	up := &UserPlan{EmployeeNumber: du.Key, UserName: du.UserName, Sources: sourcesOf(du.Records), Op: -1, seq: du.Seq}
 	p.Users = append(p.Users, up)
 	reject := func(msg string) {
@@ -503,15 +537,24 @@ func planUser(p *Plan, st *state, du *DesiredUser, mode string, set *mapping.Set
 	up.Sources = append(append([]batcher.Source(nil), v.intSrc...), up.Sources...)
 	changes := append([]Change(nil), v.intent...)
 	df := &differ{}
-	if _, ok := v.doc.Obj.Get("entitlements"); ok {
+	cur := v.doc
+	if _, ok := cur.Obj.Get("entitlements"); ok {
 		df.entKnow = true
+	} else if su := applied.Lookup(v.cur.ID, v.cur.EmployeeNumber); su != nil && supplies(du, "entitlements") {
+		// The target never returns entitlements: compare with what
+		// scimigrate last applied.
+		cur = withEntitlements(cur, su.Entitlements)
+		df.entKnow = true
+		up.Notes = append(up.Notes, fmt.Sprintf("the target does not return entitlements: compared with those scimigrate applied on %s (%s: %s)",
+			su.Applied, orNone(stateName), orNone(strings.Join(su.Entitlements, ", "))))
 	}
-	df.diffDoc(v.doc, scim.Obj(&du.User.Doc))
+	df.diffDoc(cur, scim.Obj(&du.User.Doc))
 	changes = append(changes, df.out...)
-	changes = append(changes, removals(v.doc, du, mode, set, df.entKnow, changes)...)
+	changes = append(changes, removals(cur, du, mode, set, df.entKnow, changes)...)
 	up.Changes = changes
 	if !df.entKnow && hasEntitlementAdd(changes) {
-		up.Notes = append(up.Notes, "the target does not return entitlements: the ones the input asserts are added (an add of a held entitlement changes nothing)")
+		up.Notes = append(up.Notes, "the target does not return entitlements and no applied state (--state) knows this user's: "+
+			"the ones the input asserts are added (an add of a held entitlement changes nothing)")
 	}
 	if !df.entKnow {
 		var gone []string
@@ -531,6 +574,20 @@ func planUser(p *Plan, st *state, du *DesiredUser, mode string, set *mapping.Set
 	} else {
 		up.Action = Update
 	}
+}
+
+// supplies reports whether the input says anything about a core
+// attribute (a value, or a membership asserted absent).
+func supplies(du *DesiredUser, attr string) bool {
+	if _, ok := du.User.Doc.Get(attr); ok {
+		return true
+	}
+	for _, m := range du.User.Absent {
+		if m.Path.URN == "" && len(m.Path.Attr) == 1 && strings.EqualFold(m.Path.Attr[0], attr) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasEntitlementAdd(cs []Change) bool {

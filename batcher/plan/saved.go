@@ -47,6 +47,9 @@ type File struct {
 	Users             []UserEntry   `json:"users"`
 	Operations        []OpEntry     `json:"operations"`
 	Requests          []RequestInfo `json:"requests"`
+	// Rejected are the input records that send nothing (Plan.Rejected);
+	// apply reports them.
+	Rejected []RejectedRecord `json:"rejected,omitempty"`
 }
 
 // TargetInfo says what the plan was computed against.
@@ -131,6 +134,11 @@ type OpEntry struct {
 	Refs           []string      `json:"refs,omitempty"`
 	Sources        []SourceEntry `json:"sources,omitempty"`
 	Request        int           `json:"request"` // 1-based index of its request
+	// Kind "refs" marks the patch adding the references of the creation
+	// Parent (a bulkId), split out of a reference cycle; its path names the
+	// creation as "/Users/bulkId:PARENT" until the service assigns the id.
+	Kind   string `json:"kind,omitempty"`
+	Parent string `json:"parent,omitempty"`
 }
 
 // SourceEntry is an input record behind an operation.
@@ -146,6 +154,15 @@ func sourceEntries(src []batcher.Source) []SourceEntry {
 		out = append(out, SourceEntry{File: s.File, Line: s.Line, Record: s.Record})
 	}
 	return out
+}
+
+// nonNilRefs keeps "references nothing" (an empty list, saved as absent)
+// distinct from "not computed" (nil), which References would recompute.
+func nonNilRefs(r []string) []string {
+	if r == nil {
+		return []string{}
+	}
+	return r
 }
 
 func batcherSources(src []SourceEntry) []batcher.Source {
@@ -238,6 +255,7 @@ func (p *Plan) Describe(info SaveInfo) (*File, error) {
 		Limits:  LimitsInfo{MaxOperations: lim.MaxOps, MaxBytes: lim.MaxBytes, FailOnErrors: lim.FailOnErrors},
 		Summary: SummaryInfo(p.Counts),
 		Inputs:  []InputFile{}, Users: []UserEntry{}, Operations: []OpEntry{}, Requests: []RequestInfo{},
+		Rejected: p.Rejected,
 	}
 	if info.Snapshot != "" {
 		h, _, err := HashFile(info.Snapshot)
@@ -285,7 +303,8 @@ func (p *Plan) Describe(info SaveInfo) (*File, error) {
 	}
 	for i, op := range p.Ops {
 		f.Operations = append(f.Operations, OpEntry{BulkID: op.BulkID, Method: op.Method, Path: op.Path,
-			EmployeeNumber: op.EmployeeNumber, UserName: op.UserName, Refs: op.Refs, Sources: sourceEntries(op.Sources), Request: reqOf[i]})
+			EmployeeNumber: op.EmployeeNumber, UserName: op.UserName, Refs: op.Refs, Sources: sourceEntries(op.Sources), Request: reqOf[i],
+			Kind: op.Kind, Parent: op.Parent})
 	}
 	return f, nil
 }
@@ -348,6 +367,10 @@ func writeFile(path string, b []byte) error {
 type Saved struct {
 	Dir  string
 	File *File
+	// ID identifies the plan: "sha256:" and the digest of plan.json, which
+	// holds the digest of every Bulk body. The journal of an apply records
+	// it, so a later apply of the same plan with that journal is a resume.
+	ID string
 	// Ops are the operations in the order the bodies hold them.
 	Ops []batcher.Operation
 	// Requests are the exact saved bodies; their Ops index Ops.
@@ -375,7 +398,7 @@ func Load(dir string) (*Saved, error) {
 	if f.Version != FormatVersion {
 		return nil, fmt.Errorf("%s: plan format version %d; this scimigrate reads version %d", filepath.Join(dir, PlanFile), f.Version, FormatVersion)
 	}
-	s := &Saved{Dir: dir, File: &f}
+	s := &Saved{Dir: dir, File: &f, ID: "sha256:" + sha(b)}
 	meta := map[string]*OpEntry{}
 	for i := range f.Operations {
 		meta[f.Operations[i].BulkID] = &f.Operations[i]
@@ -412,13 +435,20 @@ func Load(dir string) (*Saved, error) {
 				return nil, fmt.Errorf("%s: operation %q is not (or twice) in plan.json", r.File, ro.BulkID)
 			}
 			seen[ro.BulkID] = true
+			if m.Request != i+1 {
+				return nil, fmt.Errorf("%s: operation %q belongs to request %d in plan.json", r.File, ro.BulkID, m.Request)
+			}
 			op := batcher.Operation{BulkID: ro.BulkID, Method: ro.Method, Path: ro.Path, Data: ro.Data,
-				EmployeeNumber: m.EmployeeNumber, UserName: m.UserName, Refs: m.Refs, Sources: batcherSources(m.Sources)}
+				EmployeeNumber: m.EmployeeNumber, UserName: m.UserName, Refs: nonNilRefs(m.Refs), Sources: batcherSources(m.Sources),
+				Kind: m.Kind, Parent: m.Parent, Request: i + 1}
+			if op.Kind == batcher.KindRefs && op.Path != batcher.ParentRef+op.Parent {
+				return nil, fmt.Errorf("%s: reference patch %q has path %q, want %q", r.File, ro.BulkID, op.Path, batcher.ParentRef+op.Parent)
+			}
 			enc, err := batcher.EncodeOperation(&op)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", r.File, err)
 			}
-			if !bld.Add(len(s.Ops), enc) {
+			if !bld.AddSized(len(s.Ops), enc, batcher.WireSize(&op, enc)) {
 				return nil, fmt.Errorf("%s: the request exceeds the plan's limits", r.File)
 			}
 			idx = append(idx, len(s.Ops))

@@ -30,8 +30,10 @@ type applyOptions struct {
 	ProgressEvery time.Duration
 	AllowStale    bool
 	Existing      string
+	State         string
 
-	rejected *rejections // records rejected by the conversion, added to the report
+	rejected *rejections // records rejected by the conversion or the plan, added to the report
+	planID   string      // the saved plan applied, recorded in the journal
 }
 
 // rejections are the records the conversion rejected, by file and line, so
@@ -65,6 +67,22 @@ func (r *rejections) add(d source.Diagnostic) {
 	row.Message += msg
 }
 
+// rejectionsOf turns a plan's rejected records into report rows: every
+// apply path (planned, saved plan, --create-only) hands the report the
+// records it does not send.
+func rejectionsOf(recs []plan.RejectedRecord) *rejections {
+	r := &rejections{rows: map[string]*apply.ReportRow{}}
+	for _, rr := range recs {
+		k := fmt.Sprintf("%s\x00%d", rr.File, rr.Line)
+		if _, dup := r.rows[k]; dup {
+			continue
+		}
+		r.rows[k] = &apply.ReportRow{File: rr.File, Line: rr.Line, Record: rr.Record, EmployeeNumber: rr.EmployeeNumber, Outcome: "rejected", Message: rr.Message}
+		r.order = append(r.order, k)
+	}
+	return r
+}
+
 // list returns the rejected records in input order.
 func (r *rejections) list() []apply.ReportRow {
 	if r == nil {
@@ -87,6 +105,7 @@ func (o *applyOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ProgressEvery, "progress-interval", 10*time.Second, "interval of the plain progress line when stderr is not a terminal")
 	fs.BoolVar(&o.AllowStale, "allow-stale", false, "apply a saved plan even if users changed in the target since it was made")
 	fs.StringVar(&o.Existing, "existing", "", "without a saved plan: existing-record handling UPDATE or REPLACE (default: the 100 record)")
+	fs.StringVar(&o.State, "state", "", "applied state: the entitlements scimigrate applied, which the target never returns (default: "+plan.StateFile+" beside the journal)")
 }
 
 func applyCommand() *command {
@@ -96,7 +115,8 @@ func applyCommand() *command {
 		summary: "convert and submit to UPS through a resumable journal (apply --create-only FILE...)",
 		usage: "apply --base-url URL [--journal FILE] [flags] PLANDIR\n" +
 			"       scimigrate apply --base-url URL [--journal FILE] [--create-only] [flags] FILE...",
-		desc: "apply sends a saved plan's requests byte for byte (PLANDIR, after refusing a stale plan), or " +
+		desc: "apply sends a saved plan's requests byte for byte and in order (PLANDIR, after refusing a stale plan " +
+			"unless the journal already holds this plan), or " +
 			"converts the input files and submits them: --create-only for a first load into an empty tenant, " +
 			"otherwise it plans against the live target first. Every operation goes through a resumable SQLite " +
 			"journal: run the same command again after an interruption to resume without sending anything twice. " +
@@ -135,37 +155,45 @@ func isPlanDir(p string) bool {
 
 // applySaved sends exactly the operations of a saved plan (their bodies, in
 // their order, with their bulkIds) through the journal, after checking that
-// no user it touches changed in the target since the plan was made.
+// no user it touches changed in the target since the plan was made. The
+// check is skipped only when the journal already holds this very plan (a
+// resume: the users it changed are expected to differ now), which the
+// journal's content says, not the file existing.
 func (o *applyOptions) applySaved(ctx context.Context, io *IO, dir string) error {
 	c, err := o.target.client(ctx, io)
 	if err != nil {
 		return err
 	}
-	var saved *plan.Saved
-	if _, err := os.Stat(o.Journal); err == nil {
-		// Resuming: the plan was checked when this apply started, and the
-		// users it already changed are expected to differ now.
-		s, err := plan.Load(dir)
-		if err != nil {
-			return fatal(err)
-		}
-		saved = s
-		fmt.Fprintf(io.Err, "scimigrate apply: resuming %s with journal %s (staleness was checked when it started)\n", dir, o.Journal)
+	saved, err := plan.Load(dir)
+	if err != nil {
+		return fatal(err)
+	}
+	imported, err := apply.ImportedPlan(o.Journal)
+	if err != nil {
+		return fatal(err)
+	}
+	if imported == saved.ID {
+		fmt.Fprintf(io.Err, "scimigrate apply: resuming %s with journal %s, which holds this plan (staleness was checked when it started)\n", dir, o.Journal)
 	} else {
-		s, stale, err := plan.Check(ctx, dir, o.target.liveFrom(c, io), o.AllowStale)
-		if errors.Is(err, plan.ErrStale) {
-			return &rejectedError{fmt.Errorf("%w\nrefusing to apply: run 'scimigrate plan' again, or pass --allow-stale", err)}
-		}
+		stale, err := saved.CheckStale(ctx, o.target.liveFrom(c, io))
 		if err != nil {
 			return fatal(err)
+		}
+		if len(stale) > 0 && !o.AllowStale {
+			return &rejectedError{fmt.Errorf("%w\nrefusing to apply: run 'scimigrate plan' again, or pass --allow-stale", &plan.StaleError{Users: stale})}
 		}
 		for _, u := range stale {
 			fmt.Fprintf(io.Err, "scimigrate apply: warning (--allow-stale): changed since the plan: %s\n", u.String())
 		}
-		saved = s
 	}
+	o.planID = saved.ID
+	o.rejected = rejectionsOf(saved.File.Rejected)
 	fmt.Fprintf(io.Err, "== applying saved plan %s: %d operation(s) in %d request(s)\n", dir, len(saved.Ops), len(saved.Requests))
-	return o.submit(ctx, io, c, opsSeq(saved.Ops), func() error { return nil })
+	var convErr error
+	if len(saved.File.Rejected) > 0 {
+		convErr = errRejected
+	}
+	return o.submit(ctx, io, c, opsSeq(saved.Ops), func() error { return convErr })
 }
 
 // applyPlanned plans against the live target first (as 'scimigrate plan'
@@ -176,13 +204,18 @@ func (o *applyOptions) applyPlanned(ctx context.Context, io *IO) error {
 	if err != nil {
 		return err
 	}
-	r, err := makePlan(ctx, io, errw, &o.convertOptions, &o.target, plan.Options{Existing: existing})
+	popts := plan.Options{Existing: existing, StateName: applyStatePath(o.State, o.Journal)}
+	if popts.State, err = plan.ReadState(popts.StateName, o.State != ""); err != nil {
+		return fatal(err)
+	}
+	r, err := makePlan(ctx, io, errw, &o.convertOptions, &o.target, popts)
 	errw.Flush()
 	if err != nil {
 		return err
 	}
 	r.p.Render(errw, plan.RenderOptions{})
 	errw.Flush()
+	o.rejected = rejectionsOf(r.p.Rejected)
 	var convErr error
 	if st := r.c.d.Stats; st != nil && st.RecordsRejected > 0 || r.p.Counts.Rejected > 0 {
 		convErr = errRejected
@@ -213,10 +246,12 @@ func (o *applyOptions) run(ctx context.Context, io *IO) error {
 	ops := func(yield func(batcher.Operation, error) bool) {
 		stopped := errors.New("stopped")
 		var err error
+		echo := source.NewEcho(io.Err, o.EchoLimit)
+		defer echo.Flush()
 		st, err = converter.Run(ctx, inputs, converter.Options{
 			Set: set, Workers: o.Workers, Validate: converter.ValidateSchema, CompanyID: set.Config.CompanyID,
 			Diag: func(d source.Diagnostic) {
-				fmt.Fprintln(io.Err, d.String())
+				echo.Write(d)
 				rej.add(d)
 			},
 			Emit: func(r *converter.Result) error {
@@ -299,6 +334,7 @@ func (o *applyOptions) submit(ctx context.Context, io *IO, c *client.Client, ops
 		PollInterval: o.PollInterval,
 		Progress:     apply.NewProgressFor(io.Err, io.ErrTTY, o.ProgressEvery),
 		Logf:         logf(io),
+		PlanID:       o.planID,
 	}
 	sum, err := apply.RunSeq(ctx, opts, ops)
 	convErr := after()
@@ -321,6 +357,9 @@ func (o *applyOptions) submit(ctx context.Context, io *IO, c *client.Client, ops
 			return fatal(fmt.Errorf("recording the rejected records: %w", err))
 		}
 	}
+	if err := recordApplied(ctx, o.Journal, applyStatePath(o.State, o.Journal)); err != nil {
+		return fatal(fmt.Errorf("recording the applied state: %w", err))
+	}
 	if err := writeReport(ctx, o.Journal, "csv", report); err != nil {
 		return fatal(fmt.Errorf("writing the report: %w", err))
 	}
@@ -335,15 +374,15 @@ func (o *applyOptions) submit(ctx context.Context, io *IO, c *client.Client, ops
 }
 
 func writeReport(ctx context.Context, journal, format, path string) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	f, err := createOutput(path)
 	if err != nil {
 		return err
 	}
+	defer f.Close()
 	if err := apply.Report(ctx, journal, format, f); err != nil {
-		f.Close()
 		return err
 	}
-	return f.Close()
+	return f.Commit()
 }
 
 func statusCommand() *command {

@@ -139,41 +139,66 @@ func countRecords(t *testing.T, p string) int {
 	return n
 }
 
-// TestReportListsRejectedRecords: records the conversion rejected, or that
-// --create-only cannot apply, are kept in the journal, so a later report
+// TestReportListsRejectedRecords: records the conversion or the plan
+// rejected, or that --create-only cannot apply, are kept in the journal on
+// every apply path (--create-only, planned, saved plan), so a later report
 // accounts for every input record, sent or not.
 func TestReportListsRejectedRecords(t *testing.T) {
 	t.Parallel()
-	sim := upsim.NewServer(upsim.Options{Seed: 1, AccessToken: "tok", CompletionDelay: time.Millisecond})
-	defer sim.Close()
-	env := map[string]string{"SCIMIGRATE_ACCESS_TOKEN": "tok"}
-	journal := filepath.Join(t.TempDir(), "j.db")
-	r := runAt(t, "../../fixtures/flat", env, "apply", "--base-url", sim.URL(), "--create-only", "--config", "config.yaml",
-		"--journal", journal, "--poll-interval", "10ms", "sample.txt")
-	if r.code != 1 {
-		t.Fatalf("apply exit %d (want 1)\n%s", r.code, r.stderr)
-	}
-	r = runCLI(t, ".", "report", "--journal", journal, "--format", "json")
-	var rows []struct {
-		File    string `json:"file"`
-		Line    int    `json:"line"`
-		Outcome string `json:"outcome"`
-		Message string `json:"message"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
-		t.Fatalf("report: %v\n%s", err, r.stdout)
-	}
-	got := map[int]string{}
-	for _, row := range rows {
-		got[row.Line] = row.Outcome
-	}
-	// Line 5: employee 1004 fails validation; 13: update-only; 17: a 320.
-	for _, line := range []int{5, 13, 17} {
-		if got[line] != "rejected" {
-			t.Errorf("line %d: outcome %q, want rejected (rows %+v)", line, got[line], rows)
-		}
-	}
-	if got[2] != "success" {
-		t.Errorf("line 2: outcome %q", got[2])
+	for _, mode := range []string{"create-only", "planned", "saved"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			sim := upsim.NewServer(upsim.Options{Seed: 1, AccessToken: "tok", CompletionDelay: time.Millisecond})
+			defer sim.Close()
+			env := map[string]string{"SCIMIGRATE_ACCESS_TOKEN": "tok"}
+			dir := t.TempDir()
+			journal := filepath.Join(dir, "j.db")
+			args := []string{"apply", "--base-url", sim.URL(), "--journal", journal, "--poll-interval", "10ms"}
+			switch mode {
+			case "create-only":
+				args = append(args, "--create-only", "--config", "config.yaml", "sample.txt")
+			case "planned":
+				args = append(args, "--config", "config.yaml", "sample.txt")
+			case "saved":
+				planDir := filepath.Join(dir, "plan")
+				r := runAt(t, "../../fixtures/flat", env, "plan", "--config", "config.yaml", "--base-url", sim.URL(), "--out", planDir, "sample.txt")
+				if r.code != 1 {
+					t.Fatalf("plan exit %d (want 1)\n%s", r.code, r.stderr)
+				}
+				args = append(args, planDir)
+			}
+			r := runAt(t, "../../fixtures/flat", env, args...)
+			if r.code != 1 {
+				t.Fatalf("apply exit %d (want 1)\n%s", r.code, r.stderr)
+			}
+			r = runCLI(t, ".", "report", "--journal", journal, "--format", "json")
+			var rows []struct {
+				File    string `json:"file"`
+				Line    int    `json:"line"`
+				Outcome string `json:"outcome"`
+				Message string `json:"message"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+				t.Fatalf("report: %v\n%s", err, r.stdout)
+			}
+			got := map[int]string{}
+			for _, row := range rows {
+				got[row.Line] = row.Outcome
+			}
+			// Line 5: employee 1004 fails validation; 13: update-only; 17: a 320.
+			for _, line := range []int{5, 13, 17} {
+				if got[line] != "rejected" {
+					t.Errorf("line %d: outcome %q, want rejected (rows %+v)", line, got[line], rows)
+				}
+			}
+			if got[2] != "success" {
+				t.Errorf("line 2: outcome %q", got[2])
+			}
+			// Every converted record has a row (lines 14 and 15 hold record
+			// types that are not supported: a warning, no row).
+			if want := countRecords(t, "../../fixtures/flat/sample.txt") - 2; len(got) != want {
+				t.Errorf("report rows for %d lines, want %d: %+v", len(got), want, rows)
+			}
+		})
 	}
 }

@@ -6,11 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
 	"scimigrate/converter"
+	"scimigrate/converter/flatfile"
 	"scimigrate/converter/source"
 	"scimigrate/mapping"
 )
@@ -24,7 +24,14 @@ type convertOptions struct {
 	Intents   string
 	Workers   int
 	Format    string
+	Encoding  string
+	MaxRecord int
+	EchoLimit int
 	Files     []string
+	Defaults  defaultFlags // --default PATH=VALUE, after the config's defaults
+	// idsOnly: the inputs only name the employees to read (export), so
+	// users are not validated (a missing companyId must not drop them).
+	idsOnly bool
 
 	// config and inputs, when set, replace Config and Files (the demo's
 	// embedded sample, named as if it were in the working directory).
@@ -37,7 +44,11 @@ func (o *convertOptions) register(fs *flag.FlagSet, withOutput bool) {
 	fs.StringVar(&o.Config, "config", "", "site configuration YAML (companyId, travel custom fields, email types, options)")
 	fs.StringVar(&o.Mappings, "mappings", "", "directory of mapping-table overrides (305.yaml, codes.yaml, …)")
 	fs.IntVar(&o.Workers, "workers", 0, "conversion workers (default: number of CPUs)")
+	fs.Var(&o.Defaults, "default", "PATH=VALUE: a value for users to create that lack the attribute (repeatable; as defaults: in --config, which it overrides)")
 	fs.StringVar(&o.Format, "format", "", "input format: flat, v1 (Users V1 XML) or v3 (v3.0/v3.1 JSON); default: sniffed from each file's content")
+	fs.StringVar(&o.Encoding, "encoding", "", "character encoding of the inputs: utf-8 (default), windows-1252, or iso-8859-1/latin1 (read as windows-1252)")
+	fs.IntVar(&o.MaxRecord, "max-record-bytes", flatfile.MaxRecord, "reject (and skip) flat-file records longer than this many bytes")
+	fs.IntVar(&o.EchoLimit, "max-diagnostics", source.DefaultEchoLimit, "show at most this many diagnostics of each kind (-1: all); the summary counts all")
 	if withOutput {
 		fs.StringVar(&o.Output, "o", "", "write the NDJSON resources to this file (mode 0600) instead of stdout")
 		fs.StringVar(&o.Intents, "intents", "", "write ID-change intents (320 records) as NDJSON to this file")
@@ -87,6 +98,9 @@ func (o *convertOptions) loadSet() (*mapping.Set, error) {
 	if o.CompanyID != "" {
 		cfg.CompanyID = o.CompanyID
 	}
+	if err := o.Defaults.apply(cfg); err != nil {
+		return nil, err
+	}
 	return converter.LoadMappings(o.Mappings, cfg)
 }
 
@@ -98,7 +112,7 @@ func (o *convertOptions) open(stdin io.Reader) (set *mapping.Set, inputs []conve
 	if o.inputs != nil {
 		inputs, err = o.inputs()
 	} else {
-		inputs, err = converter.OpenInputsFormat(o.Files, stdin, o.Format)
+		inputs, err = converter.OpenInputsWith(o.Files, stdin, converter.OpenOptions{Format: o.Format, Encoding: o.Encoding, MaxRecord: o.MaxRecord})
 	}
 	if err != nil {
 		return nil, nil, nil, err
@@ -117,23 +131,25 @@ func (o *convertOptions) convert(ctx context.Context, io *IO, write bool) error 
 	}
 	defer closeInputs()
 
+	// Output files are committed (renamed into place) only when the run
+	// ends without a fatal error; see createOutput.
 	var out *bufio.Writer
-	var outFile *os.File
+	var output, intents *outFile
 	if write {
 		w := io.Out
 		if o.Output != "" {
-			f, err := os.OpenFile(o.Output, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+			f, err := createOutput(o.Output)
 			if err != nil {
 				return fatal(err)
 			}
-			outFile = f
+			defer f.Close()
+			output = f
 			w = f
 		}
 		out = bufio.NewWriterSize(w, 256<<10)
 	}
-	var intents *os.File
 	if write && o.Intents != "" {
-		intents, err = os.OpenFile(o.Intents, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		intents, err = createOutput(o.Intents)
 		if err != nil {
 			return fatal(err)
 		}
@@ -141,12 +157,13 @@ func (o *convertOptions) convert(ctx context.Context, io *IO, write bool) error 
 	}
 	errw := bufio.NewWriter(io.Err)
 	defer errw.Flush()
+	echo := source.NewEcho(errw, o.EchoLimit)
 	opts := converter.Options{
 		Set:       set,
 		Workers:   o.Workers,
 		Validate:  converter.ValidateSchema,
 		CompanyID: set.Config.CompanyID,
-		Diag:      func(d source.Diagnostic) { errw.WriteString(d.String()); errw.WriteByte('\n') },
+		Diag:      echo.Write,
 		Update: func(r *converter.Result) error {
 			first := r.Records[0]
 			fmt.Fprintf(errw, "%s:%d:1: warning: employee %s has no identity record (300/305/310) in the input: its %d record(s) update an existing user and are kept for 'scimigrate plan', not emitted\n",
@@ -169,14 +186,15 @@ func (o *convertOptions) convert(ctx context.Context, io *IO, write bool) error 
 		}
 	}
 	st, err := converter.Run(ctx, inputs, opts)
+	echo.Flush()
 	if out != nil {
 		if ferr := out.Flush(); ferr != nil && err == nil {
 			err = ferr
 		}
 	}
-	if outFile != nil {
-		if cerr := outFile.Close(); cerr != nil && err == nil {
-			err = cerr
+	for _, f := range []*outFile{output, intents} {
+		if f != nil && err == nil {
+			err = f.Commit()
 		}
 	}
 	if set.Config.CompanyID == "" && st.UsersEmitted > 0 && write {
@@ -218,11 +236,15 @@ func writeSummary(w io.Writer, st *converter.Stats) error {
 		fmt.Fprintf(w, ", %d rejected by validation", st.UsersRejected)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "records:             %d converted, %d update-only, %d ID changes, %d settings, %d rejected, %d of unsupported types\n",
+	fmt.Fprintf(w, "records:             %d converted, %d update-only, %d ID changes, %d settings, %d rejected, %d of unsupported types",
 		st.RecordsConverted, st.RecordsUpdates, st.RecordsIntents, st.RecordsSettings, st.RecordsRejected, st.RecordsUnsupported)
+	if st.RecordsStopped > 0 {
+		fmt.Fprintf(w, ", %d not converted (a fatal error stopped the run)", st.RecordsStopped)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "diagnostics:         %d errors, %d warnings\n", st.Errors, st.Warnings)
-	fmt.Fprintf(w, "values not sent:     %d unsupported, %d ignored by override, %d switched off by their gate column\n",
-		st.Values.Unsupported, st.Values.Ignored, st.Values.Gated)
+	fmt.Fprintf(w, "values not sent:     %d unsupported, %d ignored by override, %d switched off by their gate column, %d dropped with a warning\n",
+		st.Values.Unsupported, st.Values.Ignored, st.Values.Gated, st.Values.Dropped)
 	if st.Values.Defaulted > 0 {
 		fmt.Fprintf(w, "values defaulted:    %d filled from the config's defaults\n", st.Values.Defaulted)
 	}

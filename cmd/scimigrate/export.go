@@ -43,6 +43,7 @@ func exportCommand() *command {
 }
 
 func export(ctx context.Context, cio *IO, o *convertOptions, t *targetOptions, out string) error {
+	o.idsOnly = true // export reads the employees the input names; it sends nothing
 	errw := bufio.NewWriter(cio.Err)
 	defer errw.Flush()
 	var wants []plan.Want

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -101,5 +102,46 @@ func TestCreateOutputRefusesDirectory(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := createOutput(dir); err == nil {
 		t.Error("a directory as output file was accepted")
+	}
+}
+
+// TestOutputFilesNeverFollowSymlinks runs convert -o and --intents onto
+// symlinks and onto a pre-existing 0644 file: the link's target is left
+// alone and every output ends up a private regular file.
+func TestOutputFilesNeverFollowSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "users.ndjson")
+	if err := os.Symlink(victim, out); err != nil {
+		t.Fatal(err)
+	}
+	intents := filepath.Join(dir, "intents.ndjson")
+	if err := os.WriteFile(intents, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(intents, 0o644)
+	sample, _ := filepath.Abs("../../fixtures/flat/sample.txt")
+	config, _ := filepath.Abs("../../fixtures/flat/config.yaml")
+	r := runCLI(t, ".", "convert", "--config", config, "-o", out, "--intents", intents, sample)
+	if r.code != 1 { // the sample has one rejected employee
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if got, _ := os.ReadFile(victim); string(got) != "precious" {
+		t.Errorf("convert -o wrote through a symlink onto another file")
+	}
+	for _, p := range []string{out, intents} {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want a regular 0600 file", filepath.Base(p), fi.Mode())
+		}
+	}
+	if data, _ := os.ReadFile(out); !strings.Contains(string(data), `"userName"`) {
+		t.Errorf("no users written: %q", data)
 	}
 }

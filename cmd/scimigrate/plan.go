@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"scimigrate/batcher/plan"
+	"scimigrate/converter"
 	"scimigrate/converter/source"
 	"scimigrate/mapping"
+	"scimigrate/scim"
 )
 
 type planOptions struct {
@@ -24,6 +26,7 @@ type planOptions struct {
 	TerminationDate   string
 	Out               string
 	DetailedExitcode  bool
+	State             string
 }
 
 func planCommand() *command {
@@ -49,6 +52,7 @@ func planCommand() *command {
 			fs.StringVar(&o.TerminationDate, "termination-date", "", "terminationDate set on deactivated users that have none (YYYY-MM-DD; default today, UTC)")
 			fs.StringVar(&o.Out, "out", "", "save the plan in this directory: plan.json and the exact Bulk request bodies (bulk-0001.json, …) for 'scimigrate apply DIR'")
 			fs.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing changes, 2 when the plan has changes, 1 on any error")
+			fs.StringVar(&o.State, "state", "", "applied state written by apply: entitlements are compared with what scimigrate applied, since the target never returns them (default: "+plan.StateFile+" if present)")
 		},
 		args: func(args []string) error {
 			o.Files = args
@@ -91,6 +95,11 @@ func (o *planOptions) check() (plan.Options, error) {
 		}
 		popts.TerminationDate = d.Format("2006-01-02T15:04:05Z")
 	}
+	st, name, err := readPlanState(o.State)
+	if err != nil {
+		return plan.Options{}, usageErrorf("%v", err)
+	}
+	popts.State, popts.StateName = st, name
 	return popts, nil
 }
 
@@ -117,8 +126,13 @@ func (o *convertOptions) collect(ctx context.Context, io *IO, errw *bufio.Writer
 		return nil, err
 	}
 	defer closeInputs()
-	d, err := plan.Collect(ctx, inputs, plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers,
-		Diag: func(dg source.Diagnostic) { errw.WriteString(dg.String()); errw.WriteByte('\n') }})
+	echo := source.NewEcho(errw, o.EchoLimit)
+	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers, Diag: echo.Write}
+	if o.idsOnly {
+		copts.Validate = func(*scim.User, bool) []converter.Violation { return nil }
+	}
+	d, err := plan.Collect(ctx, inputs, copts)
+	echo.Flush()
 	if d != nil && d.Stats != nil {
 		st := d.Stats
 		fmt.Fprintf(errw, "scimigrate: read %d record(s) from %d file(s): %d employee(s) (%d with an identity record), %d ID change(s), %d record(s) rejected, %d error(s), %d warning(s)\n",

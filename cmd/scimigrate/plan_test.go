@@ -247,7 +247,9 @@ func TestApplySavedPlan(t *testing.T) {
 	}))
 	defer proxy.Close()
 	r = runAt(t, planFixtures, env, "apply", "--base-url", proxy.URL, "--journal", journal, "--poll-interval", "10ms", planDir)
-	if r.code != 0 || !strings.Contains(r.stderr, "3 operations: 3 succeeded") {
+	// Exit 1: the plan carries the fixture's rejected record, which the
+	// report lists (as apply FILE... does).
+	if r.code != 1 || !strings.Contains(r.stderr, "3 operations: 3 succeeded") {
 		t.Fatalf("apply DIR: exit %d\n%s", r.code, r.stderr)
 	}
 	// Exactly the saved requests, byte for byte, in order.
@@ -272,10 +274,21 @@ func TestApplySavedPlan(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "saved plan is stale") || !strings.Contains(r.stderr, "refusing to apply") {
 		t.Errorf("stale plan: exit %d\n%s", r.code, r.stderr)
 	}
-	// Same plan, same journal: a resume, nothing sent again.
+	// A journal file that merely exists (empty, or holding another run)
+	// is no resume: the plan is still checked, and refused.
+	touched := filepath.Join(dir, "touched.db")
+	if err := os.WriteFile(touched, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	sent := s.Stats().BulkReceived
+	r = runAt(t, planFixtures, env, "apply", "--base-url", s.URL(), "--journal", touched, planDir)
+	if r.code != 1 || !strings.Contains(r.stderr, "saved plan is stale") || s.Stats().BulkReceived != sent {
+		t.Errorf("stale plan with a pre-existing journal file: exit %d, %d requests sent\n%s", r.code, s.Stats().BulkReceived-sent, r.stderr)
+	}
+	// Same plan, same journal: a resume, nothing sent again.
+	sent = s.Stats().BulkReceived
 	r = runAt(t, planFixtures, env, "apply", "--base-url", s.URL(), "--journal", journal, planDir)
-	if r.code != 0 || s.Stats().BulkReceived != sent || !strings.Contains(r.stderr, "resuming") {
+	if r.code != 1 || s.Stats().BulkReceived != sent || !strings.Contains(r.stderr, "resuming") {
 		t.Errorf("resume: exit %d, %d new requests\n%s", r.code, s.Stats().BulkReceived-sent, r.stderr)
 	}
 }
@@ -288,5 +301,123 @@ func TestApplyPlansFirst(t *testing.T) {
 	r := runAt(t, planFixtures, env, "apply", "--config", "config.yaml", "--base-url", s.URL(), "--journal", filepath.Join(t.TempDir(), "j.db"), "--poll-interval", "10ms", "update.txt")
 	if r.code != 1 || !strings.Contains(r.stderr, "Plan: 0 to create, 3 to update") || !strings.Contains(r.stderr, "3 operations: 3 succeeded") {
 		t.Errorf("apply FILE: exit %d (want 1: the fixture has a rejected employee)\n%s", r.code, r.stderr)
+	}
+}
+
+// row305 is a 305 record of a new employee; approver (may be "") is its
+// report approver (column 59).
+func row305(emp, first, approver string) string {
+	cols := make([]string, 137)
+	login := strings.ToLower(first) + "@example.com"
+	cols[0], cols[1], cols[3], cols[4], cols[5], cols[7] = "305", first, "Cycle", emp, login, login
+	cols[8], cols[9], cols[11], cols[12], cols[14] = "en_US", "US", "DEFAULT", "USD", "Y"
+	cols[58] = approver
+	return strings.Join(cols, ",")
+}
+
+// TestApplySavedPlanWithCycle: three new employees, two approving each
+// other. The plan shows and saves the cycle as it is sent (both created
+// without approvers, then a reference patch for each), and apply DIR sends
+// the saved bodies byte for byte and in order; the only bytes it changes
+// are a reference patch's path, "/Users/bulkId:X" → the id X was given.
+func TestApplySavedPlanWithCycle(t *testing.T) {
+	t.Parallel()
+	s, env := seededSim(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "cycle.txt")
+	rows := []string{"100,0,SSO,UPDATE,EN,N,N", row305("5001", "Ann", "5002"), row305("5002", "Bob", "5001"), row305("5003", "Cy", "5001")}
+	if err := os.WriteFile(in, []byte(strings.Join(rows, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := filepath.Abs(filepath.Join(planFixtures, "config.yaml"))
+	planDir := filepath.Join(dir, "plan")
+	r := runAt(t, dir, env, "plan", "--config", cfg, "--base-url", s.URL(), "--out", planDir, in)
+	if r.code != 0 || !strings.Contains(r.stdout, "3 to create") {
+		t.Fatalf("plan: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"in a reference cycle (5001, 5002)", "PATCH cycle.txt-2-refs (request 2, path /Users/bulkId:cycle.txt-2)",
+		"in a reference cycle (5001, 5002)", "PATCH cycle.txt-3-refs (request 2, path /Users/bulkId:cycle.txt-3)"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the plan does not show %q:\n%s", want, r.stdout)
+		}
+	}
+	saved, _ := filepath.Glob(filepath.Join(planDir, "bulk-*.json"))
+	if len(saved) != 2 {
+		t.Fatalf("%d saved requests, want 2 (identities; then 5003 and the reference patches)", len(saved))
+	}
+	target, _ := url.Parse(s.URL())
+	var mu sync.Mutex
+	var sentBodies [][]byte
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/Bulk") {
+			b, _ := io.ReadAll(req.Body)
+			mu.Lock()
+			sentBodies = append(sentBodies, b)
+			mu.Unlock()
+			req.Body = io.NopCloser(bytes.NewReader(b))
+		}
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, req)
+	}))
+	defer proxy.Close()
+	r = runAt(t, dir, env, "apply", "--base-url", proxy.URL, "--journal", filepath.Join(dir, "j.db"), "--poll-interval", "10ms", planDir)
+	if r.code != 0 || !strings.Contains(r.stderr, "3 operations: 3 succeeded") {
+		t.Fatalf("apply DIR: exit %d\n%s", r.code, r.stderr)
+	}
+	if len(sentBodies) != len(saved) {
+		t.Fatalf("%d requests sent, %d saved", len(sentBodies), len(saved))
+	}
+	ids := map[string]string{}
+	for _, emp := range []string{"5001", "5002", "5003"} {
+		raw, ok := s.UserByEmployeeNumber(emp)
+		var u struct {
+			ID  string `json:"id"`
+			Apr map[string][]struct {
+				Approver struct {
+					EmployeeNumber string `json:"employeeNumber"`
+				} `json:"approver"`
+			} `json:"urn:ietf:params:scim:schemas:extension:spend:2.0:Approver"`
+		}
+		if !ok || json.Unmarshal(raw, &u) != nil || len(u.Apr["report"]) != 1 {
+			t.Fatalf("employee %s in the simulator: %s", emp, raw)
+		}
+		ids[emp] = u.ID
+	}
+	for i, f := range saved {
+		want, _ := os.ReadFile(f)
+		want = bytes.ReplaceAll(want, []byte(`"path":"/Users/bulkId:cycle.txt-2"`), []byte(`"path":"/Users/`+ids["5001"]+`"`))
+		want = bytes.ReplaceAll(want, []byte(`"path":"/Users/bulkId:cycle.txt-3"`), []byte(`"path":"/Users/`+ids["5002"]+`"`))
+		if !bytes.Equal(want, sentBodies[i]) {
+			t.Errorf("request %d differs from %s:\nsent  %s\nsaved %s", i+1, filepath.Base(f), sentBodies[i], want)
+		}
+	}
+}
+
+// TestCreateThenReplanNoChanges: after apply --create-only, a plan against
+// the same target shows no change and --detailed-exitcode exits 0: the
+// entitlements the target never returns are compared with the applied
+// state apply recorded beside its journal. Without the state the plan
+// says it asserts them (and has changes).
+func TestCreateThenReplanNoChanges(t *testing.T) {
+	t.Parallel()
+	s := upsim.NewServer(upsim.Options{Seed: 5, AccessToken: "e2e-token"})
+	defer s.Close()
+	env := map[string]string{"SCIMIGRATE_ACCESS_TOKEN": "e2e-token"}
+	dir := t.TempDir()
+	journal := filepath.Join(dir, "j.db")
+	r := runAt(t, planFixtures, env, "apply", "--create-only", "--config", "config.yaml", "--base-url", s.URL(), "--journal", journal, "--poll-interval", "10ms", "create.txt")
+	if r.code != 0 {
+		t.Fatalf("apply --create-only: exit %d\n%s", r.code, r.stderr)
+	}
+	state := filepath.Join(dir, "scimigrate-state.json")
+	if st, err := os.Stat(state); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("applied state %s: %v %v", state, st, err)
+	}
+	r = runAt(t, planFixtures, env, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--state", state, "--detailed-exitcode", "create.txt")
+	if r.code != 0 || !strings.Contains(r.stdout, "No changes.") {
+		t.Errorf("re-plan with the applied state: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runAt(t, planFixtures, env, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--detailed-exitcode", "create.txt")
+	if r.code != 2 || !strings.Contains(r.stdout, "no applied state (--state) knows this user's") {
+		t.Errorf("re-plan without the applied state: exit %d (want 2: entitlements asserted)\n%s", r.code, r.stdout)
 	}
 }

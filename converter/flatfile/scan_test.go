@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"scimigrate/converter/source"
 )
@@ -129,6 +130,7 @@ func csvFields(in string) ([][]string, error) {
 func FuzzScanner(f *testing.F) {
 	for _, s := range []string{
 		"100,0,SSO,UPDATE,EN,N,N\r\n305,a,b\r\n", "305,\"a,b\",\"c\"\"d\"\n", "305,\"a\nb\"\n\n310", "\xEF\xBB\xBF100\n", "a\"b\n", "\"a\"b\n", "\"abc",
+		"305,J\xfcrgen,x\n", "305,\"a\x00b\"\n310,c\x01\n", "305,J\u00fcrgen,\xc3\n", "305,a\tb\r,c\n",
 	} {
 		f.Add(s)
 	}
@@ -153,12 +155,30 @@ func FuzzScanner(f *testing.F) {
 				if f.Line < 1 || int(f.Line) > lines || f.Col < 1 {
 					t.Fatalf("field without a valid position: %+v", f)
 				}
+				if !utf8.ValidString(f.Value) || strings.IndexByte(f.Value, 0) >= 0 {
+					t.Fatalf("field %q is not text", f.Value)
+				}
 				row = append(row, f.Value)
 			}
 			if len(row) == 1 && strings.TrimSpace(row[0]) == "" {
 				continue // a lone empty field: compared as a blank line
 			}
 			got = append(got, row)
+		}
+		// With a small record bound: no panic, no record held over it,
+		// positions inside the input, lines in order.
+		small := NewScanner(strings.NewReader(in), "f")
+		small.SetMaxRecord(16)
+		last := 0
+		for small.Next() {
+			r := small.Record()
+			if len(small.Raw()) > 16 || r.Line <= last || r.Line > lines {
+				t.Fatalf("bound 16: record at line %d (after %d) holds %d bytes", r.Line, last, len(small.Raw()))
+			}
+			last = r.Line
+			if d := small.Syntax(); d != nil && (d.Line < 1 || d.Line > lines || d.Col < 1) {
+				t.Fatalf("bound 16: syntax error without a valid position: %+v", d)
+			}
 		}
 		want, err := csvFields(in)
 		if err != nil || bad || strings.ContainsRune(in, '\r') {

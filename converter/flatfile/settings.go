@@ -35,8 +35,8 @@ func ParseSettings(rec *source.Record) (Settings, []source.Diagnostic) {
 		bad(0, "Transaction Type", fmt.Sprintf("the first record must be the 100 (Import Settings) record, found %q", rec.Type))
 		return s, diags
 	}
-	if n := len(rec.Fields); n != SettingsWidth {
-		bad(min(n, SettingsWidth)-1, "", fmt.Sprintf("the 100 record has %d columns; it must have %d (100,threshold,password generation,UPDATE|REPLACE,language,Y|N,Y|N)", n, SettingsWidth))
+	if n := rec.Width(); n != SettingsWidth {
+		bad(min(n, SettingsWidth+1)-1, "", fmt.Sprintf("the 100 record has %d columns; it must have %d (100,threshold,password generation,UPDATE|REPLACE,language,Y|N,Y|N)", n, SettingsWidth))
 		if n < SettingsWidth {
 			return s, diags
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"scimigrate/converter/source"
 )
 
 // charsetReader serves the encodings a V1 archive may declare. Input is UTF-8
@@ -19,29 +21,8 @@ func charsetReader(label string, input io.Reader) (io.Reader, error) {
 		if err != nil {
 			return nil, err
 		}
-		return bytes.NewReader(decode1252(data)), nil
+		enc, _ := source.LookupEncoding("windows-1252")
+		return bytes.NewReader(enc.Decode(data)), nil
 	}
 	return nil, fmt.Errorf("encoding %q is not supported (UTF-8, UTF-16, ISO-8859-1 and windows-1252 are); save the file as UTF-8", label)
-}
-
-// cp1252 maps 0x80–0x9F of windows-1252; ISO-8859-1 has control characters
-// there, which never occur in user data, so both labels share this table.
-var cp1252 = [32]rune{
-	'€', 0x81, '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', 0x8D, 'Ž', 0x8F,
-	0x90, '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', 0x9D, 'ž', 'Ÿ',
-}
-
-func decode1252(b []byte) []byte {
-	out := make([]byte, 0, len(b)+len(b)/8)
-	for _, c := range b {
-		switch {
-		case c < 0x80:
-			out = append(out, c)
-		case c < 0xA0:
-			out = append(out, string(cp1252[c-0x80])...)
-		default:
-			out = append(out, string(rune(c))...)
-		}
-	}
-	return out
 }

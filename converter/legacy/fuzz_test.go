@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"scimigrate/converter"
 	"scimigrate/converter/legacy"
@@ -21,6 +22,20 @@ func addSeeds(f *testing.F, files ...string) {
 			f.Fatal(err)
 		}
 		f.Add(data)
+	}
+}
+
+// checkText: a value is text, or its record is rejected.
+func checkText(t *testing.T, doc *legacy.Doc) {
+	if doc == nil {
+		return
+	}
+	for i, r := range doc.Records {
+		for _, fl := range r.Fields {
+			if doc.Syntax[i] == nil && (!utf8.ValidString(fl.Value) || strings.IndexByte(fl.Value, 0) >= 0) {
+				t.Fatalf("record %d: field %s = %q is not text", i, fl.Name, fl.Value)
+			}
+		}
 	}
 }
 
@@ -58,9 +73,11 @@ func checkDoc(t *testing.T, doc *legacy.Doc, err error) {
 func FuzzReadV1(f *testing.F) {
 	addSeeds(f, "fixtures/v1/batch.xml", "fixtures/v1/get-user.xml", "fixtures/v1/equivalent.xml")
 	f.Add([]byte(`<batch><UserProfile><EmpId>1</EmpId><NewEmployeeID>2</NewEmployeeID></UserProfile><X/></batch>`))
+	f.Add([]byte("<batch><UserProfile><EmpId>1</EmpId><FirstName>J\xfcrgen</FirstName></UserProfile><UserProfile><EmpId>2\x00</EmpId></UserProfile></batch>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := legacy.ReadV1("f.xml", data)
 		checkDoc(t, doc, err)
+		checkText(t, doc)
 		legacy.Sniff(data)
 	})
 }
@@ -68,9 +85,11 @@ func FuzzReadV1(f *testing.F) {
 func FuzzReadV3(f *testing.F) {
 	addSeeds(f, "fixtures/v3/v30-users-page1.json", "fixtures/v3/v31-users-page1.json", "fixtures/v3/v31-users-page2.json")
 	f.Add([]byte(`{"Items": [{"EmployeeID": 1, "Emails": ["a", 2, null], "X": {"y": [1]}}, 3], "offset": 5}`))
+	f.Add([]byte("{\"Items\": [{\"EmployeeID\": \"1\", \"FirstName\": \"J\xfcrgen\"}, {\"EmployeeID\": \"2\\u0000\"}]}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := legacy.ReadV3("f.json", data)
 		checkDoc(t, doc, err)
+		checkText(t, doc)
 		legacy.Sniff(data)
 	})
 }

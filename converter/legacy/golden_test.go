@@ -99,8 +99,8 @@ func summary(st *converter.Stats) string {
 	fmt.Fprintf(&b, "\n--- users: %d emitted, %d update-only, %d rejected\n", st.UsersEmitted, st.UsersUpdates, st.UsersRejected)
 	fmt.Fprintf(&b, "--- records: %d converted, %d update-only, %d intents, %d rejected, %d unsupported\n",
 		st.RecordsConverted, st.RecordsUpdates, st.RecordsIntents, st.RecordsRejected, st.RecordsUnsupported)
-	fmt.Fprintf(&b, "--- diagnostics: %d errors, %d warnings; values: %d unsupported, %d conflicts\n",
-		st.Errors, st.Warnings, st.Values.Unsupported, st.Values.Conflicts)
+	fmt.Fprintf(&b, "--- diagnostics: %d errors, %d warnings; values: %d unsupported, %d conflicts, %d dropped\n",
+		st.Errors, st.Warnings, st.Values.Unsupported, st.Values.Conflicts, st.Values.Dropped)
 	return b.String()
 }
 

@@ -5,8 +5,10 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"scimigrate/converter/source"
 )
@@ -35,8 +37,106 @@ import (
 // An XML syntax error ends the reading: the profile being read (or a record
 // at the error) carries it, and the records before it convert. The returned
 // error, a source.Diagnostic, is for documents that are not Users V1 at all.
-func ReadV1(name string, data []byte) (*Doc, error) {
-	d := xml.NewDecoder(bytes.NewReader(Normalize(data)))
+func ReadV1(name string, data []byte) (*Doc, error) { return ReadV1Enc(name, data, nil) }
+
+// ReadV1Enc is ReadV1 for a document declared (--encoding) in enc (nil:
+// UTF-8). The document's own XML declaration, when it names an encoding,
+// wins; else the bytes are decoded from enc before parsing.
+//
+// A document without an encoding declaration must be text: a byte that is
+// not UTF-8, NUL or another control character rejects the UserProfile
+// holding it (the diagnostic at the byte, with the field), not the rest of
+// the file: such bytes are masked (as '?', so positions stay) before
+// parsing and the profiles holding them marked afterwards.
+func ReadV1Enc(name string, data []byte, enc *source.Encoding) (*Doc, error) {
+	data = Normalize(data)
+	if declaresEncoding(data) {
+		return readV1(name, data)
+	}
+	data = enc.Decode(data)
+	masked, bad := maskNonText(data)
+	doc, err := readV1(name, masked)
+	if err != nil || len(bad) == 0 {
+		return doc, err
+	}
+	markNonText(doc, data, bad)
+	return doc, nil
+}
+
+// maskNonText returns data with every byte that is not text (see
+// source.Encoding.Text, UTF-8) replaced by '?', and their offsets; data
+// itself when it is all text.
+func maskNonText(data []byte) ([]byte, []int) {
+	var bad []int
+	var out []byte
+	for i := 0; i < len(data); {
+		c := data[i]
+		n := 1
+		ok := c >= 0x20 && c < utf8.RuneSelf || c == '\t' || c == '\n' || c == '\r'
+		if c >= utf8.RuneSelf {
+			var r rune
+			r, n = utf8.DecodeRune(data[i:])
+			ok = r != utf8.RuneError || n > 1
+		}
+		if !ok {
+			if out == nil {
+				out = append([]byte(nil), data...)
+			}
+			out[i] = '?'
+			bad = append(bad, i)
+		}
+		i += n
+	}
+	if out == nil {
+		return data, nil
+	}
+	return out, bad
+}
+
+// markNonText gives each record holding a masked byte a diagnostic at the
+// first one (unless it has one already); a byte before every record gets a
+// rejected record of its own, so that none is dropped silently.
+func markNonText(doc *Doc, data []byte, bad []int) {
+	ls := newLines(data)
+	off := func(r *source.Record) int { return ls[r.Line-1] + r.Col - 1 }
+	var utf8Only *source.Encoding
+	for _, b := range bad {
+		i := sort.Search(len(doc.Records), func(i int) bool { return off(&doc.Records[i]) > b }) - 1
+		line, col := ls.pos(b)
+		end := b + 1
+		for end < len(data) && data[end] != '\n' {
+			end++
+		}
+		// From a little before the byte, for the word around it.
+		from := max(b-24, ls[line-1])
+		for from < b && !utf8.RuneStart(data[from]) {
+			from++
+		}
+		msg := "not text"
+		if _, te := utf8Only.Text(string(data[from:end])); te != nil {
+			msg = te.Msg
+		}
+		d := diagAt(doc.Name, line, col, msg+"; the user is not converted")
+		d.Rule = source.RuleText
+		if i < 0 {
+			doc.Records = append([]source.Record{{File: doc.Name, Line: line, Col: col, Type: TypeV1, Seq: 0}}, doc.Records...)
+			doc.Syntax = append([]*source.Diagnostic{d}, doc.Syntax...)
+			continue
+		}
+		if doc.Syntax[i] != nil {
+			continue
+		}
+		for _, f := range doc.Records[i].Fields {
+			if ls[f.Line-1]+int(f.Col)-1 <= b {
+				d.Field = f.Name
+			}
+		}
+		doc.Syntax[i] = d
+	}
+}
+
+func readV1(name string, data []byte) (*Doc, error) {
+	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	d.CharsetReader = charsetReader
 	p := &v1Reader{name: name, d: d, doc: &Doc{Name: name, Format: FormatV1}}
@@ -114,7 +214,16 @@ func (p *v1Reader) fail(rec *source.Record, err error) {
 	if rec == nil {
 		rec = &source.Record{File: p.name, Line: line, Col: col, Type: TypeV1, Seq: len(p.doc.Records) + 1}
 	}
-	p.doc.add(*rec, diagAt(p.name, line, col, "XML syntax error: "+xmlMsg(err)+"; the rest of the file is not read"))
+	msg := "XML syntax error: " + xmlMsg(err)
+	if msg == "XML syntax error: invalid UTF-8" {
+		msg += " (not text); if the file is Windows-1252, declare it (encoding=\"windows-1252\" in its XML declaration, or --encoding windows-1252)"
+	}
+	d := diagAt(p.name, line, col, msg+"; the rest of the file is not read")
+	d.Rule = source.RuleText
+	if !strings.Contains(msg, "(not text)") {
+		d.Rule = ""
+	}
+	p.doc.add(*rec, d)
 }
 
 // batch reads the children of <batch>; false when a syntax error ended it.
@@ -329,4 +438,15 @@ func (p *v1Reader) trailer(root string) {
 			diagAt(p.name, line, col, "content after the end of the root element <"+root+">; the rest of the file is not read"))
 		return
 	}
+}
+
+// declaresEncoding reports whether an XML document starts with a
+// declaration that names its encoding.
+func declaresEncoding(data []byte) bool {
+	b := bytes.TrimLeft(data, " \t\r\n")
+	if !bytes.HasPrefix(b, []byte("<?xml")) {
+		return false
+	}
+	end := bytes.Index(b, []byte("?>"))
+	return end > 0 && bytes.Contains(b[:end], []byte("encoding"))
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"scimigrate/converter/source"
 )
@@ -33,9 +34,18 @@ import (
 // A JSON syntax error inside Items ends the reading: the item being read (or
 // a record at the error) carries it. The returned error, a
 // source.Diagnostic, is for documents that are not v3 user lists at all.
-func ReadV3(name string, data []byte) (*Doc, error) {
-	data = Normalize(data)
+func ReadV3(name string, data []byte) (*Doc, error) { return ReadV3Enc(name, data, nil) }
+
+// ReadV3Enc is ReadV3 for a document declared (--encoding) in enc (nil:
+// UTF-8), decoded to UTF-8 before parsing (positions are then those of
+// the decoded text). Every value must be text: bytes that are not UTF-8
+// (which encoding/json would replace by U+FFFD) and control characters,
+// including an escaped NUL (\u0000), reject their item with a diagnostic
+// at the offending byte or field.
+func ReadV3Enc(name string, data []byte, enc *source.Encoding) (*Doc, error) {
+	data = enc.Decode(Normalize(data))
 	r := &v3Reader{name: name, data: data, lines: newLines(data), doc: &Doc{Name: name, Format: FormatV3}, offset: -1}
+	r.checkRaw = !utf8.Valid(data)
 	r.d = json.NewDecoder(bytes.NewReader(data))
 	r.d.UseNumber()
 	if err := r.page(); err != nil {
@@ -58,6 +68,38 @@ type v3Reader struct {
 	items  bool // the Items array was reached
 	offset int
 	stop   bool // a syntax error ended the reading
+	// checkRaw: the document holds bytes that are not UTF-8; each item's
+	// bytes are checked to find them.
+	checkRaw bool
+}
+
+// text checks the item rec read from data[start:end]: its bytes (when the
+// document is not all UTF-8) and its values must be text. The first
+// problem is returned as the item's diagnostic.
+func (r *v3Reader) text(rec *source.Record, start, end int) *source.Diagnostic {
+	var utf8Only *source.Encoding
+	if r.checkRaw && start < end && end <= len(r.data) {
+		if _, te := utf8Only.Text(string(r.data[start:end])); te != nil {
+			off := start + te.Off
+			d := r.at(off, te.Msg+"; the user is not converted")
+			d.Rule = te.Rule
+			// The field is the last one whose key starts before the byte.
+			for _, f := range rec.Fields {
+				if fo := r.lines[f.Line-1] + int(f.Col) - 1; fo <= off {
+					d.Field = f.Name
+				}
+			}
+			return d
+		}
+	}
+	for _, f := range rec.Fields {
+		if _, te := utf8Only.Text(f.Value); te != nil {
+			d := diagAt(r.name, int(f.Line), int(f.Col), te.Msg+" (written as an escape in the JSON string); the user is not converted")
+			d.Field, d.Rule = f.Name, te.Rule
+			return d
+		}
+	}
+	return nil
 }
 
 // next returns the offset where the next token starts.
@@ -229,6 +271,9 @@ func (r *v3Reader) itemList() error {
 		syntax, err := r.item(&rec)
 		if err != nil {
 			return r.fail(&rec, err)
+		}
+		if syntax == nil {
+			syntax = r.text(&rec, off, int(r.d.InputOffset()))
 		}
 		r.emails(&rec)
 		r.doc.add(rec, syntax)

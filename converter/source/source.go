@@ -59,6 +59,9 @@ type Diagnostic struct {
 	Field    string // field name, "" when about the whole record
 	Column   int    // 1-based field position; 0 when not positional
 	Msg      string
+	// Rule names the rule broken when a reader knows it (RuleQuote, …);
+	// not printed. Tools cap the diagnostics they echo per rule.
+	Rule string
 }
 
 func (d Diagnostic) String() string {

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Path is a parsed attribute path.
@@ -495,6 +496,15 @@ func (p *parser) stringValue() (Value, error) {
 			return Value{Kind: String, Str: s}, nil
 		case c < 0x20:
 			return Value{}, p.errf("control character in string")
+		case c >= utf8.RuneSelf:
+			// A filter is text: bytes that are not UTF-8 have no canonical
+			// form (JSON would print them as U+FFFD, a different string).
+			r, n := utf8.DecodeRuneInString(p.in[p.pos:])
+			if r == utf8.RuneError && n == 1 {
+				return Value{}, p.errf("string is not valid UTF-8 (byte 0x%02x)", c)
+			}
+			p.pos += n
+			continue
 		}
 		p.pos++
 	}

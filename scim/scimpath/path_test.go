@@ -70,6 +70,7 @@ func TestParseErrors(t *testing.T) {
 		"", "1abc", "name.", "emails[", `emails[type eq "work"`, `emails[type eq]`, `emails[type zz "a"]`,
 		`emails[type eq "unterminated]`, `emails[type eq "a"]x`, "urn:x", `[type eq "a"]`, `a[b eq tru]`,
 		`emails[type eq "a"].`, `a[(b eq 1]`, "urn:ietf:params:scim:schemas:extension:spend:2.0:User:",
+		"A[A eq \"\xb1\"]", "a[b eq \"x\\n\xff\"]", "a[b eq \"\xe2\x82\"]", // not UTF-8: no canonical form
 	} {
 		_, err := Parse(in)
 		var pe *Error
@@ -107,6 +108,7 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"active", `emails[type eq "work"].value`, SpendApprover + `:report[primary eq true].approver.employeeNumber`,
 		`a[b eq "x" and (c pr or not (d gt 2))]`, SpendRole, `x[s eq "\u00e9\n"]`,
+		"A[A eq \"\xb1\"]", `a[b eq "\ud800"]`, "a[b eq \"\ufffd\"]",
 	} {
 		f.Add(s)
 	}
