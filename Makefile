@@ -1,7 +1,7 @@
 GO ?= go
 BENCH_ROWS ?= 100000
 
-.PHONY: all build demo test vet bench fuzz golden reference clean
+.PHONY: all build demo test vet bench fuzz golden reference report-html clean
 
 all: vet test
 
@@ -37,6 +37,17 @@ fuzz:
 GOLDEN_PKGS = $(shell grep -rl --include='*_test.go' 'flag.Bool."update"' . | xargs -n1 dirname | sort -u)
 golden:
 	$(GO) test $(GOLDEN_PKGS) -update
+
+# The sign-off documents, rendered for a look: plan.html of the plan fixtures
+# (creates, updates, a rejection), the outcome report of a generated file
+# applied to the simulator with 429s, 5xx and dropped connections, a plan
+# made against the live simulator and the outcome of applying it (changes by
+# attribute), and the report of a run stopped by a fatal error. The tests that render them check
+# their figures; open the files in a browser (they hold sample data only).
+REPORT_HTML_DIR ?= $(CURDIR)/bin/report-html
+report-html:
+	$(GO) test ./cmd/scimigrate/ -count=1 -run '^(TestPlanHTML|TestOutcomeHTML|TestOutcomeHTMLChanges|TestApplyReportsAfterFatalError)$$' -html-out $(REPORT_HTML_DIR)
+	@for f in plan.html plan-live.html report.html report-changes.html report-stopped.html; do echo "file://$(REPORT_HTML_DIR)/$$f"; done
 
 clean:
 	rm -rf bin

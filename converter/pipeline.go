@@ -84,7 +84,7 @@ type Stats struct {
 	RecordsIntents     int // 320 ID changes
 	RecordsRejected    int // rejected with errors (their own, or their user's)
 	RecordsUnsupported int // record types that are not converted
-	RecordsStopped     int // read, but a fatal error stopped the run before their outcome
+	RecordsStopped     int // read, but the run stopped (fatal input error, cancellation) before their outcome
 
 	Errors, Warnings int
 	Values           valueCounts

@@ -33,6 +33,11 @@ type Options struct {
 	RequestToken string
 	// AccessToken is a static bearer token that is also accepted (if set).
 	AccessToken string
+	// ExpireStaticTokens lets Faults.ExpireTokens answer the static
+	// AccessToken 401 too. By default only issued tokens, which a client can
+	// replace with the refresh grant, are expired: a client holding only a
+	// static token could not recover, and a rehearsal could not finish.
+	ExpireStaticTokens bool
 	// TokenTTL is the lifetime of issued access tokens (default 1h).
 	TokenTTL time.Duration
 	// RotateRefreshToken makes every grant return a new refresh token and
@@ -77,8 +82,9 @@ type Faults struct {
 	// recorded and processed but its connection is closed without a response.
 	DropAfterAccept float64
 	// ExpireTokens is the probability that an otherwise valid issued access
-	// token is answered 401 and revoked (the static AccessToken is answered
-	// 401 once but stays valid).
+	// token is answered 401 and revoked (the static AccessToken only with
+	// Options.ExpireStaticTokens: it is then answered 401 once but stays
+	// valid).
 	ExpireTokens float64
 	// MaxFaults stops injection after this many faults (0 = unlimited).
 	MaxFaults int

@@ -312,7 +312,7 @@ func (s *Server) authorize(r *http.Request, fd *faultDecision) (reason string, i
 		reason = "access token expired"
 	case !issued && !static:
 		reason = "invalid access token"
-	case fd.expire && s.takeFault(&s.stats.TokensExpired):
+	case fd.expire && (issued || s.opts.ExpireStaticTokens) && s.takeFault(&s.stats.TokensExpired):
 		if issued {
 			delete(s.tokens, tok)
 		}

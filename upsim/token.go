@@ -1,6 +1,8 @@
 package upsim
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -21,7 +23,21 @@ type tokenResponse struct {
 	TokenType    string `json:"token_type"`
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token"`
+	IDToken      string `json:"id_token,omitempty"`
 	Geolocation  string `json:"geolocation"`
+}
+
+// idToken returns an unsigned JWT whose subject is the company UUID, as
+// Concur's id_token names the company of a company-level token. Clients
+// read it for display only (the simulator signs nothing).
+func idToken(companyID string, now time.Time) string {
+	if companyID == "" {
+		return ""
+	}
+	enc := base64.RawURLEncoding
+	header := enc.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+	claims, _ := json.Marshal(map[string]any{"sub": companyID, "iat": now.Unix(), "iss": "upsim"})
+	return header + "." + enc.EncodeToString(claims) + "."
 }
 
 type tokenError struct {
@@ -124,6 +140,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		TokenType:    "Bearer",
 		AccessToken:  access,
 		RefreshToken: refresh,
+		IDToken:      idToken(s.opts.CompanyID, now),
 		Geolocation:  geo,
 	})
 }

@@ -1,8 +1,10 @@
 package upsim
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -158,5 +160,55 @@ func TestUnauthorized(t *testing.T) {
 		t.Fatalf("expired token: %d %v", st, body)
 	} else {
 		mustContain(t, body["detail"].(string), "expired")
+	}
+}
+
+// TestExpireTokensSparesStaticTokens: the token-expiry fault answers 401
+// only to issued tokens, which a client can renew, unless
+// ExpireStaticTokens asks for the static token to be expired too.
+func TestExpireTokensSparesStaticTokens(t *testing.T) {
+	for _, expireStatic := range []bool{false, true} {
+		opts := baseOpts()
+		opts.AccessToken = "static-token"
+		opts.ExpireStaticTokens = expireStatic
+		opts.Faults = Faults{ExpireTokens: 1}
+		c := newTC(t, opts)
+		st, _ := c.call("GET", "/profile/identity/v4/Users", nil)
+		if want := map[bool]int{false: 200, true: 401}[expireStatic]; st != want {
+			t.Errorf("ExpireStaticTokens=%v: static token answered %d, want %d", expireStatic, st, want)
+		}
+		// Issued tokens are expired either way.
+		status, body := c.grant(url.Values{"grant_type": {"refresh_token"}, "client_id": {testClientID},
+			"client_secret": {testSecret}, "refresh_token": {testRefresh}})
+		if status != 200 {
+			t.Fatal(status)
+		}
+		c.token = body["access_token"].(string)
+		if st, _ := c.call("GET", "/profile/identity/v4/Users", nil); st != 401 {
+			t.Errorf("issued token answered %d, want 401", st)
+		}
+	}
+}
+
+// TestIDTokenNamesCompany: with CompanyID set, the token answer carries an
+// id_token whose subject is the company UUID.
+func TestIDTokenNamesCompany(t *testing.T) {
+	opts := baseOpts()
+	opts.CompanyID = "2c1a7f3e-0000-4000-8000-000000000001"
+	opts.RequestToken = "crt"
+	c := newTC(t, opts)
+	status, body := c.grant(url.Values{"grant_type": {"password"}, "credtype": {"authtoken"}, "client_id": {testClientID},
+		"client_secret": {testSecret}, "username": {opts.CompanyID}, "password": {"crt"}})
+	if status != 200 {
+		t.Fatal(status, body)
+	}
+	idt, _ := body["id_token"].(string)
+	parts := strings.Split(idt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("id_token %q", idt)
+	}
+	claims, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil || !strings.Contains(string(claims), `"sub":"`+opts.CompanyID+`"`) {
+		t.Errorf("claims %s, %v", claims, err)
 	}
 }

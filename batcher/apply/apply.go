@@ -39,16 +39,34 @@
 //
 // A request is committed to the journal before it is sent. A request
 // whose answer never came (timeout or connection lost after the body was
-// sent, a 504, a retry budget spent, a process killed between commit and
-// provisionId) is "unconfirmed". Before anything else is sent, unconfirmed
-// requests are reconciled: after ReconcileDelay their creations are looked
-// up by employeeNumber (Identity v4.1 search, v4 lookup as fallback);
-// employees found are recorded as "reconciled" with their UUID, and
-// everything else (creations not found, PATCHes, which are idempotent) is
-// queued again. A re-sent creation that the service refuses because the
-// employee now exists (the lost request finished late) is looked up once
-// more and recorded as reconciled. Accepted requests are polled again on
-// resume; outcomes already recorded are kept.
+// sent, a 504, a 200 without a provisionId, a retry budget spent, a process
+// killed between commit and provisionId) is "unconfirmed". Before anything
+// else is sent, unconfirmed requests are reconciled. First the engine waits
+// for the service to settle what it may have accepted: it looks the
+// creations up by employeeNumber (Identity v4.1 search, v4 lookup as
+// fallback) until every one is found or Settle has passed. Each employee
+// found is converged: its live state (identity, spend and travel profiles)
+// is read, re-planned against what the creation carried (plan.Converge)
+// and only the difference is sent, as a "converge" PATCH whose outcome is
+// recorded on the creation — so a failure the service reported for the
+// lost request (INVALID_USER on the Approver extension, say) is reported
+// again with its code, and the creation is "partial", not "reconciled". A
+// PATCH of the lost request is done when applying it to the live state
+// changes nothing. Everything else is queued again, at most MaxBlindSends
+// times per operation and run; past that the run stops with a *GaveUpError
+// and the operations stay resumable. A creation the service refuses because
+// the user exists (409 UNIQUENESS — a lost request that finished late, or a
+// journal lost or reset) is converged the same way, whatever its flags, and
+// the employees referencing it are then sent with their references.
+// Accepted requests are polled again on resume; outcomes already recorded
+// are kept. The summary, and so the exit status, covers every operation of
+// the journal, from every run.
+//
+// # One run per journal
+//
+// journal.Open holds the journal's run lock for the length of the run; a
+// second run on the same journal fails at once with a *journal.LockedError
+// naming the holder.
 //
 // # Extension failures
 //
@@ -86,10 +104,23 @@ type Options struct {
 	// PollInterval is the first wait before reading a provision's status
 	// (default 5 s); waits double up to MaxPollInterval (default 60 s).
 	PollInterval, MaxPollInterval time.Duration
+	// MaxPollWait bounds how long one provision is polled before the run
+	// stops with a *GaveUpError, leaving it to the next run (default 1 h).
+	MaxPollWait time.Duration
 	// ReconcileDelay is the wait before looking up the employees of a
 	// request whose outcome was lost, so the service can finish what it
 	// accepted (default PollInterval).
 	ReconcileDelay time.Duration
+	// Settle bounds the wait for the service to settle requests whose
+	// outcome was lost before their creations are taken as not applied and
+	// sent again (default 2 min). The wait ends early once every creation
+	// is found.
+	Settle time.Duration
+	// MaxBlindSends bounds how often one operation is sent in a run in
+	// requests whose outcome stays unknown (no provisionId, 504, lost
+	// connection) and not found applied before the run stops with a
+	// *GaveUpError (default 5).
+	MaxBlindSends int
 	// Limits bound each Bulk request (default batcher.DefaultLimits).
 	Limits batcher.Limits
 	// StatusPageSize is the count asked per page of operation statuses
@@ -145,6 +176,15 @@ func (o *Options) defaults() {
 	}
 	if o.ReconcileDelay <= 0 {
 		o.ReconcileDelay = o.PollInterval
+	}
+	if o.MaxPollWait <= 0 {
+		o.MaxPollWait = time.Hour
+	}
+	if o.Settle <= 0 {
+		o.Settle = 2 * time.Minute
+	}
+	if o.MaxBlindSends <= 0 {
+		o.MaxBlindSends = 5
 	}
 	if o.StatusPageSize <= 0 {
 		o.StatusPageSize = 100
@@ -209,6 +249,8 @@ func RunSeq(ctx context.Context, opts Options, seq iter.Seq2[batcher.Operation, 
 			return nil, err
 		}
 	}
+	c.SetObserver(recordAttempts(j, opts.Logf)) // the request timeline of the outcome report
+	defer c.SetObserver(nil)
 	if err := j.SetMeta("base_url", c.BaseURL()); err != nil {
 		return nil, err
 	}
@@ -216,13 +258,15 @@ func RunSeq(ctx context.Context, opts Options, seq iter.Seq2[batcher.Operation, 
 	if resumed {
 		opts.Logf("resuming the run recorded in %s", opts.JournalPath)
 	}
+	recordRun(j, journal.EventRunStart, map[bool]string{false: "new", true: "resumed"}[resumed], opts.Logf)
 	runErr := e.run(ctx)
-	s, err := summarize(ctx, j)
+	recordRun(j, journal.EventRunEnd, errString(runErr), opts.Logf)
+	s, err := summarize(context.WithoutCancel(ctx), j)
 	if err != nil {
 		return nil, errors.Join(runErr, err)
 	}
 	s.Resumed = resumed
-	return s, runErr
+	return s, gaveUp(runErr, opts.JournalPath, s)
 }
 
 // load imports seq into a fresh journal, or checks that a journal already

@@ -26,6 +26,7 @@ const (
 	envCrashAt      = "SCIMIGRATE_TEST_CRASH_AT" // point:n (the n-th time the point is reached)
 	envCrashURL     = "SCIMIGRATE_TEST_CRASH_URL"
 	envCrashJournal = "SCIMIGRATE_TEST_CRASH_JOURNAL"
+	envCrashVariant = "SCIMIGRATE_TEST_CRASH_VARIANT" // "" or "unknown-approver"
 	crashOps        = 180
 )
 
@@ -44,6 +45,7 @@ func crashOptions(url, journalPath string, logf func(string, ...any)) Options {
 		PollInterval:    time.Millisecond,
 		MaxPollInterval: 2 * time.Millisecond,
 		ReconcileDelay:  time.Millisecond,
+		Settle:          time.Second,
 		StatusPageSize:  4,
 		Limits:          batcher.Limits{MaxOps: 15},
 		Env:             func(k string) string { return map[string]string{"SCIMIGRATE_ACCESS_TOKEN": testAccess}[k] },
@@ -67,9 +69,72 @@ func crashChild(at string) int {
 			time.Sleep(time.Hour)
 		}
 	}
-	s, err := Run(context.Background(), opts, population(crashOps))
+	s, err := Run(context.Background(), opts, crashPopulation(os.Getenv(envCrashVariant)))
 	fmt.Fprintf(os.Stderr, "crash child: finished without reaching %s: %v %v\n", at, s, err)
 	return 3
+}
+
+// crashPopulation is the input of a crash test: population(crashOps),
+// after (variant "unknown-approver") a creation whose approver does not
+// exist, first so that it goes in the first request.
+func crashPopulation(variant string) []batcher.Operation {
+	ops := population(crashOps)
+	if variant == "unknown-approver" {
+		ops = append([]batcher.Operation{createOp("employees.txt", 1, "X0001", "NOBODY")}, ops...)
+	}
+	return ops
+}
+
+// runCrashChild runs a child killed at point at (see crashChild).
+func runCrashChild(t *testing.T, simURL, jpath, at, variant string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envCrashAt+"="+at, envCrashURL+"="+simURL, envCrashJournal+"="+jpath, envCrashVariant+"="+variant)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("child (%s): %v\n%s", at, err, out)
+	}
+	ws, _ := ee.Sys().(syscall.WaitStatus)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("child (%s) was not killed: %v\n%s", at, err, out)
+	}
+}
+
+// TestResumeAfterSIGKILLReportsLostFailures: the run is killed after the
+// first Bulk request left, before its provisionId was committed, while the
+// service still works on it; that request carries a creation whose approver
+// does not exist. The resumed run waits for the service to settle, finds
+// every creation (none re-sent), re-plans the users against their live
+// state, and reports INVALID_USER again: the run, and every later resume,
+// exits 1.
+func TestResumeAfterSIGKILLReportsLostFailures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	sim := newSim(t, upsim.Options{Seed: 150, PageSize: 4, CompletionDelay: 300 * time.Millisecond})
+	jpath := filepath.Join(t.TempDir(), "journal.db")
+	runCrashChild(t, sim.URL(), jpath, "sent:1", "unknown-approver")
+	logs := &logBuf{}
+	opts := crashOptions(sim.URL(), jpath, logs.Logf)
+	opts.Settle = 10 * time.Second // ends as soon as every creation is found
+	ops := crashPopulation("unknown-approver")
+	for run := 1; run <= 2; run++ {
+		s, err := Run(context.Background(), opts, ops)
+		if err != nil {
+			t.Fatalf("resume %d: %v\n%s", run, err, logs)
+		}
+		if !s.Resumed || s.ExitCode() != 1 || s.Partial != 1 || s.Unfinished != 0 || s.Succeeded+s.Reconciled != crashOps {
+			t.Fatalf("resume %d: summary %s\n%s", run, s, logs)
+		}
+		if f := s.Failures[0]; f.EmployeeNumber != "X0001" || !strings.Contains(fmt.Sprint(f.Errors), "INVALID_USER") {
+			t.Errorf("resume %d: failure %+v does not report INVALID_USER", run, f)
+		}
+	}
+	checkUsers(t, sim, ops[1:])
+	if st := sim.Stats(); st.DuplicateAttempts != 0 || st.Creates != len(ops) {
+		t.Errorf("%d creations re-sent (refused as duplicates), %d users created for %d creations", st.DuplicateAttempts, st.Creates, len(ops))
+	}
 }
 
 func TestResumeAfterSIGKILL(t *testing.T) {
@@ -96,17 +161,7 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 			sim := newSim(t, upsim.Options{Seed: int64(100 + i), PageSize: 4, CompletionDelay: 15*time.Millisecond + tt.delay})
 			jpath := filepath.Join(t.TempDir(), "journal.db")
 			for _, at := range tt.crashes {
-				cmd := exec.Command(os.Args[0], "-test.run=^$")
-				cmd.Env = append(os.Environ(), envCrashAt+"="+at, envCrashURL+"="+sim.URL(), envCrashJournal+"="+jpath)
-				out, err := cmd.CombinedOutput()
-				var ee *exec.ExitError
-				if !errors.As(err, &ee) {
-					t.Fatalf("child (%s): %v\n%s", at, err, out)
-				}
-				ws, _ := ee.Sys().(syscall.WaitStatus)
-				if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-					t.Fatalf("child (%s) was not killed: %v\n%s", at, err, out)
-				}
+				runCrashChild(t, sim.URL(), jpath, at, "")
 			}
 			logs := &logBuf{}
 			opts := crashOptions(sim.URL(), jpath, logs.Logf)

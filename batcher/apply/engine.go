@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"scimigrate/batcher"
 	"scimigrate/batcher/client"
@@ -24,6 +25,7 @@ type engine struct {
 	sending int            // requests between Prepare and the service's answer
 	polling map[int64]bool // accepted requests being tracked
 	resend  []prepared     // requests prepared by a 413 split, to send first
+	blind   map[int64]int  // operations queued again after a lost outcome, this run
 	wg      sync.WaitGroup
 	fatal   error
 }
@@ -43,7 +45,7 @@ type event struct {
 
 func newEngine(j *journal.Journal, c *client.Client, o Options) *engine {
 	return &engine{j: j, c: c, o: o, lim: batcher.NewBuilder(o.Limits).Limits(),
-		events: make(chan event, 16), polling: map[int64]bool{}}
+		events: make(chan event, 16), polling: map[int64]bool{}, blind: map[int64]int{}}
 }
 
 func (e *engine) run(ctx context.Context) error {
@@ -239,7 +241,7 @@ func (e *engine) dispatchPlanned(ctx context.Context, ops []journal.Op) (bool, e
 				continue
 			}
 		}
-		fail.State, fail.Outcome = journal.StateFailed, journal.OutcomeFailed
+		fail.BulkID, fail.State, fail.Outcome = op.BulkID, journal.StateFailed, journal.OutcomeFailed
 		e.o.Logf("operation %s not sent: %s", op.BulkID, fail.Message)
 		if err := e.j.Fail(ctx, op.Seq, *fail); err != nil {
 			return false, err
@@ -305,7 +307,7 @@ loop:
 				continue
 			}
 		}
-		fail.State, fail.Outcome = journal.StateFailed, journal.OutcomeFailed
+		fail.BulkID, fail.State, fail.Outcome = op.BulkID, journal.StateFailed, journal.OutcomeFailed
 		e.o.Logf("operation %s not sent: %s", op.BulkID, fail.Message)
 		if err := e.j.Fail(ctx, op.Seq, *fail); err != nil {
 			return false, err
@@ -484,7 +486,12 @@ func (e *engine) split(ctx context.Context, id int64) ([]prepared, error) {
 func (e *engine) poll(ctx context.Context, id int64, provisionID string) error {
 	wait := e.o.PollInterval
 	var total int
+	since := e.o.Clock.Now()
 	for {
+		if waited := e.o.Clock.Now().Sub(since); waited >= e.o.MaxPollWait {
+			return &GaveUpError{Reason: fmt.Sprintf("provision %s (request %d) still not completed after %s of polling; it stays accepted and is polled again by the next run",
+				provisionID, id, waited.Round(time.Millisecond))}
+		}
 		if err := e.o.Clock.Sleep(ctx, wait); err != nil {
 			return err
 		}
@@ -512,32 +519,30 @@ func (e *engine) poll(ctx context.Context, id int64, provisionID string) error {
 	}
 	start, seen := 1, 0
 	for len(byBulk) > 0 {
-		page, err := e.c.StatusOperations(ctx, provisionID, start, e.o.StatusPageSize)
+		sp, err := e.c.StatusOperations(ctx, provisionID, start, e.o.StatusPageSize)
 		if err != nil {
 			return fmt.Errorf("provision %s operations: %w", provisionID, err)
 		}
-		var outs []journal.Outcome
-		completed := 0
-		for i := range page.Operations {
-			st := &page.Operations[i]
+		var (
+			outs []journal.Outcome
+			page []*journal.Op
+		)
+		for i := range sp.Operations {
+			st := &sp.Operations[i]
 			op, ok := byBulk[st.BulkID]
 			if !ok || !st.Status.Completed {
 				continue
 			}
-			out := e.outcome(op, st)
-			if out.State == journal.StateFailed && op.Reconciled && op.Method == "POST" && op.Kind == journal.KindOp {
-				// A creation re-sent after reconciliation may collide with
-				// the lost first attempt, which the service finished later.
-				if users, lerr := e.c.LookupEmployee(ctx, op.EmployeeNumber); lerr == nil && len(users) > 0 {
-					out = journal.Outcome{BulkID: op.BulkID, State: journal.StateDone, Outcome: journal.OutcomeReconciled,
-						UUID: users[0].ID, Message: "created by an earlier request whose outcome was lost"}
-				}
-			}
-			outs = append(outs, out)
+			outs = append(outs, e.outcome(op, st))
+			page = append(page, op)
 			delete(byBulk, st.BulkID)
+		}
+		if err := e.resolveExisting(ctx, page, outs); err != nil {
+			return fmt.Errorf("provision %s: %w", provisionID, err)
+		}
+		for i, op := range page {
 			if op.Kind == journal.KindOp {
-				completed++
-				e.o.Progress.Completed(1, out.State == journal.StateFailed || out.Outcome == journal.OutcomePartial)
+				e.o.Progress.Completed(1, outs[i].State == journal.StateFailed || outs[i].Outcome == journal.OutcomePartial)
 			}
 		}
 		if len(outs) > 0 {
@@ -546,9 +551,9 @@ func (e *engine) poll(ctx context.Context, id int64, provisionID string) error {
 			}
 			e.o.hook("recorded")
 		}
-		n := len(page.Operations)
+		n := len(sp.Operations)
 		seen += n
-		t := page.TotalResults
+		t := sp.TotalResults
 		if t == 0 {
 			t = total
 		}
@@ -562,46 +567,6 @@ func (e *engine) poll(ctx context.Context, id int64, provisionID string) error {
 		e.o.Logf("provision %s completed without reporting %d operations; reconciling them", provisionID, lost)
 	}
 	return err
-}
-
-// reconcile settles requests whose outcome is unknown: creations whose
-// employee now exists are done; everything else is queued again.
-func (e *engine) reconcile(ctx context.Context, reqs []journal.Request) error {
-	if err := e.o.Clock.Sleep(ctx, e.o.ReconcileDelay); err != nil {
-		return err
-	}
-	for _, r := range reqs {
-		ops, err := e.j.RequestOps(ctx, r.ID)
-		if err != nil {
-			return err
-		}
-		var nums []string
-		for _, op := range ops {
-			if op.Kind == journal.KindOp && op.Method == "POST" {
-				nums = append(nums, op.EmployeeNumber)
-			}
-		}
-		users, err := e.lookup(ctx, nums)
-		if err != nil {
-			return fmt.Errorf("reconciling request %d: %w", r.ID, err)
-		}
-		found := map[int64]string{}
-		for _, op := range ops {
-			if op.Kind == journal.KindOp && op.Method == "POST" {
-				if u := users[op.EmployeeNumber]; len(u) > 0 {
-					found[op.Seq] = u[0].ID
-				}
-			}
-		}
-		e.o.Logf("request %d reconciled: %d of %d operations found applied, %d queued again", r.ID, len(found), len(ops), len(ops)-len(found))
-		if err := e.j.Reconcile(ctx, r.ID, found); err != nil {
-			return err
-		}
-		for range found {
-			e.o.Progress.Completed(1, false)
-		}
-	}
-	return nil
 }
 
 // lookup resolves employeeNumbers with the v4.1 search, falling back to one

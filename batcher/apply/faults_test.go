@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"scimigrate/batcher"
+	"scimigrate/batcher/journal"
 	"scimigrate/upsim"
 )
 
@@ -43,12 +44,6 @@ func TestRunWithFaults(t *testing.T) {
 			}
 			ops := population(300)
 			s, err := Run(context.Background(), opts, ops)
-			for attempt := 0; err != nil && attempt < 5; attempt++ {
-				// A fatal error (retries exhausted) leaves the journal
-				// consistent; running again finishes the job.
-				t.Logf("run stopped: %v; running again", err)
-				s, err = Run(context.Background(), opts, ops)
-			}
 			if err != nil {
 				t.Fatalf("Run: %v\n%s", err, logs)
 			}
@@ -124,5 +119,29 @@ func TestRunRejectsBadInput(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestSecondRunRefused: a run on a journal another run holds stops before
+// sending anything, naming the journal and the holder.
+func TestSecondRunRefused(t *testing.T) {
+	sim := newSim(t, upsim.Options{Seed: 6})
+	opts := testOptions(t, sim, t.TempDir(), &logBuf{})
+	held, err := journal.Open(opts.JournalPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	_, err = Run(context.Background(), opts, []batcher.Operation{createOp("f.txt", 1, "A")})
+	if !errors.Is(err, journal.ErrLocked) || !strings.Contains(err.Error(), opts.JournalPath) || !strings.Contains(err.Error(), "pid ") {
+		t.Fatalf("err = %v, want the journal named as in use", err)
+	}
+	if st := sim.Stats(); st.BulkReceived != 0 {
+		t.Errorf("%d Bulk requests sent by the refused run", st.BulkReceived)
+	}
+	// status works meanwhile and names the run in progress.
+	var status bytes.Buffer
+	if err := Status(context.Background(), opts.JournalPath, &status); err != nil || !strings.Contains(status.String(), "a run is importing them: pid ") {
+		t.Errorf("status while held: %v\n%s", err, status.String())
 	}
 }

@@ -129,6 +129,7 @@ func testOptions(t *testing.T, sim *upsim.Server, dir string, logs *logBuf) Opti
 		PollInterval:    time.Millisecond,
 		MaxPollInterval: 4 * time.Millisecond,
 		ReconcileDelay:  time.Millisecond,
+		Settle:          time.Second,
 		StatusPageSize:  7,
 		Env:             func(k string) string { return env[k] },
 		Clock:           quickClock{},

@@ -152,7 +152,11 @@ func Status(ctx context.Context, journalPath string, w io.Writer) error {
 	if _, ok, err := j.Imported(); err != nil {
 		return err
 	} else if !ok {
-		_, err := fmt.Fprintf(w, "journal %s: no operations imported yet\n", journalPath)
+		msg := "no operations imported yet"
+		if h := journal.Holder(journalPath); h != "" {
+			msg += "; a run is importing them: " + h
+		}
+		_, err := fmt.Fprintf(w, "journal %s: %s\n", journalPath, msg)
 		return err
 	}
 	c, err := j.Counts(ctx)
@@ -161,6 +165,9 @@ func Status(ctx context.Context, journalPath string, w io.Writer) error {
 	}
 	base, _, _ := j.Meta("base_url")
 	fmt.Fprintf(w, "journal:    %s\n", journalPath)
+	if h := journal.Holder(journalPath); h != "" {
+		fmt.Fprintf(w, "run:        in progress, %s\n", h)
+	}
 	if base != "" {
 		fmt.Fprintf(w, "service:    %s\n", base)
 	}

@@ -22,7 +22,15 @@ func TestScale(t *testing.T) {
 	ops := population(20000)
 	start := time.Now()
 	s, err := Run(context.Background(), opts, ops)
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !s.OK() || s.Succeeded != len(ops) {
+		t.Fatalf("summary: %s", s)
+	}
+	checkUsers(t, sim, ops)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	t.Logf("%v %s in %v; heap %d MB", err, s, time.Since(start), ms.HeapAlloc>>20)
+	t.Logf("%s in %v; heap %d MB", s, elapsed, ms.HeapAlloc>>20)
 }

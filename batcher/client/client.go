@@ -54,6 +54,9 @@ type Config struct {
 	// Secrets are strings to redact from logs and errors (tokens, client
 	// secret). Tokens obtained at run time are added automatically.
 	Secrets []string
+	// OnAttempt, when set, is told about every HTTP attempt (see
+	// AttemptInfo); it is called from the calling goroutine.
+	OnAttempt func(AttemptInfo)
 }
 
 // Client is safe for concurrent use.
@@ -64,6 +67,8 @@ type Client struct {
 
 	mu      sync.RWMutex
 	secrets []string
+
+	observer atomic.Pointer[func(AttemptInfo)] // SetObserver (observe.go)
 }
 
 // New returns a Client for cfg.
@@ -245,6 +250,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		resp, body, written, err := c.attempt(ctx, cl)
+		c.observe(cl, attempt, resp, err)
 		var ae *authError
 		if errors.As(err, &ae) {
 			return 0, ae.err

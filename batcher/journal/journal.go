@@ -16,6 +16,10 @@
 // request still "prepared" when a run starts may or may not have reached the
 // service and is treated as unconfirmed. No token or credential is ever
 // written here.
+//
+// One run at a time: Open holds an exclusive lock for the run (lock.go);
+// OpenExisting, for status and reports, does not. Errors name the journal
+// and the operation or request they are about.
 package journal
 
 import (
@@ -121,6 +125,10 @@ const (
 	KindOp    = "op"    // an operation from the input
 	KindRefs  = "refs"  // PATCH adding the references of a split creation
 	KindRetry = "retry" // PATCH re-sending a spend/travel extension that failed transiently
+	// KindConverge is a PATCH bringing an existing user (a creation whose
+	// outcome was lost, or refused because the user exists) to what its
+	// creation carried: only the difference from the user's live state.
+	KindConverge = "converge"
 )
 
 // Request states.
@@ -147,19 +155,34 @@ type Journal struct {
 	db   *sql.DB
 	path string
 	now  func() time.Time
+	lock *runLock // held by a run (Open), nil for readers (OpenExisting)
 }
 
-// Open opens or creates the journal at path (mode 0600).
+// Open opens or creates the journal at path (mode 0600) for a run: it
+// holds the journal's run lock until Close (see LockedError), so a second
+// run on the same journal, in this process or another, is refused at once.
 func Open(path string) (*Journal, error) {
+	l, err := lock(path)
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
+		l.release()
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	f.Close()
-	return open(path)
+	j, err := open(path)
+	if err != nil {
+		l.release()
+		return nil, err
+	}
+	j.lock = l
+	return j, nil
 }
 
-// OpenExisting opens a journal that must already exist.
+// OpenExisting opens a journal that must already exist, without the run
+// lock: for status, reports and inspection while a run may hold it.
 func OpenExisting(path string) (*Journal, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
@@ -200,8 +223,11 @@ func open(path string) (*Journal, error) {
 	return j, nil
 }
 
-// Close closes the journal.
-func (j *Journal) Close() error { return j.db.Close() }
+// Close closes the journal and releases the run lock.
+func (j *Journal) Close() error {
+	err := j.db.Close()
+	return errors.Join(err, j.lock.release())
+}
 
 // Path returns the file name.
 func (j *Journal) Path() string { return j.path }
@@ -215,13 +241,13 @@ func (j *Journal) Meta(key string) (string, bool, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
-	return v, err == nil, err
+	return v, err == nil, j.wrap("reading "+key, err)
 }
 
 // SetMeta writes a meta value.
 func (j *Journal) SetMeta(key, value string) error {
 	_, err := j.db.Exec(`INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
-	return err
+	return j.wrap("writing "+key, err)
 }
 
 func (j *Journal) tx(ctx context.Context, fn func(*sql.Tx) error) error {
@@ -317,7 +343,7 @@ func (j *Journal) ImportedPlan() (string, error) {
 func (j *Journal) BeginImport(ctx context.Context) (*Import, error) {
 	tx, err := j.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, j.wrap("starting the import", err)
 	}
 	for _, t := range []string{"ops", "deps", "requests", "extensions"} {
 		if _, err := tx.Exec(`DELETE FROM ` + t); err != nil {
@@ -367,7 +393,10 @@ func (im *Import) Add(op *batcher.Operation) error {
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 		return fmt.Errorf("duplicate bulkId %q (%s): bulkIds must be unique within a run", op.BulkID, op.SourceString())
 	}
-	return err
+	if err != nil {
+		return im.j.wrap(fmt.Sprintf("importing operation %s (%s)", op.BulkID, op.SourceString()), err)
+	}
+	return nil
 }
 
 // Hash returns the input hash of what was added so far.
@@ -390,7 +419,7 @@ func (im *Import) Commit(lim batcher.Limits) error {
 	}
 	if err := dependencies(im.tx); err != nil {
 		im.tx.Rollback()
-		return err
+		return im.j.wrap("ordering the imported operations", err)
 	}
 	meta := map[string]string{"input_hash": im.hash.Sum(), "op_count": fmt.Sprint(im.n), "imported_at": im.j.stamp()}
 	for k, v := range im.meta {
@@ -399,10 +428,10 @@ func (im *Import) Commit(lim batcher.Limits) error {
 	for k, v := range meta {
 		if _, err := im.tx.Exec(`INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, k, v); err != nil {
 			im.tx.Rollback()
-			return err
+			return im.j.wrap("recording the import", err)
 		}
 	}
-	return im.tx.Commit()
+	return im.j.wrap(fmt.Sprintf("committing the import of %d operations", im.n), im.tx.Commit())
 }
 
 func nonNil(s []string) []string {

@@ -185,16 +185,36 @@ func TestReconcileAndLost(t *testing.T) {
 		t.Fatalf("unconfirmed %+v", reqs)
 	}
 	sent, _ := j.RequestOps(ctx, id)
-	if err := j.Reconcile(ctx, id, map[int64]string{sent[0].Seq: "u-B"}); err != nil {
+	// B was found: done, with a PATCH converging it queued; C goes back.
+	requeued, err := j.ReconcileOutcomes(ctx, id, map[int64]Outcome{sent[0].Seq: {BulkID: sent[0].BulkID, State: StateDone,
+		Outcome: OutcomeReconciled, UUID: "u-B", Retries: []NewOp{{Kind: KindConverge, BulkID: "in.txt-2-converge", Method: "PATCH",
+			Path: "/Users/u-B", Data: []byte(`{"Operations":[]}`)}}}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if len(requeued) != 1 || requeued[0] != sent[1].Seq {
+		t.Errorf("requeued %v, want [%d]", requeued, sent[1].Seq)
+	}
 	ready, _ = j.Ready(ctx, 0, 10)
-	if len(ready) != 1 || ready[0].BulkID != "in.txt-3" || !ready[0].Reconciled || ready[0].Attempts != 1 {
-		t.Fatalf("requeued %+v", ready)
+	if len(ready) != 2 || ready[0].BulkID != "in.txt-3" || !ready[0].Reconciled || ready[0].Attempts != 1 ||
+		ready[1].Kind != KindConverge || ready[1].ParentUUID != "u-B" {
+		t.Fatalf("ready after reconciling %+v", ready)
 	}
 	c, _ := j.Counts(ctx)
 	if c.Outcomes[OutcomeReconciled] != 1 || c.Requests[ReqReconciled] != 1 {
 		t.Errorf("counts %+v", c)
+	}
+	// The converging PATCH meets the failure the lost request met: B is
+	// partial, not reconciled.
+	conv := ready[1]
+	id2, _ := j.Prepare(ctx, Prepared{Body: []byte(`{}`), Ops: []PreparedOp{{Seq: conv.Seq, Path: conv.Path}}})
+	if err := j.Record(ctx, id2, []Outcome{{BulkID: conv.BulkID, State: StateDone, Outcome: OutcomePartial, UUID: "u-B",
+		Extensions: []Ext{{Name: scimpath.SpendApprover, Result: "error", HTTPCode: 404, Messages: []Message{{Code: "INVALID_USER"}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = j.Counts(ctx)
+	if c.Outcomes[OutcomeReconciled] != 0 || c.Outcomes[OutcomePartial] != 1 {
+		t.Errorf("outcomes after a failed convergence %+v", c.Outcomes)
 	}
 }
 
@@ -242,7 +262,7 @@ func TestOddFileNames(t *testing.T) {
 		j.Close()
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
-			if e.Name() != name && e.Name() != name+"-wal" && e.Name() != name+"-shm" {
+			if e.Name() != name && e.Name() != name+"-wal" && e.Name() != name+"-shm" && e.Name() != name+".lock" {
 				t.Errorf("%s: stray file %q", name, e.Name())
 			}
 		}
@@ -254,5 +274,53 @@ func TestOddFileNames(t *testing.T) {
 			t.Errorf("%s: meta not kept", name)
 		}
 		j.Close()
+	}
+}
+
+// TestScheduledRequests: --create-only operations are scheduled at import
+// (batcher.Order); NextPlanned hands out the first scheduled request only
+// once the creations it waits for are complete, in body order; a plan's
+// operations (already scheduled) are imported as they are; scheduled and
+// unscheduled operations do not mix.
+func TestScheduledRequests(t *testing.T) {
+	ctx := context.Background()
+	j := newJournal(t, op(1, "A", "B"), op(2, "B", "A"), op(3, "C", "A"))
+	ops, ready, err := j.NextPlanned(ctx)
+	if err != nil || !ready || fmt.Sprint(bulkIDs(ops)) != "[in.txt-1 in.txt-2]" {
+		t.Fatalf("first request %v ready %v err %v", bulkIDs(ops), ready, err)
+	}
+	var pops []PreparedOp
+	for _, o := range ops {
+		pops = append(pops, PreparedOp{Seq: o.Seq, Path: "/Users"})
+	}
+	id, _ := j.Prepare(ctx, Prepared{Body: []byte(`{}`), Ops: pops})
+	ops, ready, _ = j.NextPlanned(ctx)
+	if ready || fmt.Sprint(bulkIDs(ops)) != "[in.txt-3 in.txt-1-refs in.txt-2-refs]" {
+		t.Fatalf("second request %v ready %v (want not ready: A and B not complete)", bulkIDs(ops), ready)
+	}
+	if ops[1].Path != batcher.ParentRef+"in.txt-1" || ops[1].Kind != KindRefs {
+		t.Errorf("reference patch %+v", ops[1])
+	}
+	j.Record(ctx, id, []Outcome{{BulkID: "in.txt-1", State: StateDone, Outcome: OutcomeSuccess, UUID: "u-A"},
+		{BulkID: "in.txt-2", State: StateDone, Outcome: OutcomeSuccess, UUID: "u-B"}})
+	if ops, ready, _ = j.NextPlanned(ctx); !ready || len(ops) != 3 || ops[1].ParentUUID != "u-A" {
+		t.Errorf("after A and B: %v ready %v", bulkIDs(ops), ready)
+	}
+
+	// The same operations scheduled by a plan import as they are.
+	sched := []batcher.Operation{op(1, "A"), op(2, "B")}
+	sched[0].Request, sched[1].Request = 1, 2
+	pj := newJournal(t, sched...)
+	if ops, ready, _ := pj.NextPlanned(ctx); !ready || fmt.Sprint(bulkIDs(ops)) != "[in.txt-1]" {
+		t.Errorf("plan import: first request %v", bulkIDs(ops))
+	}
+	im, _ := pj.BeginImport(ctx)
+	defer im.Rollback()
+	if err := im.Add(&sched[0]); err != nil {
+		t.Fatal(err)
+	}
+	plain := op(3, "C")
+	if err := im.Add(&plain); err == nil {
+		t.Error("an unscheduled operation was added to a scheduled import")
 	}
 }

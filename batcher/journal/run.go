@@ -131,20 +131,21 @@ func (j *Journal) ready(ctx context.Context, cond string, after int64, limit int
 	rows, err := j.db.QueryContext(ctx, `SELECT `+opCols+opFrom+
 		`WHERE o.state = 'pending' AND o.waiting = 0 `+cond+`AND o.seq > ? ORDER BY o.seq LIMIT ?`, after, limit)
 	if err != nil {
-		return nil, err
+		return nil, j.wrap("reading the operations ready to send", err)
 	}
-	return scanOps(rows)
+	ops, err := scanOps(rows)
+	return ops, j.wrap("reading the operations ready to send", err)
 }
 
 // Get returns one operation.
 func (j *Journal) Get(ctx context.Context, seq int64) (*Op, error) {
 	rows, err := j.db.QueryContext(ctx, `SELECT `+opCols+opFrom+`WHERE o.seq = ?`, seq)
 	if err != nil {
-		return nil, err
+		return nil, j.wrap(fmt.Sprintf("reading operation %d", seq), err)
 	}
 	ops, err := scanOps(rows)
 	if err != nil {
-		return nil, err
+		return nil, j.wrap(fmt.Sprintf("reading operation %d", seq), err)
 	}
 	if len(ops) == 0 {
 		return nil, fmt.Errorf("journal: no operation %d", seq)
@@ -156,9 +157,10 @@ func (j *Journal) Get(ctx context.Context, seq int64) (*Op, error) {
 func (j *Journal) RequestOps(ctx context.Context, reqID int64) ([]Op, error) {
 	rows, err := j.db.QueryContext(ctx, `SELECT `+opCols+opFrom+`WHERE o.request_id = ? AND o.state = 'sent' ORDER BY o.seq`, reqID)
 	if err != nil {
-		return nil, err
+		return nil, j.wrap(fmt.Sprintf("reading the operations of request %d", reqID), err)
 	}
-	return scanOps(rows)
+	ops, err := scanOps(rows)
+	return ops, j.wrap(fmt.Sprintf("reading the operations of request %d", reqID), err)
 }
 
 // Counts summarises the queue.
@@ -177,6 +179,11 @@ type Counts struct {
 
 // Counts reads the queue's counters.
 func (j *Journal) Counts(ctx context.Context) (Counts, error) {
+	c, err := j.counts(ctx)
+	return c, j.wrap("counting operations", err)
+}
+
+func (j *Journal) counts(ctx context.Context) (Counts, error) {
 	c := Counts{Requests: map[string]int{}, Outcomes: map[string]int{}}
 	rows, err := j.db.QueryContext(ctx, `SELECT kind, state, waiting <= 0, outcome, count(*) FROM ops GROUP BY 1, 2, 3, 4`)
 	if err != nil {
@@ -287,7 +294,15 @@ func (j *Journal) Prepare(ctx context.Context, p Prepared) (int64, error) {
 		id, err = j.prepare(tx, p)
 		return err
 	})
-	return id, err
+	return id, j.wrap("preparing "+describePrepared(p), err)
+}
+
+// describePrepared names a request about to be sent for an error message.
+func describePrepared(p Prepared) string {
+	if len(p.Ops) == 0 {
+		return "an empty request"
+	}
+	return fmt.Sprintf("a request of %d operations (the first is operation %d)", len(p.Ops), p.Ops[0].Seq)
 }
 
 // PrepareSplit replaces a request the service refused as too large (413)
@@ -307,25 +322,25 @@ func (j *Journal) PrepareSplit(ctx context.Context, old int64, parts []Prepared)
 		}
 		return nil
 	})
-	return ids, err
+	return ids, j.wrap(fmt.Sprintf("splitting request %d", old), err)
 }
 
 // Accept records the provisionId of a request the service accepted.
 func (j *Journal) Accept(ctx context.Context, reqID int64, provisionID string) error {
 	_, err := j.db.ExecContext(ctx, `UPDATE requests SET state = 'accepted', provision_id = ?, accepted_at = ? WHERE id = ?`, provisionID, j.stamp(), reqID)
-	return err
+	return j.wrap(fmt.Sprintf("recording provision %s of request %d", provisionID, reqID), err)
 }
 
 // Unconfirm marks a request whose outcome is unknown.
 func (j *Journal) Unconfirm(ctx context.Context, reqID int64, reason string) error {
 	_, err := j.db.ExecContext(ctx, `UPDATE requests SET state = 'unconfirmed', error = ? WHERE id = ?`, reason, reqID)
-	return err
+	return j.wrap(fmt.Sprintf("marking request %d unconfirmed", reqID), err)
 }
 
 // Reject records a request the service refused as a whole: nothing in it
 // was applied, and its operations fail with the given error.
 func (j *Journal) Reject(ctx context.Context, reqID int64, httpCode int, code, message string) error {
-	return j.tx(ctx, func(tx *sql.Tx) error {
+	return j.wrap(fmt.Sprintf("recording that request %d was refused", reqID), j.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`UPDATE requests SET state = 'rejected', http_code = ?, error = ?, completed_at = ? WHERE id = ?`,
 			httpCode, strings.TrimSpace(code+" "+message), j.stamp(), reqID); err != nil {
 			return err
@@ -336,11 +351,11 @@ func (j *Journal) Reject(ctx context.Context, reqID int64, httpCode int, code, m
 		}
 		for _, s := range seqs {
 			if err := j.finish(tx, s, reqID, Outcome{State: StateFailed, Outcome: OutcomeFailed, HTTPCode: httpCode, MsgCode: code, Message: message}); err != nil {
-				return err
+				return j.opErr(tx, s, reqID, "recording its failure", err)
 			}
 		}
 		return nil
-	})
+	}))
 }
 
 // Request is a journal request row.
@@ -360,6 +375,11 @@ type Request struct {
 
 // Requests lists requests in the given states (all when none given).
 func (j *Journal) Requests(ctx context.Context, states ...string) ([]Request, error) {
+	r, err := j.requests(ctx, states...)
+	return r, j.wrap("reading requests", err)
+}
+
+func (j *Journal) requests(ctx context.Context, states ...string) ([]Request, error) {
 	q := `SELECT id, body_sha256, size, ops, state, provision_id, http_code, error, prepared_at, accepted_at, completed_at FROM requests`
 	var args []any
 	if len(states) > 0 {
@@ -396,6 +416,10 @@ type Message struct {
 // not be applied.
 const ExtReferences = "references"
 
+// ExtReconciliation names the pseudo-extension recording a converging PATCH
+// (KindConverge) that failed as a whole.
+const ExtReconciliation = "reconciliation"
+
 // Ext is one extension's outcome.
 type Ext struct {
 	Name     string
@@ -407,6 +431,7 @@ type Ext struct {
 
 // NewOp is a derived operation queued with an outcome.
 type NewOp struct {
+	Kind   string // KindRetry (default) or KindConverge
 	BulkID string
 	Method string
 	Path   string
@@ -481,11 +506,21 @@ func (j *Journal) finish(tx *sql.Tx, seq, reqID int64, o Outcome) error {
 			return err
 		}
 	}
-	for _, r := range o.Retries {
-		if _, err := tx.Exec(`INSERT INTO ops(bulk_id, kind, parent, method, path, employee_number, user_name, data, refs, sources, updated_at)
-			SELECT ?, 'retry', seq, ?, ?, employee_number, user_name, ?, '[]', sources, ? FROM ops WHERE seq = ?`,
-			r.BulkID, r.Method, r.Path, r.Data, j.stamp(), target); err != nil {
+	if kind == KindConverge && o.State == StateFailed && !failedExt {
+		if err := upsertExt(tx, target, reqID, Ext{Name: ExtReconciliation, Result: "error", HTTPCode: o.HTTPCode,
+			Messages: []Message{{Code: o.MsgCode, Message: o.Message, SchemaPath: o.SchemaPath, Type: "error"}}}); err != nil {
 			return err
+		}
+	}
+	for _, r := range o.Retries {
+		k := r.Kind
+		if k == "" {
+			k = KindRetry
+		}
+		if _, err := tx.Exec(`INSERT INTO ops(bulk_id, kind, parent, method, path, employee_number, user_name, data, refs, sources, updated_at)
+			SELECT ?, ?, seq, ?, ?, employee_number, user_name, ?, '[]', sources, ? FROM ops WHERE seq = ?`,
+			r.BulkID, k, r.Method, r.Path, r.Data, j.stamp(), target); err != nil {
+			return fmt.Errorf("queueing %s %s: %w", k, r.BulkID, err)
 		}
 	}
 	_, err := tx.Exec(`UPDATE ops SET waiting = waiting - 1 WHERE seq IN (SELECT op FROM deps WHERE dep = ?)`, seq)
@@ -495,8 +530,8 @@ func (j *Journal) finish(tx *sql.Tx, seq, reqID int64, o Outcome) error {
 // recompute derives a completed operation's outcome from its extensions.
 func (j *Journal) recompute(tx *sql.Tx, seq int64) error {
 	_, err := tx.Exec(`UPDATE ops SET outcome = CASE
-		WHEN outcome = 'reconciled' THEN outcome
 		WHEN EXISTS (SELECT 1 FROM extensions e WHERE e.op = ops.seq AND e.success = 0) THEN 'partial'
+		WHEN outcome = 'reconciled' THEN outcome
 		ELSE 'success' END WHERE seq = ? AND state = 'done'`, seq)
 	return err
 }
@@ -505,7 +540,7 @@ func (j *Journal) recompute(tx *sql.Tx, seq int64) error {
 // matched by bulkId among those the request still carries; outcomes already
 // recorded are skipped, so a page can be recorded twice.
 func (j *Journal) Record(ctx context.Context, reqID int64, outs []Outcome) error {
-	return j.tx(ctx, func(tx *sql.Tx) error {
+	return j.wrap(fmt.Sprintf("recording outcomes of request %d", reqID), j.tx(ctx, func(tx *sql.Tx) error {
 		for _, o := range outs {
 			var seq int64
 			err := tx.QueryRow(`SELECT seq FROM ops WHERE request_id = ? AND bulk_id = ? AND state = 'sent'`, reqID, o.BulkID).Scan(&seq)
@@ -513,19 +548,28 @@ func (j *Journal) Record(ctx context.Context, reqID int64, outs []Outcome) error
 				continue
 			}
 			if err != nil {
-				return err
+				return fmt.Errorf("operation %s: %w", o.BulkID, err)
 			}
 			if err := j.finish(tx, seq, reqID, o); err != nil {
-				return err
+				return j.opErr(tx, seq, reqID, "recording its outcome", err)
 			}
 		}
 		return nil
-	})
+	}))
 }
 
 // Fail records a final failure for a pending operation that cannot be sent.
 func (j *Journal) Fail(ctx context.Context, seq int64, o Outcome) error {
-	return j.tx(ctx, func(tx *sql.Tx) error { return j.finish(tx, seq, 0, o) })
+	what := fmt.Sprintf("operation %d", seq)
+	if o.BulkID != "" {
+		what = fmt.Sprintf("operation %s", o.BulkID)
+	}
+	return j.wrap("recording that "+what+" cannot be sent", j.tx(ctx, func(tx *sql.Tx) error {
+		if err := j.finish(tx, seq, 0, o); err != nil {
+			return j.opErr(tx, seq, 0, "recording its failure", err)
+		}
+		return nil
+	}))
 }
 
 // Complete closes a request whose status has been read to the end. When
@@ -543,35 +587,7 @@ func (j *Journal) Complete(ctx context.Context, reqID int64) (lost int, err erro
 		_, err := tx.Exec(`UPDATE requests SET state = ?, error = ?, completed_at = ? WHERE id = ?`, state, msg, j.stamp(), reqID)
 		return err
 	})
-	return lost, err
-}
-
-// Reconcile settles an unconfirmed request: operations in found (seq →
-// Concur UUID) are done, the rest go back to the queue, marked reconciled.
-func (j *Journal) Reconcile(ctx context.Context, reqID int64, found map[int64]string) error {
-	return j.tx(ctx, func(tx *sql.Tx) error {
-		seqs, err := sentOps(tx, reqID)
-		if err != nil {
-			return err
-		}
-		for _, s := range seqs {
-			if uuid, ok := found[s]; ok {
-				if err := j.finish(tx, s, reqID, Outcome{State: StateDone, Outcome: OutcomeReconciled, UUID: uuid,
-					Message: "request outcome lost; the employee was found by employeeNumber"}); err != nil {
-					return err
-				}
-				continue
-			}
-			if _, err := tx.Exec(`UPDATE ops SET state = 'pending', request_id = NULL, reconciled = 1, plan_req = 0, updated_at = ? WHERE seq = ?`, j.stamp(), s); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(`DELETE FROM extensions WHERE op = ? AND name = ?`, s, ExtReferences); err != nil {
-				return err
-			}
-		}
-		_, err = tx.Exec(`UPDATE requests SET state = 'reconciled', completed_at = ? WHERE id = ?`, j.stamp(), reqID)
-		return err
-	})
+	return lost, j.wrap(fmt.Sprintf("completing request %d", reqID), err)
 }
 
 // sentOps returns the operations of a request that are still "sent".

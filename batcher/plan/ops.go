@@ -92,7 +92,9 @@ func (p *Plan) buildOps(lim batcher.Limits) error {
 	for _, st := range sched.Steps {
 		op := *pick(st.Item)
 		op.Request = st.Request + 1
-		if !st.Refs {
+		if st.Refs {
+			owner[st.Op].RefsOp = len(p.Ops)
+		} else {
 			owner[st.Op].Op = len(p.Ops)
 		}
 		p.Ops = append(p.Ops, op)
@@ -103,18 +105,16 @@ func (p *Plan) buildOps(lim batcher.Limits) error {
 	}
 	p.Waves = sched.Waves
 	for i := range ops {
-		if refsOp[i].Method == "" {
+		up := owner[i]
+		if refsOp[i].Method == "" || up.RefsOp < 0 {
 			continue
 		}
-		req := 0
-		for _, op := range p.Ops {
-			if op.BulkID == refsOp[i].BulkID {
-				req = op.Request
-			}
-		}
-		owner[i].Notes = append(owner[i].Notes, fmt.Sprintf("in a reference cycle (%s): created without approvers, delegates and managers; "+
+		// Shown as sent: the identity, then the reference patch.
+		up.Resource = mustDecode(ops[i].Data)
+		up.refsPatch = &p.Ops[up.RefsOp]
+		up.Notes = append(up.Notes, fmt.Sprintf("in a reference cycle (%s): created without approvers, delegates and managers; "+
 			"the PATCH %s (request %d, path %s) adds them once every employee it names exists",
-			strings.Join(refsOp[i].Refs, ", "), refsOp[i].BulkID, req, refsOp[i].Path))
+			strings.Join(refsOp[i].Refs, ", "), refsOp[i].BulkID, p.Ops[up.RefsOp].Request, refsOp[i].Path))
 	}
 	return nil
 }

@@ -107,8 +107,13 @@ type UserPlan struct {
 	Notes          []string
 	Sources        []batcher.Source
 	Op             int // index into Plan.Ops, -1 when none
-	seq            int
-	createJSON     []byte
+	// RefsOp indexes the reference patch of a creation split out of a
+	// reference cycle (Resource is then the identity sent without its
+	// references); -1 when none.
+	RefsOp     int
+	refsPatch  *batcher.Operation
+	seq        int
+	createJSON []byte
 }
 
 // Counts are the plan's summary numbers.
@@ -314,7 +319,7 @@ func Make(d *Desired, cur *Snapshot, o Options) (*Plan, error) {
 		planUser(p, st, du, mode, o.Set, o.State, o.StateName)
 	}
 	for _, r := range d.Rejected {
-		p.Users = append(p.Users, &UserPlan{Action: Reject, EmployeeNumber: r.Key, Reasons: r.Reasons, Op: -1, seq: 1 << 30})
+		p.Users = append(p.Users, &UserPlan{Action: Reject, EmployeeNumber: r.Key, Reasons: r.Reasons, Op: -1, RefsOp: -1, seq: 1 << 30})
 	}
 	switch {
 	case len(modes) > 1:
@@ -328,7 +333,7 @@ func Make(d *Desired, cur *Snapshot, o Options) (*Plan, error) {
 	// 3. ID changes of users the input does not otherwise name.
 	for _, v := range st.users {
 		if v.renamed && v.plan == nil {
-			up := &UserPlan{Action: Update, EmployeeNumber: v.emp, UserName: v.un, MatchedBy: "id change", Op: -1, seq: 1 << 29}
+			up := &UserPlan{Action: Update, EmployeeNumber: v.emp, UserName: v.un, MatchedBy: "id change", Op: -1, RefsOp: -1, seq: 1 << 29}
 			fillMatch(up, v)
 			up.Changes = v.intent
 			up.Sources = v.intSrc
@@ -399,7 +404,7 @@ func fillMatch(up *UserPlan, v *vuser) {
 func planIntent(p *Plan, st *state, it *Intent) {
 	reject := func(msg string) {
 		p.Users = append(p.Users, &UserPlan{Action: Reject, EmployeeNumber: it.Current, Reasons: []string{msg},
-			Sources: []batcher.Source{it.Source}, Op: -1, seq: -1 << 20})
+			Sources: []batcher.Source{it.Source}, Op: -1, RefsOp: -1, seq: -1 << 20})
 	}
 	hits := st.byEmp[strings.ToLower(it.Current)]
 	if len(hits) > 1 {
@@ -481,7 +486,7 @@ func mergeChanges(a, b []Change) []Change {
 }
 
 func planUser(p *Plan, st *state, du *DesiredUser, mode string, set *mapping.Set, applied *State, stateName string) {
-	up := &UserPlan{EmployeeNumber: du.Key, UserName: du.UserName, Sources: sourcesOf(du.Records), Op: -1, seq: du.Seq}
+	up := &UserPlan{EmployeeNumber: du.Key, UserName: du.UserName, Sources: sourcesOf(du.Records), Op: -1, RefsOp: -1, seq: du.Seq}
 	p.Users = append(p.Users, up)
 	reject := func(msg string) {
 		up.Action = Reject
@@ -890,7 +895,7 @@ func planDeactivations(p *Plan, st *state, d *Desired, o Options, rejected map[s
 		return e
 	}
 	for i, v := range cands {
-		up := &UserPlan{Action: Deactivate, EmployeeNumber: v.emp, UserName: v.un, MatchedBy: "not in the input", Op: -1, seq: 1<<30 + 1 + i}
+		up := &UserPlan{Action: Deactivate, EmployeeNumber: v.emp, UserName: v.un, MatchedBy: "not in the input", Op: -1, RefsOp: -1, seq: 1<<30 + 1 + i}
 		fillMatch(up, v)
 		old, _ := v.doc.Obj.Get("active")
 		c := Change{Kind: '~', Path: "active", New: scim.BoolValue(false),

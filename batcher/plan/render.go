@@ -125,6 +125,18 @@ func renderUser(w *bufio.Writer, pt painter, u *UserPlan) {
 	}
 	if u.Action == Create {
 		renderResource(w, u.Resource)
+		if r := u.refsPatch; r != nil {
+			fmt.Fprintf(w, "    then PATCH %s (request %d), once every employee it names exists:\n", r.Path, r.Request)
+			if ops, err := scim.DecodePatchOp(r.Data); err == nil {
+				for _, op := range ops {
+					path := op.Path
+					if path == "" {
+						path = "(no path)"
+					}
+					fmt.Fprintf(w, "      %s %s: %s\n", op.Op, path, display(op.Value))
+				}
+			}
+		}
 		return
 	}
 	groups, order := groupChanges(u.Changes)

@@ -58,7 +58,8 @@ type TargetInfo struct {
 	Snapshot       string `json:"snapshot,omitempty"`
 	SnapshotSHA256 string `json:"snapshotSha256,omitempty"`
 	BaseURL        string `json:"baseUrl,omitempty"`
-	Users          int    `json:"users"` // users read from the target
+	CompanyID      string `json:"companyId,omitempty"` // company the created users belong to (configuration)
+	Users          int    `json:"users"`               // users read from the target
 }
 
 // InputFile is one input with its content hash.

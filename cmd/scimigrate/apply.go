@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	goio "io"
 	"iter"
 	"os"
 	"path/filepath"
@@ -26,7 +27,9 @@ type applyOptions struct {
 	Journal       string
 	CreateOnly    bool
 	PollInterval  time.Duration
+	Settle        time.Duration
 	Report        string
+	ReportHTML    string
 	ProgressEvery time.Duration
 	AllowStale    bool
 	Existing      string
@@ -101,7 +104,9 @@ func (o *applyOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Journal, "journal", "scimigrate-journal.db", "resumable journal (SQLite, mode 0600); re-run the same command with it to resume")
 	fs.BoolVar(&o.CreateOnly, "create-only", false, "every employee is new: the first load into an empty tenant")
 	fs.DurationVar(&o.PollInterval, "poll-interval", 5*time.Second, "first wait before reading a provision's status (doubles up to 60s)")
+	fs.DurationVar(&o.Settle, "settle", 2*time.Minute, "after a lost answer or a crash: how long to wait for the service to settle what it accepted before re-sending (ends early once every creation is found)")
 	fs.StringVar(&o.Report, "report", "", "where to write the per-record CSV report (default: JOURNAL.report.csv; mode 0600)")
+	fs.StringVar(&o.ReportHTML, "report-html", "", "where to write the HTML outcome report for the sign-off (default: JOURNAL.report.html; mode 0600)")
 	fs.DurationVar(&o.ProgressEvery, "progress-interval", 10*time.Second, "interval of the plain progress line when stderr is not a terminal")
 	fs.BoolVar(&o.AllowStale, "allow-stale", false, "apply a saved plan even if users changed in the target since it was made")
 	fs.StringVar(&o.Existing, "existing", "", "without a saved plan: existing-record handling UPDATE or REPLACE (default: the 100 record)")
@@ -265,7 +270,7 @@ func (o *applyOptions) run(ctx context.Context, io *IO) error {
 				for _, rec := range r.Records {
 					d := source.Diagnostic{File: rec.File, Line: rec.Line, Col: 1, Severity: source.Error,
 						Msg: fmt.Sprintf("employee %s has no identity record in the input: --create-only cannot update an existing user; use 'scimigrate plan'", r.User.Key)}
-					fmt.Fprintln(io.Err, d.String())
+					echo.Write(d)
 					rej.add(d)
 				}
 				return nil
@@ -274,7 +279,7 @@ func (o *applyOptions) run(ctx context.Context, io *IO) error {
 				intents++
 				d := source.Diagnostic{File: in.Record.File, Line: in.Record.Line, Col: 1, Severity: source.Error,
 					Msg: fmt.Sprintf("ID change of employee %s is not applied by --create-only; use 'scimigrate plan'", in.Current)}
-				fmt.Fprintln(io.Err, d.String())
+				echo.Write(d)
 				rej.add(d)
 				return nil
 			},
@@ -332,6 +337,7 @@ func (o *applyOptions) submit(ctx context.Context, io *IO, c *client.Client, ops
 		JournalPath:  o.Journal,
 		Concurrency:  o.target.Concurrency,
 		PollInterval: o.PollInterval,
+		Settle:       o.Settle,
 		Progress:     apply.NewProgressFor(io.Err, io.ErrTTY, o.ProgressEvery),
 		Logf:         logf(io),
 		PlanID:       o.planID,
@@ -342,28 +348,26 @@ func (o *applyOptions) submit(ctx context.Context, io *IO, c *client.Client, ops
 		if sum != nil {
 			fmt.Fprintln(io.Err, sum.String())
 		}
+		// The night ends with a report even when the run stopped half way
+		// (not when the journal belongs to another input: its report is
+		// that input's).
+		if !errors.Is(err, apply.ErrJournalMismatch) {
+			if rerr := o.writeReports(ctx, io.Err); rerr != nil {
+				fmt.Fprintf(io.Err, "scimigrate apply: %v\n", rerr)
+			}
+		}
 		if errors.Is(err, context.Canceled) {
 			return fatal(fmt.Errorf("interrupted (%w); run the same command again with --journal %s to resume", err, o.Journal))
 		}
 		return fatal(err)
 	}
 	fmt.Fprintln(io.Err, sum.String())
-	report := o.Report
-	if report == "" {
-		report = o.Journal + ".report.csv"
-	}
-	if o.rejected != nil {
-		if err := apply.RecordRejected(ctx, o.Journal, o.rejected.list()); err != nil {
-			return fatal(fmt.Errorf("recording the rejected records: %w", err))
-		}
+	if err := o.writeReports(ctx, io.Err); err != nil {
+		return fatal(err)
 	}
 	if err := recordApplied(ctx, o.Journal, applyStatePath(o.State, o.Journal)); err != nil {
 		return fatal(fmt.Errorf("recording the applied state: %w", err))
 	}
-	if err := writeReport(ctx, o.Journal, "csv", report); err != nil {
-		return fatal(fmt.Errorf("writing the report: %w", err))
-	}
-	fmt.Fprintf(io.Err, "report: %s (one row per source record)\n", report)
 	if convErr != nil {
 		return convErr
 	}
@@ -373,16 +377,10 @@ func (o *applyOptions) submit(ctx context.Context, io *IO, c *client.Client, ops
 	return nil
 }
 
+// writeReport writes a report file as createOutput does: mode 0600, through a
+// new temporary file renamed into place (never written through a link).
 func writeReport(ctx context.Context, journal, format, path string) error {
-	f, err := createOutput(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := apply.Report(ctx, journal, format, f); err != nil {
-		return err
-	}
-	return f.Commit()
+	return writeOutputFunc(path, func(w goio.Writer) error { return renderReport(ctx, journal, format, w) })
 }
 
 func statusCommand() *command {
@@ -406,21 +404,22 @@ func reportCommand() *command {
 	var journal, format, out string
 	return &command{
 		name:    "report",
-		summary: "write the per-record report of an apply journal (csv, json)",
-		usage:   "report [--journal FILE] [--format csv|json|ndjson] [-o FILE]",
+		summary: "write the report of an apply journal: one row per source record (csv, json) or the outcome document (html)",
+		usage:   "report [--journal FILE] [--format csv|json|ndjson|html] [-o FILE]",
 		desc: "report writes one row per source record of an apply journal: file, line, employee, bulkId, Concur " +
 			"UUID, outcome and per-extension errors, including the records the conversion rejected, so every input " +
-			"record is accounted for.",
+			"record is accounted for. --format html writes the outcome document for the sign-off instead: counts, the " +
+			"requests over the run, changes by attribute, failures by message code, rejected records, inputs and target.",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&journal, "journal", "scimigrate-journal.db", "the journal of an apply run")
-			fs.StringVar(&format, "format", "csv", "csv, json or ndjson")
+			fs.StringVar(&format, "format", "csv", reportFormats)
 			fs.StringVar(&out, "o", "", "write to this file (mode 0600) instead of stdout")
 		},
 		run: func(ctx context.Context, cio *IO) error {
 			if out != "" {
 				return fatal(writeReport(ctx, journal, format, out))
 			}
-			return fatal(apply.Report(ctx, journal, format, cio.Out))
+			return fatal(renderReport(ctx, journal, format, cio.Out))
 		},
 	}
 }

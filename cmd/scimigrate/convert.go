@@ -166,8 +166,8 @@ func (o *convertOptions) convert(ctx context.Context, io *IO, write bool) error 
 		Diag:      echo.Write,
 		Update: func(r *converter.Result) error {
 			first := r.Records[0]
-			fmt.Fprintf(errw, "%s:%d:1: warning: employee %s has no identity record (300/305/310) in the input: its %d record(s) update an existing user and are kept for 'scimigrate plan', not emitted\n",
-				first.File, first.Line, r.User.Key, len(r.Records))
+			echo.Write(source.Diagnostic{File: first.File, Line: first.Line, Col: 1, Severity: source.Warning,
+				Msg: fmt.Sprintf("employee %s has no identity record (300/305/310) in the input: its %d record(s) update an existing user and are kept for 'scimigrate plan', not emitted", r.User.Key, len(r.Records))})
 			return nil
 		},
 		Intent: func(in *converter.Intent) error {
@@ -239,7 +239,7 @@ func writeSummary(w io.Writer, st *converter.Stats) error {
 	fmt.Fprintf(w, "records:             %d converted, %d update-only, %d ID changes, %d settings, %d rejected, %d of unsupported types",
 		st.RecordsConverted, st.RecordsUpdates, st.RecordsIntents, st.RecordsSettings, st.RecordsRejected, st.RecordsUnsupported)
 	if st.RecordsStopped > 0 {
-		fmt.Fprintf(w, ", %d not converted (a fatal error stopped the run)", st.RecordsStopped)
+		fmt.Fprintf(w, ", %d not converted (the run stopped before them)", st.RecordsStopped)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "diagnostics:         %d errors, %d warnings\n", st.Errors, st.Warnings)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +31,7 @@ func TestFatalInputHasNoInternalError(t *testing.T) {
 	if strings.Contains(r.stderr, "INTERNAL ERROR") {
 		t.Errorf("stderr has an INTERNAL ERROR line:\n%s", r.stderr)
 	}
-	if !strings.Contains(r.stderr, "not converted (a fatal error stopped the run)") || !strings.Contains(r.stderr, ": fatal input error: no-settings.txt:1") {
+	if !strings.Contains(r.stderr, "not converted (the run stopped before them)") || !strings.Contains(r.stderr, ": fatal input error: no-settings.txt:1") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 }
@@ -151,5 +152,23 @@ func TestApplyWithAStrayQuote(t *testing.T) {
 	rep := readFile(t, journal+".report.csv")
 	if !strings.Contains(rep, "a quote inside an unquoted field") || strings.Count(strings.TrimSpace(rep), "\n") != 3 {
 		t.Errorf("report:\n%s", rep)
+	}
+}
+
+// TestUpdateOnlyWarningsAreCapped: the per-employee warning for records
+// without an identity record goes through the same per-cause cap.
+func TestUpdateOnlyWarningsAreCapped(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("100,0,SSO,UPDATE,EN,N,N\n")
+	for i := 0; i < 30; i++ {
+		fmt.Fprintf(&b, "350,E%d,,,,,,,,Clerk\n", i)
+	}
+	in := writeTemp(t, "updates.txt", b.String())
+	r := runCLI(t, ".", "convert", "--max-diagnostics", "5", in)
+	if n := strings.Count(r.stderr, "has no identity record"); n != 5 {
+		t.Errorf("%d update-only warnings shown, want 5:\n%s", n, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "… and 25 more warning(s) of this kind") {
+		t.Errorf("no '… and 25 more' line:\n%s", r.stderr)
 	}
 }

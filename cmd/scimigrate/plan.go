@@ -114,8 +114,9 @@ func checkExisting(v string) (string, error) {
 
 // collected is the converted input of a plan or an export.
 type collected struct {
-	set *mapping.Set
-	d   *plan.Desired
+	set      *mapping.Set
+	d        *plan.Desired
+	rejected *rejections // records the conversion rejected, for plan.html
 }
 
 // collect loads the mappings and converts the inputs, writing diagnostics
@@ -127,7 +128,9 @@ func (o *convertOptions) collect(ctx context.Context, io *IO, errw *bufio.Writer
 	}
 	defer closeInputs()
 	echo := source.NewEcho(errw, o.EchoLimit)
-	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers, Diag: echo.Write}
+	rej := &rejections{}
+	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers,
+		Diag: func(dg source.Diagnostic) { echo.Write(dg); rej.add(dg) }}
 	if o.idsOnly {
 		copts.Validate = func(*scim.User, bool) []converter.Violation { return nil }
 	}
@@ -141,7 +144,7 @@ func (o *convertOptions) collect(ctx context.Context, io *IO, errw *bufio.Writer
 	if err != nil {
 		return nil, err
 	}
-	return &collected{set: set, d: d}, nil
+	return &collected{set: set, d: d, rejected: rej}, nil
 }
 
 // planned is a computed plan with what it was computed from.
@@ -188,6 +191,7 @@ func makePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOption
 		r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL}
 	}
 	r.target.Users = len(r.cur.Users)
+	r.target.CompanyID = c.set.Config.CompanyID
 	r.p, err = plan.Make(c.d, r.cur, popts)
 	if err != nil {
 		return nil, planError(err)
@@ -238,10 +242,14 @@ func (o *planOptions) plan(ctx context.Context, io *IO, popts plan.Options) erro
 				return usageErrorf("--out: standard input cannot be hashed into plan.json; give the input as a file")
 			}
 		}
-		if _, err := p.Save(o.Out, info); err != nil {
+		f, err := p.Save(o.Out, info)
+		if err == nil {
+			err = savePlanHTML(o.Out, p, f, c)
+		}
+		if err != nil {
 			return fatal(fmt.Errorf("saving the plan: %w", err))
 		}
-		fmt.Fprintf(errw, "scimigrate plan: saved in %s (%s and %d Bulk request(s)); run 'scimigrate apply %s' to send exactly this plan\n",
+		fmt.Fprintf(errw, "scimigrate plan: saved in %s (%s, plan.html and %d Bulk request(s)); run 'scimigrate apply %s' to send exactly this plan\n",
 			o.Out, plan.PlanFile, len(p.Requests), o.Out)
 	}
 	st := c.d.Stats

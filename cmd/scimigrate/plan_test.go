@@ -336,7 +336,9 @@ func TestApplySavedPlanWithCycle(t *testing.T) {
 		t.Fatalf("plan: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{"in a reference cycle (5001, 5002)", "PATCH cycle.txt-2-refs (request 2, path /Users/bulkId:cycle.txt-2)",
-		"in a reference cycle (5001, 5002)", "PATCH cycle.txt-3-refs (request 2, path /Users/bulkId:cycle.txt-3)"} {
+		"PATCH cycle.txt-3-refs (request 2, path /Users/bulkId:cycle.txt-3)",
+		"then PATCH /Users/bulkId:cycle.txt-2 (request 2), once every employee it names exists:\n      replace (no path): " +
+			`{"urn:ietf:params:scim:schemas:extension:spend:2.0:Approver":{"report":[{"primary":true,"approver":{"employeeNumber":"5002"}}]}}`} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the plan does not show %q:\n%s", want, r.stdout)
 		}

@@ -6,6 +6,10 @@
 // The Scanner splits the input into records and their fields, keeping each
 // field's line and byte column. It owns its buffers: a record's fields are
 // substrings of one string per record, so scanning allocates once per record.
+// Every value must be text in the input's encoding (UTF-8 unless another is
+// declared, see SetEncoding); a record is bounded in size (SetMaxRecord).
+// A record that breaks either rule, or RFC 4180 quoting, comes back with a
+// syntax diagnostic and reading goes on with the next one.
 package flatfile
 
 import (

@@ -214,15 +214,15 @@ func (p *v1Reader) fail(rec *source.Record, err error) {
 	if rec == nil {
 		rec = &source.Record{File: p.name, Line: line, Col: col, Type: TypeV1, Seq: len(p.doc.Records) + 1}
 	}
-	msg := "XML syntax error: " + xmlMsg(err)
-	if msg == "XML syntax error: invalid UTF-8" {
-		msg += " (not text); if the file is Windows-1252, declare it (encoding=\"windows-1252\" in its XML declaration, or --encoding windows-1252)"
+	msg, rule := xmlMsg(err), ""
+	if msg == "invalid UTF-8" {
+		// Only in a document that declares its encoding (others are
+		// checked before parsing): bytes its decoder left undecoded.
+		msg += " (not text); check the encoding its XML declaration names"
+		rule = source.RuleText
 	}
-	d := diagAt(p.name, line, col, msg+"; the rest of the file is not read")
-	d.Rule = source.RuleText
-	if !strings.Contains(msg, "(not text)") {
-		d.Rule = ""
-	}
+	d := diagAt(p.name, line, col, "XML syntax error: "+msg+"; the rest of the file is not read")
+	d.Rule = rule
 	p.doc.add(*rec, d)
 }
 
