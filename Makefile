@@ -23,6 +23,7 @@ vet:
 bench:
 	BENCH_ROWS=$(BENCH_ROWS) $(GO) test -run '^$$' -bench . -benchtime 3x ./converter/
 	$(GO) test -run '^$$' -bench . -benchmem ./scim/schema/ ./batcher/
+	$(GO) test -run '^$$' -bench 'PlanStream|SnapshotIndex|Export' -benchtime 3x ./batcher/plan/
 
 # Short runs of every fuzz target (go test runs their seed corpora always).
 fuzz:

@@ -48,6 +48,20 @@ type Options struct {
 	Intent func(in *Intent) error
 	// Diag receives diagnostics in input order per phase.
 	Diag source.Sink
+	// Prepared, if set, is called once pass 1 has read every input (the
+	// Settings of each file are known), before any user or intent is
+	// delivered. An error stops the run.
+	Prepared func(st *Stats) error
+	// Work, if set, receives each user that is not rejected (to create or
+	// to update) in the worker that converted it, right after converting:
+	// concurrently from several workers, in no particular order
+	// (Result.Seq is the order of first appearance), before Emit or Update
+	// see it. The Result is reused when Work returns. An error stops the
+	// run.
+	Work func(r *Result) error
+	// IntentsFirst delivers the ID-change intents before the users (a plan
+	// applies them to the target's state before matching anyone).
+	IntentsFirst bool
 }
 
 // RecordRef names a record that contributed to a user.
@@ -65,6 +79,7 @@ type Result struct {
 	JSON    []byte
 	Records []RecordRef
 	Create  bool
+	Seq     int // the employee's order of first appearance (0-based)
 }
 
 // Stats counts what a run did. Every record read ends up in exactly one of
@@ -196,6 +211,16 @@ func Run(ctx context.Context, inputs []Input, opts Options) (st *Stats, err erro
 	}
 	for i, in := range inputs {
 		if err := scanInput(int32(i), in, opts.Set, idx, st, diag); err != nil {
+			return st, err
+		}
+	}
+	if opts.Prepared != nil {
+		if err := opts.Prepared(st); err != nil {
+			return st, err
+		}
+	}
+	if opts.IntentsFirst {
+		if err := convertIntents(inputs, idx, opts, st, diag); err != nil {
 			return st, err
 		}
 	}
@@ -466,6 +491,10 @@ func convertAll(ctx context.Context, inputs []Input, idx *index, opts Options, s
 				b := &batch{seq: start / batchSize}
 				for i := start; i < min(start+batchSize, len(idx.emps)); i++ {
 					r, err := wk.convert(idx, job{seq: i, emp: int32(i)})
+					if err == nil && opts.Work != nil && !r.dropped {
+						wres := Result{User: r.user, JSON: r.json, Records: r.refs, Create: r.create, Seq: r.seq}
+						err = opts.Work(&wres)
+					}
 					if err != nil {
 						errc <- err
 						cancel()
@@ -508,7 +537,7 @@ func convertAll(ctx context.Context, inputs []Input, idx *index, opts Options, s
 			}
 			return
 		}
-		*res = Result{User: r.user, JSON: r.json, Records: r.refs, Create: r.create}
+		*res = Result{User: r.user, JSON: r.json, Records: r.refs, Create: r.create, Seq: r.seq}
 		if r.create {
 			st.UsersEmitted++
 			if opts.Emit != nil && emitErr == nil {
@@ -550,6 +579,9 @@ func convertAll(ctx context.Context, inputs []Input, idx *index, opts Options, s
 	}
 	if err := ctx.Err(); err != nil && next < len(idx.emps) {
 		return err
+	}
+	if opts.IntentsFirst {
+		return nil // delivered already
 	}
 	return convertIntents(inputs, idx, opts, st, diag)
 }

@@ -398,7 +398,7 @@ func (s *Server) handleSpendUser(w http.ResponseWriter, r *http.Request) {
 	u := s.users[id]
 	var body []byte
 	if u != nil {
-		if _, ok := objectAt(u.doc, urnSpendUser); ok {
+		if _, ok := objectAt(u.doc(), urnSpendUser); ok {
 			body = mustJSON(u.spendView())
 		}
 	}
@@ -417,7 +417,7 @@ func (s *Server) handleTravelUser(w http.ResponseWriter, r *http.Request) {
 	u := s.users[id]
 	var body []byte
 	if u != nil {
-		if ext, ok := objectAt(u.doc, urnTravel); ok {
+		if ext, ok := objectAt(u.doc(), urnTravel); ok {
 			body = mustJSON(map[string]any{"id": u.id, urnTravel: ext})
 		}
 	}

@@ -295,7 +295,7 @@ func (s *Server) validateIdentity(doc map[string]any, self *user) *opError {
 		return errValue(cidPath, "Invalid '%s' Type", cidPath)
 	}
 	if self != nil {
-		oldEnt, _ := objectAt(self.doc, urnEnterprise)
+		oldEnt, _ := objectAt(self.doc(), urnEnterprise)
 		if old, _ := stringAt(oldEnt, "companyId"); old != "" && hasCID && !strings.EqualFold(old, cid) {
 			return errValue(cidPath, "'%s' is immutable", cidPath)
 		}
@@ -535,13 +535,20 @@ func (s *Server) validateExt(urn string, ext, old map[string]any, self *user) []
 func (s *Server) applyExtensions(u *user, exts map[string]any, old map[string]any) []extResult {
 	var out []extResult
 	spendFailed := false
+	doc, changed := u.doc(), false
+	defer func() {
+		if changed {
+			u.raw = mustJSON(doc) // extensions: userName and employeeNumber are the identity's
+		}
+	}()
 	for _, urn := range applyOrder {
 		v, ok := exts[urn]
 		if !ok {
 			continue
 		}
 		if v == nil {
-			deleteCI(u.doc, urn)
+			deleteCI(doc, urn)
+			changed = true
 			out = append(out, extOK(urn))
 			continue
 		}
@@ -558,7 +565,7 @@ func (s *Server) applyExtensions(u *user, exts map[string]any, old map[string]an
 				out = append(out, extNoop(urn)) // blocked upstream
 				continue
 			}
-			if _, has := objectAt(u.doc, urnSpendUser); !has {
+			if _, has := objectAt(doc, urnSpendUser); !has {
 				out = append(out, extFail(urn, errInput(urn, "Spend User does not exist; provision %s first", urnSpendUser)))
 				continue
 			}
@@ -575,7 +582,8 @@ func (s *Server) applyExtensions(u *user, exts map[string]any, old map[string]an
 			}
 			continue
 		}
-		setCI(u.doc, urn, obj)
+		setCI(doc, urn, obj)
+		changed = true
 		out = append(out, extOK(urn))
 	}
 	return out
@@ -634,17 +642,24 @@ func (s *Server) opReplace(path string, data json.RawMessage, now time.Time) (in
 	if e != nil {
 		return e.status, id, []extResult{identityFail(e)}
 	}
-	old := u.doc
+	old := u.doc()
 	s.replaceDoc(u, identity, now)
 	// Extensions not in the PUT are gone; failed ones keep their old value.
 	results := []extResult{extOK(urnCore), extOK(urnEnterprise)}
 	extRes := s.applyExtensions(u, exts, old)
+	var kept map[string]any
 	for _, r := range extRes {
 		if r.result != "success" {
 			if prev, ok := objectAt(old, r.urn); ok {
-				u.doc[r.urn] = prev
+				if kept == nil {
+					kept = u.doc()
+				}
+				kept[r.urn] = prev
 			}
 		}
+	}
+	if kept != nil {
+		u.raw = mustJSON(kept)
 	}
 	s.stats.Replaces++
 	results = append(results, extRes...)
@@ -726,7 +741,7 @@ func (s *Server) opPatch(path string, data json.RawMessage, now time.Time) (int,
 	var results []extResult
 	changed := false
 	if items := groups[urnCore]; len(items) > 0 {
-		work := copyObject(u.doc)
+		work := u.doc()
 		touched := map[string]bool{}
 		for _, it := range items {
 			if e := applyPatchOp(work, it.op, it.path, it.value); e != nil {
@@ -746,6 +761,7 @@ func (s *Server) opPatch(path string, data json.RawMessage, now time.Time) (int,
 		}
 	}
 	spendFailed := false
+	cur, extChanged := u.doc(), false
 	for _, urn := range applyOrder {
 		items := groups[urn]
 		if len(items) == 0 {
@@ -756,12 +772,12 @@ func (s *Server) opPatch(path string, data json.RawMessage, now time.Time) (int,
 				results = append(results, extNoop(urn))
 				continue
 			}
-			if _, has := objectAt(u.doc, urnSpendUser); !has {
+			if _, has := objectAt(cur, urnSpendUser); !has {
 				results = append(results, extFail(urn, errInput(urn, "Spend User does not exist; provision %s first", urnSpendUser)))
 				continue
 			}
 		}
-		prev, hadPrev := objectAt(u.doc, urn)
+		prev, hadPrev := objectAt(cur, urn)
 		work := map[string]any{}
 		if hadPrev {
 			work[urn] = copyObject(prev)
@@ -786,16 +802,20 @@ func (s *Server) opPatch(path string, data json.RawMessage, now time.Time) (int,
 			continue
 		}
 		if ext, ok := objectAt(work, urn); ok {
-			setCI(u.doc, urn, ext)
+			setCI(cur, urn, ext)
 		} else {
-			deleteCI(u.doc, urn)
+			deleteCI(cur, urn)
 		}
+		extChanged = true
 		if !changed {
 			u.version++
 			u.modified = now
 			changed = true
 		}
 		results = append(results, extOK(urn))
+	}
+	if extChanged {
+		u.raw = mustJSON(cur)
 	}
 	if changed {
 		s.stats.Patches++

@@ -8,15 +8,38 @@ import (
 	"time"
 )
 
-// user is a stored user. doc holds the merged resource (core attributes at
-// the top level, one key per extension URN) without id, meta and schemas.
+// user is a stored user. raw holds the merged resource (core attributes at
+// the top level, one key per extension URN) without id, meta and schemas,
+// as compact JSON: a decoded tree costs about 20 times its JSON, and a
+// rehearsal tenant holds hundreds of thousands of users. doc decodes it for
+// each use; setDoc stores a changed document.
 type user struct {
 	seq      int64
 	id       string
-	doc      map[string]any
+	raw      []byte
+	userName string // as indexed (byUserName)
+	empNum   string // as indexed (byEmpNum)
 	created  time.Time
 	modified time.Time
 	version  int
+}
+
+// doc returns the stored document, decoded: a fresh tree the caller may
+// change (and store back with setDoc).
+func (u *user) doc() map[string]any {
+	m, err := decodeObject(u.raw)
+	if err != nil {
+		panic(fmt.Sprintf("upsim: stored user %s does not decode: %v", u.id, err))
+	}
+	return m
+}
+
+// setDoc stores doc as u's document (indexes are the caller's business:
+// see replaceDoc).
+func (u *user) setDoc(doc map[string]any) {
+	u.raw = mustJSON(doc)
+	u.userName = docUserName(doc)
+	u.empNum = docEmployeeNumber(doc)
 }
 
 func docUserName(doc map[string]any) string {
@@ -51,26 +74,27 @@ func (s *Server) newUserID() string {
 // uniqueness.
 func (s *Server) insertUser(id string, doc map[string]any, now time.Time) *user {
 	s.userSeq++
-	u := &user{seq: s.userSeq, id: id, doc: doc, created: now, modified: now, version: 1}
+	u := &user{seq: s.userSeq, id: id, created: now, modified: now, version: 1}
+	u.setDoc(doc)
 	s.users[id] = u
 	s.index(u)
 	return u
 }
 
 func (s *Server) index(u *user) {
-	if n := docUserName(u.doc); n != "" {
+	if n := u.userName; n != "" {
 		s.byUserName[strings.ToLower(n)] = u
 	}
-	if e := docEmployeeNumber(u.doc); e != "" {
+	if e := u.empNum; e != "" {
 		s.byEmpNum[strings.ToLower(e)] = u
 	}
 }
 
 func (s *Server) unindex(u *user) {
-	if n := strings.ToLower(docUserName(u.doc)); s.byUserName[n] == u {
+	if n := strings.ToLower(u.userName); s.byUserName[n] == u {
 		delete(s.byUserName, n)
 	}
-	if e := strings.ToLower(docEmployeeNumber(u.doc)); s.byEmpNum[e] == u {
+	if e := strings.ToLower(u.empNum); s.byEmpNum[e] == u {
 		delete(s.byEmpNum, e)
 	}
 }
@@ -79,7 +103,7 @@ func (s *Server) unindex(u *user) {
 // version. The caller holds s.mu.
 func (s *Server) replaceDoc(u *user, doc map[string]any, now time.Time) {
 	s.unindex(u)
-	u.doc = doc
+	u.setDoc(doc)
 	s.index(u)
 	u.version++
 	u.modified = now
@@ -122,9 +146,9 @@ func schemasOf(doc map[string]any, identityOnly bool) []string {
 
 // fullView is the stored user: every extension, id, schemas and meta.
 func (u *user) fullView(base string) map[string]any {
-	v := copyObject(u.doc)
+	v := u.doc()
+	v["schemas"] = schemasOf(v, false)
 	v["id"] = u.id
-	v["schemas"] = schemasOf(u.doc, false)
 	v["meta"] = u.meta(base)
 	return v
 }
@@ -132,18 +156,19 @@ func (u *user) fullView(base string) map[string]any {
 // identityView is what the Identity service returns: core, enterprise and
 // SAP attributes (no spend/travel extensions, no request-only entitlements).
 func (u *user) identityView(base string) map[string]any {
-	v := make(map[string]any, len(u.doc)+3)
-	for k, e := range u.doc {
+	doc := u.doc()
+	v := make(map[string]any, len(doc)+3)
+	for k, e := range doc {
 		if strings.HasPrefix(strings.ToLower(k), "urn:") && !isIdentityURN(k) {
 			continue
 		}
 		if strings.EqualFold(k, "entitlements") {
 			continue
 		}
-		v[k] = deepCopy(e)
+		v[k] = e
 	}
 	v["id"] = u.id
-	v["schemas"] = schemasOf(u.doc, true)
+	v["schemas"] = schemasOf(doc, true)
 	v["meta"] = u.meta(base)
 	return v
 }
@@ -151,12 +176,13 @@ func (u *user) identityView(base string) map[string]any {
 // spendView is what GET /profile/spend/v4.1/Users/{id} returns.
 func (u *user) spendView() map[string]any {
 	schemas := []string{urnSpendResource}
-	v := map[string]any{"id": u.id, "externalId": getCI(u.doc, "externalId"), "meta": nil}
+	doc := u.doc()
+	v := map[string]any{"id": u.id, "externalId": getCI(doc, "externalId"), "meta": nil}
 	for _, urn := range statusExtensions {
 		if urn == urnSpendUser || isSpendDependent(urn) {
-			if ext, ok := objectAt(u.doc, urn); ok {
+			if ext, ok := objectAt(doc, urn); ok {
 				schemas = append(schemas, urn)
-				v[urn] = deepCopy(ext)
+				v[urn] = ext
 			}
 		}
 	}
@@ -166,10 +192,7 @@ func (u *user) spendView() map[string]any {
 
 // filterCtx is the object search filters are evaluated against.
 func (u *user) filterCtx() map[string]any {
-	v := make(map[string]any, len(u.doc)+2)
-	for k, e := range u.doc {
-		v[k] = e
-	}
+	v := u.doc()
 	v["id"] = u.id
 	v["meta"] = map[string]any{
 		"created":      u.created.UTC().Format(userTimeLayout),

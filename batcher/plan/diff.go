@@ -346,6 +346,15 @@ func keyTerms(el scim.Value, key []string) ([]scimpath.Equality, bool) {
 	return out, true
 }
 
+// lazyFilter returns *f, building it from eqs first when empty: most
+// entries of a keyed list are unchanged, and their filter is never needed.
+func lazyFilter(f *string, eqs []scimpath.Equality) string {
+	if *f == "" {
+		*f = "[" + filterString(eqs) + "]"
+	}
+	return *f
+}
+
 func filterString(eqs []scimpath.Equality) string {
 	var b strings.Builder
 	for i, eq := range eqs {
@@ -406,20 +415,20 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 			}
 			continue
 		}
-		filter := "[" + filterString(eqs) + "]"
+		filter := ""                    // "[key filter]", built when a change needs it (lazyFilter)
 		if el.Kind != scim.ObjectKind { // entitlements
 			if urn == scimpath.CoreUser && strings.EqualFold(attr, "entitlements") && !d.entKnow {
-				d.addEntry(urn, base, base+filter, el)
+				d.addEntry(urn, base, base+lazyFilter(&filter, eqs), el)
 				continue
 			}
 			if findMatch(curArr, eqs) < 0 {
-				d.addEntry(urn, base, base+filter, el)
+				d.addEntry(urn, base, base+lazyFilter(&filter, eqs), el)
 			}
 			continue
 		}
 		i := findMatch(curArr, eqs)
 		if i < 0 {
-			d.addEntry(urn, base, base+filter, el)
+			d.addEntry(urn, base, base+lazyFilter(&filter, eqs), el)
 			continue
 		}
 		if countMatches(curArr, eqs) > 1 {
@@ -435,7 +444,7 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 				j = findMatch(curArr, eqs)
 			}
 			if j < 0 || countMatches(curArr, eqs) > 1 {
-				d.addEntry(urn, base, base+filter, el)
+				d.addEntry(urn, base, base+lazyFilter(&filter, eqs), el)
 				continue
 			}
 			i, filter = j, "["+filterString(eqs)+"]"
@@ -472,14 +481,14 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 			for _, m := range diffs {
 				merged.Obj.Set(m.Name, prune(m.Value))
 			}
-			path := base + filter
+			path := base + lazyFilter(&filter, eqs)
 			d.add(Change{Kind: '~', Schema: schemaOf(urn), Path: path, Old: c, New: merged,
 				Ops: []scim.PatchOperation{{Op: "replace", Path: path, Value: merged}}})
 			continue
 		}
 		for _, m := range diffs {
 			cm, _ := c.Obj.Get(m.Name)
-			path := base + filter + "." + m.Name
+			path := base + lazyFilter(&filter, eqs) + "." + m.Name
 			ch := Change{Kind: '~', Schema: schemaOf(urn), Path: path, New: prune(m.Value)}
 			if present(cm) {
 				ch.Old = *cm

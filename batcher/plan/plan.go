@@ -41,7 +41,6 @@ package plan
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -102,7 +101,7 @@ type UserPlan struct {
 	Version        string // meta.version seen
 	LastModified   string // meta.lastModified seen
 	Changes        []Change
-	Resource       scim.Value // creates: the resource sent
+	Resource       scim.Value // creates: the resource sent, when set (else parsed from its JSON when shown)
 	Reasons        []string   // rejected: why
 	Notes          []string
 	Sources        []batcher.Source
@@ -114,6 +113,9 @@ type UserPlan struct {
 	refsPatch  *batcher.Operation
 	seq        int
 	createJSON []byte
+	// What matching a target user added (see planner.finish).
+	matchNotes, intSources int32
+	nameFromTarget         bool
 }
 
 // Counts are the plan's summary numbers.
@@ -138,11 +140,13 @@ type Plan struct {
 	// "REPLACE", or "mixed" when files differ).
 	Existing string
 	Target   string
-	Warnings []string
 	// Rejected are the input records that send nothing: those the
 	// conversion rejected and those of rejected users, by file and line.
 	// Every apply path reports them.
 	Rejected []RejectedRecord
+	// TargetUsers is the number of users the target state holds.
+	TargetUsers int
+	Warnings    []string
 }
 
 // Limit is a --max-deactivate guard: N users or P percent of the target.
@@ -218,254 +222,11 @@ type Options struct {
 	StateName string
 }
 
-// vuser is a target user in the virtual state the plan builds: ID changes
-// are applied to it before the input's users are matched.
-type vuser struct {
-	cur     *Current
-	doc     scim.Value
-	emp, un string
-	claimed bool
-	renamed bool
-	intent  []Change
-	intSrc  []batcher.Source
-	plan    *UserPlan
-}
-
-type state struct {
-	users  []*vuser
-	byEmp  map[string][]*vuser
-	byUser map[string][]*vuser
-}
-
-func newState(s *Snapshot) *state {
-	st := &state{byEmp: map[string][]*vuser{}, byUser: map[string][]*vuser{}}
-	if s == nil {
-		return st
-	}
-	for _, c := range s.Users {
-		v := &vuser{cur: c, doc: c.Doc, emp: c.EmployeeNumber, un: c.UserName}
-		st.users = append(st.users, v)
-		st.index(v)
-	}
-	return st
-}
-
-func (st *state) index(v *vuser) {
-	if v.emp != "" {
-		k := strings.ToLower(v.emp)
-		st.byEmp[k] = append(st.byEmp[k], v)
-	}
-	if v.un != "" {
-		k := strings.ToLower(v.un)
-		st.byUser[k] = append(st.byUser[k], v)
-	}
-}
-
-func (st *state) unindex(v *vuser) {
-	drop := func(m map[string][]*vuser, k string) {
-		l := m[k]
-		for i, x := range l {
-			if x == v {
-				m[k] = append(l[:i:i], l[i+1:]...)
-				break
-			}
-		}
-		if len(m[k]) == 0 {
-			delete(m, k)
-		}
-	}
-	if v.emp != "" {
-		drop(st.byEmp, strings.ToLower(v.emp))
-	}
-	if v.un != "" {
-		drop(st.byUser, strings.ToLower(v.un))
-	}
-}
-
 var (
-	pathEmployee = scimpath.EnterpriseUser + ":employeeNumber"
-	pathTermDate = scimpath.EnterpriseUser + ":terminationDate"
+	pathEmployeeURN = scimpath.EnterpriseUser
+	pathEmployee    = scimpath.EnterpriseUser + ":employeeNumber"
+	pathTermDate    = scimpath.EnterpriseUser + ":terminationDate"
 )
-
-// Make computes the plan of d against the target state cur.
-func Make(d *Desired, cur *Snapshot, o Options) (*Plan, error) {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	p := &Plan{}
-	if cur != nil {
-		p.Target = cur.Source
-	}
-	st := newState(cur)
-	var cfg *mapping.Config
-	if o.Set != nil {
-		cfg = o.Set.Config
-	}
-
-	// 1. ID changes, in input order, on the virtual state.
-	for _, it := range d.Intents {
-		planIntent(p, st, it)
-	}
-
-	// 2. The input's users.
-	modes := map[string]bool{}
-	rejectedKeys := map[string]bool{}
-	for _, r := range d.Rejected {
-		rejectedKeys[strings.ToLower(r.Key)] = true
-	}
-	for _, du := range d.Users {
-		mode := d.existingFor(du, o.Existing, cfg)
-		modes[mode] = true
-		planUser(p, st, du, mode, o.Set, o.State, o.StateName)
-	}
-	for _, r := range d.Rejected {
-		p.Users = append(p.Users, &UserPlan{Action: Reject, EmployeeNumber: r.Key, Reasons: r.Reasons, Op: -1, RefsOp: -1, seq: 1 << 30})
-	}
-	switch {
-	case len(modes) > 1:
-		p.Existing = "mixed"
-	case modes["REPLACE"]:
-		p.Existing = "REPLACE"
-	default:
-		p.Existing = "UPDATE"
-	}
-
-	// 3. ID changes of users the input does not otherwise name.
-	for _, v := range st.users {
-		if v.renamed && v.plan == nil {
-			up := &UserPlan{Action: Update, EmployeeNumber: v.emp, UserName: v.un, MatchedBy: "id change", Op: -1, RefsOp: -1, seq: 1 << 29}
-			fillMatch(up, v)
-			up.Changes = v.intent
-			up.Sources = v.intSrc
-			if len(up.Changes) == 0 {
-				up.Action = NoChange
-				up.Notes = append(up.Notes, "the ID change is already applied")
-			}
-			v.plan = up
-			p.Users = append(p.Users, up)
-		}
-	}
-
-	// 4. Users of the target the input does not name.
-	if o.DeactivateMissing {
-		if err := planDeactivations(p, st, d, o, rejectedKeys); err != nil {
-			return nil, err
-		}
-	}
-
-	sort.SliceStable(p.Users, func(i, j int) bool { return p.Users[i].seq < p.Users[j].seq })
-	for _, u := range p.Users {
-		switch u.Action {
-		case Create:
-			p.Counts.Create++
-		case Update:
-			p.Counts.Update++
-		case Deactivate:
-			p.Counts.Deactivate++
-		case NoChange:
-			p.Counts.Unchanged++
-		case Reject:
-			p.Counts.Rejected++
-		}
-	}
-	p.Rejected = rejectedOf(d, p.Users)
-	if err := p.buildOps(o.Limits); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// rejectedOf lists the conversion's rejected records, then the records of
-// the users the plan rejects (ambiguous matches, updates of users that do
-// not exist, ID changes that cannot apply).
-func rejectedOf(d *Desired, users []*UserPlan) []RejectedRecord {
-	var r rejectedRecords
-	for _, rr := range d.RejectedRecords {
-		r.add(rr)
-	}
-	for _, u := range users {
-		if u.Action != Reject {
-			continue
-		}
-		for _, s := range u.Sources {
-			r.add(RejectedRecord{File: s.File, Line: s.Line, Record: s.Record, EmployeeNumber: u.EmployeeNumber, Message: strings.Join(u.Reasons, "; ")})
-		}
-	}
-	return r.list
-}
-
-func fillMatch(up *UserPlan, v *vuser) {
-	up.ID = v.cur.ID
-	up.TargetEmployee = v.cur.EmployeeNumber
-	up.Version = v.cur.Version
-	up.LastModified = v.cur.LastModified
-}
-
-func planIntent(p *Plan, st *state, it *Intent) {
-	reject := func(msg string) {
-		p.Users = append(p.Users, &UserPlan{Action: Reject, EmployeeNumber: it.Current, Reasons: []string{msg},
-			Sources: []batcher.Source{it.Source}, Op: -1, RefsOp: -1, seq: -1 << 20})
-	}
-	hits := st.byEmp[strings.ToLower(it.Current)]
-	if len(hits) > 1 {
-		reject(fmt.Sprintf("ID change %s: %d users of the target have employeeNumber %q; not guessing which", it.Source, len(hits), it.Current))
-		return
-	}
-	if len(hits) == 0 {
-		if it.NewEmployee != "" {
-			if done := st.byEmp[strings.ToLower(it.NewEmployee)]; len(done) == 1 &&
-				(it.NewUserName == "" || strings.EqualFold(done[0].un, it.NewUserName)) {
-				return // applied already: the user is matched (and shown) by its new ID
-			}
-		}
-		reject(fmt.Sprintf("ID change %s: no user of the target has employeeNumber %q", it.Source, it.Current))
-		return
-	}
-	v := hits[0]
-	var ops []scim.PatchOperation
-	var changes []Change
-	if it.NewEmployee != "" && it.NewEmployee != v.emp {
-		if other := st.byEmp[strings.ToLower(it.NewEmployee)]; len(other) > 0 && other[0] != v {
-			reject(fmt.Sprintf("ID change %s: employeeNumber %q already belongs to user %s", it.Source, it.NewEmployee, other[0].cur.ID))
-			return
-		}
-		c := Change{Kind: '~', Schema: scimpath.EnterpriseUser, Path: pathEmployee, Old: scim.Str(v.emp), New: scim.Str(it.NewEmployee)}
-		if v.emp == "" {
-			c.Kind, c.Old = '+', scim.Value{}
-		}
-		c.Ops = []scim.PatchOperation{{Op: "replace", Path: pathEmployee, Value: c.New}}
-		changes, ops = append(changes, c), append(ops, c.Ops...)
-	}
-	if it.NewUserName != "" && it.NewUserName != v.un {
-		if other := st.byUser[strings.ToLower(it.NewUserName)]; len(other) > 0 && other[0] != v {
-			reject(fmt.Sprintf("ID change %s: userName %q already belongs to user %s", it.Source, it.NewUserName, other[0].cur.ID))
-			return
-		}
-		c := Change{Kind: '~', Path: "userName", Old: scim.Str(v.un), New: scim.Str(it.NewUserName)}
-		c.Ops = []scim.PatchOperation{{Op: "replace", Path: "userName", Value: c.New}}
-		changes, ops = append(changes, c), append(ops, c.Ops...)
-	}
-	v.renamed = true
-	v.intSrc = append(v.intSrc, it.Source)
-	if len(ops) == 0 {
-		return
-	}
-	doc, err := scim.ApplyPatch(v.doc, ops)
-	if err != nil {
-		reject(fmt.Sprintf("ID change %s: %v", it.Source, err))
-		return
-	}
-	st.unindex(v)
-	v.doc = doc
-	if it.NewEmployee != "" {
-		v.emp = it.NewEmployee
-	}
-	if it.NewUserName != "" {
-		v.un = it.NewUserName
-	}
-	st.index(v)
-	v.intent = mergeChanges(v.intent, changes)
-}
 
 // mergeChanges appends later changes, folding a second change of the same
 // path into the first (X→Y then Y→Z shows X→Z).
@@ -485,100 +246,23 @@ func mergeChanges(a, b []Change) []Change {
 	return a
 }
 
-func planUser(p *Plan, st *state, du *DesiredUser, mode string, set *mapping.Set, applied *State, stateName string) {
-	up := &UserPlan{EmployeeNumber: du.Key, UserName: du.UserName, Sources: sourcesOf(du.Records), Op: -1, RefsOp: -1, seq: du.Seq}
-	p.Users = append(p.Users, up)
-	reject := func(msg string) {
-		up.Action = Reject
-		up.MatchedBy = ""
-		up.Reasons = append(up.Reasons, msg)
+// rejectedOf lists the conversion's rejected records, then the records of
+// the users the plan rejects (ambiguous matches, updates of users that do
+// not exist, ID changes that cannot apply).
+func rejectedOf(d *Desired, users []*UserPlan) []RejectedRecord {
+	var r rejectedRecords
+	for _, rr := range d.RejectedRecords {
+		r.add(rr)
 	}
-	var v *vuser
-	hits := st.byEmp[strings.ToLower(du.Key)]
-	switch {
-	case len(hits) > 1:
-		reject(fmt.Sprintf("%d users of the target have employeeNumber %q (ids %s); not guessing which", len(hits), du.Key, ids(hits)))
-		return
-	case len(hits) == 1:
-		v = hits[0]
-		up.MatchedBy = "employeeNumber"
-		if v.renamed {
-			up.MatchedBy = "id change"
+	for _, u := range users {
+		if u.Action != Reject {
+			continue
 		}
-	case du.UserName != "":
-		byName := st.byUser[strings.ToLower(du.UserName)]
-		if len(byName) > 1 {
-			reject(fmt.Sprintf("no user has employeeNumber %q and %d users have userName %q (ids %s); not guessing which", du.Key, len(byName), du.UserName, ids(byName)))
-			return
-		}
-		if len(byName) == 1 {
-			v = byName[0]
-			up.MatchedBy = "userName"
-			if v.emp != "" && !strings.EqualFold(v.emp, du.Key) {
-				up.Notes = append(up.Notes, fmt.Sprintf("matched by userName; the target's employeeNumber %q becomes %q", v.emp, du.Key))
-			}
+		for _, s := range u.Sources {
+			r.add(RejectedRecord{File: s.File, Line: s.Line, Record: s.Record, EmployeeNumber: u.EmployeeNumber, Message: strings.Join(u.Reasons, "; ")})
 		}
 	}
-	if v != nil && v.claimed {
-		reject(fmt.Sprintf("user %s of the target is also matched by employee %s; not guessing which", v.cur.ID, v.plan.EmployeeNumber))
-		return
-	}
-	if v == nil {
-		if !du.Identity {
-			reject(fmt.Sprintf("no user of the target has employeeNumber %q: its record(s) only update an existing user", du.Key))
-			return
-		}
-		up.Action = Create
-		up.Resource = mustDecode(du.JSON)
-		up.createJSON = du.JSON
-		return
-	}
-	v.claimed = true
-	v.plan = up
-	fillMatch(up, v)
-	if up.UserName == "" {
-		up.UserName = v.un
-	}
-	up.Sources = append(append([]batcher.Source(nil), v.intSrc...), up.Sources...)
-	changes := append([]Change(nil), v.intent...)
-	df := &differ{}
-	cur := v.doc
-	if _, ok := cur.Obj.Get("entitlements"); ok {
-		df.entKnow = true
-	} else if su := applied.Lookup(v.cur.ID, v.cur.EmployeeNumber); su != nil && supplies(du, "entitlements") {
-		// The target never returns entitlements: compare with what
-		// scimigrate last applied.
-		cur = withEntitlements(cur, su.Entitlements)
-		df.entKnow = true
-		up.Notes = append(up.Notes, fmt.Sprintf("the target does not return entitlements: compared with those scimigrate applied on %s (%s: %s)",
-			su.Applied, orNone(stateName), orNone(strings.Join(su.Entitlements, ", "))))
-	}
-	df.diffDoc(cur, scim.Obj(&du.User.Doc))
-	changes = append(changes, df.out...)
-	changes = append(changes, removals(cur, du, mode, set, df.entKnow, changes)...)
-	up.Changes = changes
-	if !df.entKnow && hasEntitlementAdd(changes) {
-		up.Notes = append(up.Notes, "the target does not return entitlements and no applied state (--state) knows this user's: "+
-			"the ones the input asserts are added (an add of a held entitlement changes nothing)")
-	}
-	if !df.entKnow {
-		var gone []string
-		for _, m := range du.User.Absent {
-			if p := m.Path; p.URN == "" && len(p.Attr) == 1 && strings.EqualFold(p.Attr[0], "entitlements") {
-				if eqs, err := p.KeyTerms(); err == nil && len(eqs) == 1 {
-					gone = append(gone, eqs[0].Value.Str)
-				}
-			}
-		}
-		if len(gone) > 0 {
-			up.Notes = append(up.Notes, fmt.Sprintf("the target does not return entitlements: %s, asserted absent, cannot be checked and is not removed", strings.Join(gone, ", ")))
-		}
-	}
-	if len(changes) == 0 {
-		up.Action = NoChange
-	} else {
-		up.Action = Update
-	}
+	return r.list
 }
 
 // supplies reports whether the input says anything about a core
@@ -604,12 +288,13 @@ func hasEntitlementAdd(cs []Change) bool {
 	return false
 }
 
-func ids(vs []*vuser) string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = v.cur.ID
+// resource is the resource a create sends, parsed when shown (a plan keeps
+// only its JSON).
+func (u *UserPlan) resource() scim.Value {
+	if u.Resource.Kind == scim.Null && u.createJSON != nil {
+		return mustDecode(u.createJSON)
 	}
-	return strings.Join(out, ", ")
+	return u.Resource
 }
 
 func mustDecode(b []byte) scim.Value {
@@ -856,73 +541,4 @@ func expandConfig(tmpl string, cfg *mapping.Config) *scimpath.Path {
 		return nil
 	}
 	return p
-}
-
-func planDeactivations(p *Plan, st *state, d *Desired, o Options, rejected map[string]bool) error {
-	full := false
-	for _, u := range d.Users {
-		if u.Identity {
-			full = true
-			break
-		}
-	}
-	if !full {
-		return fmt.Errorf("--deactivate-missing needs a full input file (identity records such as 300/305/310 or V1 UserProfile); the input only updates users")
-	}
-	if !o.MaxDeactivate.Set {
-		return fmt.Errorf("--deactivate-missing needs --max-deactivate N or P%%")
-	}
-	date := o.TerminationDate
-	if date == "" {
-		date = o.Now().UTC().Truncate(24 * time.Hour).Format("2006-01-02T15:04:05Z")
-	}
-	var cands []*vuser
-	for _, v := range st.users {
-		if v.claimed || v.renamed || !v.cur.Active() {
-			continue
-		}
-		if rejected[strings.ToLower(v.emp)] {
-			continue // named by the input, but rejected: not missing
-		}
-		cands = append(cands, v)
-	}
-	allowed := o.MaxDeactivate.Of(len(st.users))
-	if len(cands) > allowed {
-		e := &DeactivationLimitError{Limit: o.MaxDeactivate, Allowed: allowed, Total: len(st.users)}
-		for _, v := range cands {
-			e.Candidates = append(e.Candidates, describe(v))
-		}
-		return e
-	}
-	for i, v := range cands {
-		up := &UserPlan{Action: Deactivate, EmployeeNumber: v.emp, UserName: v.un, MatchedBy: "not in the input", Op: -1, RefsOp: -1, seq: 1<<30 + 1 + i}
-		fillMatch(up, v)
-		old, _ := v.doc.Obj.Get("active")
-		c := Change{Kind: '~', Path: "active", New: scim.BoolValue(false),
-			Ops: []scim.PatchOperation{{Op: "replace", Path: "active", Value: scim.BoolValue(false)}}}
-		if present(old) {
-			c.Old = *old
-		} else {
-			c.Kind = '+'
-		}
-		up.Changes = append(up.Changes, c)
-		if lookup(v.doc, mustPath(pathTermDate)) == nil {
-			up.Changes = append(up.Changes, Change{Kind: '+', Schema: scimpath.EnterpriseUser, Path: pathTermDate, New: scim.Str(date),
-				Ops: []scim.PatchOperation{{Op: "replace", Path: pathTermDate, Value: scim.Str(date)}}})
-		}
-		v.plan = up
-		p.Users = append(p.Users, up)
-	}
-	return nil
-}
-
-func describe(v *vuser) string {
-	s := v.emp
-	if s == "" {
-		s = "(no employeeNumber)"
-	}
-	if v.un != "" {
-		s += " " + v.un
-	}
-	return s + " [" + v.cur.ID + "]"
 }

@@ -17,6 +17,9 @@ type RenderOptions struct {
 	// MaxUnchanged bounds the unchanged employees listed by number
 	// (default 20; the count is always shown).
 	MaxUnchanged int
+	// SummaryOnly leaves out the per-user blocks: the summary by attribute,
+	// the unchanged count, the warnings and the closing line.
+	SummaryOnly bool
 }
 
 const (
@@ -51,8 +54,8 @@ func markColor(k byte) string {
 	return ""
 }
 
-// Render writes the human plan: one block per user that changes or is
-// rejected (+ create, ~ update, - deactivate, ! rejected) with its attribute
+// Render writes the human plan: the summary by attribute (see
+// RenderSummary), then one block per user that changes or is rejected (+ create, ~ update, - deactivate, ! rejected) with its attribute
 // lines grouped by extension, the unchanged users summarised, and the
 // closing line "Plan: N to create, N to update, N to deactivate, N
 // unchanged, N rejected."
@@ -62,10 +65,16 @@ func (p *Plan) Render(w io.Writer, o RenderOptions) error {
 	}
 	bw := bufio.NewWriter(w)
 	pt := painter(o.Color)
+	if err := RenderSummary(bw, p.Summary(), o.Color); err != nil {
+		return err
+	}
 	var unchanged []string
 	for _, u := range p.Users {
 		if u.Action == NoChange {
 			unchanged = append(unchanged, u.EmployeeNumber)
+			continue
+		}
+		if o.SummaryOnly {
 			continue
 		}
 		renderUser(bw, pt, u)
@@ -88,6 +97,10 @@ func (p *Plan) Render(w io.Writer, o RenderOptions) error {
 	fmt.Fprintln(bw, pt.paint(ansiBold, p.Counts.Line()))
 	return bw.Flush()
 }
+
+// Changed is the number of users the plan shows a block for: created,
+// updated, deactivated or rejected.
+func (c Counts) Changed() int { return c.Create + c.Update + c.Deactivate + c.Rejected }
 
 // Line is the closing line of a plan.
 func (c Counts) Line() string {
@@ -124,7 +137,7 @@ func renderUser(w *bufio.Writer, pt painter, u *UserPlan) {
 		fmt.Fprintf(w, "    %s\n", pt.paint(ansiDim, "# "+n))
 	}
 	if u.Action == Create {
-		renderResource(w, u.Resource)
+		renderResource(w, u.resource())
 		if r := u.refsPatch; r != nil {
 			fmt.Fprintf(w, "    then PATCH %s (request %d), once every employee it names exists:\n", r.Path, r.Request)
 			if ops, err := scim.DecodePatchOp(r.Data); err == nil {

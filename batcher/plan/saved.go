@@ -44,9 +44,11 @@ type File struct {
 	DeactivateMissing *DeactivateIn `json:"deactivateMissing,omitempty"`
 	Limits            LimitsInfo    `json:"limits"`
 	Summary           SummaryInfo   `json:"summary"`
-	Users             []UserEntry   `json:"users"`
-	Operations        []OpEntry     `json:"operations"`
-	Requests          []RequestInfo `json:"requests"`
+	// Attributes is the summary by attribute (Plan.Summary).
+	Attributes []AttributeSummary `json:"attributes"`
+	Users      []UserEntry        `json:"users"`
+	Operations []OpEntry          `json:"operations"`
+	Requests   []RequestInfo      `json:"requests"`
 	// Rejected are the input records that send nothing (Plan.Rejected);
 	// apply reports them.
 	Rejected []RejectedRecord `json:"rejected,omitempty"`
@@ -254,8 +256,8 @@ func (p *Plan) Describe(info SaveInfo) (*File, error) {
 		Created: info.Created.UTC().Format(time.RFC3339), Target: info.Target,
 		Mapping: info.Mapping, Existing: p.Existing, DeactivateMissing: info.Deactive,
 		Limits:  LimitsInfo{MaxOperations: lim.MaxOps, MaxBytes: lim.MaxBytes, FailOnErrors: lim.FailOnErrors},
-		Summary: SummaryInfo(p.Counts),
-		Inputs:  []InputFile{}, Users: []UserEntry{}, Operations: []OpEntry{}, Requests: []RequestInfo{},
+		Summary: SummaryInfo(p.Counts), Attributes: p.Summary(),
+		Inputs: []InputFile{}, Users: []UserEntry{}, Operations: []OpEntry{}, Requests: []RequestInfo{},
 		Rejected: p.Rejected,
 	}
 	if info.Snapshot != "" {
@@ -378,6 +380,25 @@ type Saved struct {
 	Requests []batcher.Request
 	// Waves[i] is the dependency wave of Requests[i].
 	Waves []int
+}
+
+// ReadFile reads plan.json of a saved plan (not the request bodies).
+func ReadFile(dir string) (*File, error) {
+	b, err := os.ReadFile(filepath.Join(dir, PlanFile))
+	if err != nil {
+		return nil, fmt.Errorf("reading the saved plan: %w", err)
+	}
+	var f File
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, PlanFile), err)
+	}
+	if f.Format != FormatName {
+		return nil, fmt.Errorf("%s: not a scimigrate plan (format %q)", filepath.Join(dir, PlanFile), f.Format)
+	}
+	if f.Version != FormatVersion {
+		return nil, fmt.Errorf("%s: plan format version %d; this scimigrate reads version %d", filepath.Join(dir, PlanFile), f.Version, FormatVersion)
+	}
+	return &f, nil
 }
 
 // Load reads a saved plan: plan.json and every body it lists, checking each

@@ -197,24 +197,30 @@ func (c *command) execute(ctx context.Context, path string, args []string, cio *
 	c.parsed = fs
 	rest := fs.Args()
 	if len(c.subs) > 0 {
-		if len(rest) == 0 {
-			return usageErrorf("missing subcommand (%s)", c.subNames())
-		}
-		if rest[0] == "help" {
-			c.help(cio.Out, path, fs)
-			return nil
-		}
-		for _, s := range c.subs {
-			if s.name == rest[0] {
-				sp := path + " " + s.name
-				err := s.execute(ctx, sp, rest[1:], cio)
-				if err != nil && !errors.As(err, new(*pathError)) {
-					err = &pathError{sp, err}
+		// A command with subcommands and its own run (plan, plan show)
+		// runs itself when the first argument names no subcommand.
+		if len(rest) > 0 {
+			for _, s := range c.subs {
+				if s.name == rest[0] {
+					sp := path + " " + s.name
+					err := s.execute(ctx, sp, rest[1:], cio)
+					if err != nil && !errors.As(err, new(*pathError)) {
+						err = &pathError{sp, err}
+					}
+					return err
 				}
-				return err
 			}
 		}
-		return usageErrorf("unknown subcommand %q (%s)", rest[0], c.subNames())
+		if c.run == nil {
+			if len(rest) == 0 {
+				return usageErrorf("missing subcommand (%s)", c.subNames())
+			}
+			if rest[0] == "help" {
+				c.help(cio.Out, path, fs)
+				return nil
+			}
+			return usageErrorf("unknown subcommand %q (%s)", rest[0], c.subNames())
+		}
 	}
 	if c.args != nil {
 		if err := c.args(rest); err != nil {

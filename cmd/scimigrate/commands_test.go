@@ -34,7 +34,7 @@ func everyCommand() [][]string {
 func TestHelp(t *testing.T) {
 	t.Parallel()
 	for _, c := range commands() {
-		if c.desc == "" || c.usage == "" || c.summary == "" || (c.run == nil) == (len(c.subs) == 0) {
+		if c.desc == "" || c.usage == "" || c.summary == "" || (c.run == nil && len(c.subs) == 0) {
 			t.Errorf("command %q lacks a part of its shape: %+v", c.name, c)
 		}
 		for _, s := range c.subs {
@@ -68,6 +68,9 @@ func TestHelp(t *testing.T) {
 		if r := runCLI(t, ".", args...); r.code != 0 || !strings.Contains(r.stdout, "  apply ") {
 			t.Errorf("%v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
 		}
+	}
+	if r := runCLI(t, ".", "version"); r.code != 0 || r.stdout != version+"\n" {
+		t.Errorf("version: exit %d, %q", r.code, r.stdout)
 	}
 	if r := runCLI(t, ".", "help", "export"); r.code != 0 || !strings.HasPrefix(r.stdout, "usage: scimigrate export") {
 		t.Errorf("help export: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -322,5 +325,39 @@ func TestTerminal(t *testing.T) {
 	}
 	if r := exec([]string{"demo"}, false, true, nil); r.code != 0 || strings.Contains(r.stderr, "\nprogress: ") || !strings.Contains(r.stderr, "requests sent") {
 		t.Errorf("demo on a terminal: exit %d, want a bar, not progress lines\n%s", r.code, r.stderr)
+	}
+}
+
+// TestExitCode: the one mapping from a command's error to the exit status.
+func TestExitCode(t *testing.T) {
+	t.Parallel()
+	usage := usageErrorf("bad flag")
+	for _, tt := range []struct {
+		name     string
+		err      error
+		detailed bool
+		want     int
+	}{
+		{"ok", nil, false, 0},
+		{"ok, detailed", nil, true, 0},
+		{"usage", usage, false, 2},
+		{"usage in a subcommand", &pathError{"scimigrate mappings check", usage}, false, 2},
+		{"usage, detailed", usage, true, 1},
+		{"fatal", fatal(os.ErrNotExist), false, 2},
+		{"fatal, detailed", fatal(os.ErrNotExist), true, 1},
+		{"untyped is fatal", os.ErrPermission, false, 2},
+		{"interrupted", fatal(context.Canceled), false, 2},
+		{"rejected", errRejected, false, 1},
+		{"rejected with a message", &rejectedError{os.ErrExist}, false, 1},
+		{"rejected, detailed", errRejected, true, 1},
+		{"changes", changesPresent{}, false, 0},
+		{"changes, detailed", changesPresent{}, true, 2},
+	} {
+		if got := exitCode(tt.err, tt.detailed); got != tt.want {
+			t.Errorf("%s: exit %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	if !silent(errRejected) || !silent(changesPresent{}) || silent(usage) || silent(&rejectedError{os.ErrExist}) {
+		t.Error("silent: only already-reported rejections and 'changes present' print nothing")
 	}
 }

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 
 	"scimigrate/batcher/plan"
+	"scimigrate/converter"
+	"scimigrate/converter/source"
+	"scimigrate/scim"
 )
 
 // exportCommand saves the live state of the employees named in the input
@@ -49,29 +52,30 @@ func export(ctx context.Context, cio *IO, o *convertOptions, t *targetOptions, o
 	var wants []plan.Want
 	all := len(o.Files) == 0
 	if !all {
-		c, err := o.collect(ctx, cio, errw)
+		w, err := o.collectWants(ctx, cio, errw)
 		if err != nil {
 			return fatal(err)
 		}
-		wants = c.d.Wants()
+		wants = w
 	}
 	errw.Flush()
 	l, err := t.live(ctx, cio)
 	if err != nil {
 		return err
 	}
-	snap, err := l.Snapshot(ctx, wants, all, all)
-	if err != nil {
-		return fatal(fmt.Errorf("reading the target: %w", err))
-	}
+	// Users are written as their pages arrive (memory grows with a page).
+	var n int
 	if out == "-" {
-		if err := snap.Write(cio.Out); err != nil {
-			return fatal(err)
+		bw := bufio.NewWriter(cio.Out)
+		n, err = l.Export(ctx, wants, all, bw)
+		if err == nil {
+			err = bw.Flush()
 		}
 	} else {
-		tmp, err := os.CreateTemp(filepath.Dir(out), ".export-*")
+		var tmp *os.File
+		tmp, err = os.CreateTemp(filepath.Dir(out), ".export-*")
 		if err == nil {
-			err = snap.Write(tmp)
+			n, err = l.Export(ctx, wants, all, tmp)
 			if cerr := tmp.Close(); err == nil {
 				err = cerr
 			}
@@ -80,14 +84,49 @@ func export(ctx context.Context, cio *IO, o *convertOptions, t *targetOptions, o
 			}
 			os.Remove(tmp.Name())
 		}
-		if err != nil {
-			return fatal(err)
-		}
+	}
+	if err != nil {
+		return fatal(fmt.Errorf("reading the target: %w", err))
 	}
 	what := "every user of the company"
 	if !all {
 		what = fmt.Sprintf("the %d employee(s) the input names", len(wants))
 	}
-	fmt.Fprintf(errw, "scimigrate export: saved %d user(s) (%s) from %s to %s\n", len(snap.Users), what, l.BaseURL(), out)
+	fmt.Fprintf(errw, "scimigrate export: saved %d user(s) (%s) from %s to %s\n", n, what, l.BaseURL(), out)
 	return nil
+}
+
+// collectWants converts the inputs keeping only the employees' IDs (no
+// resources): what a lookup of the target needs.
+func (o *convertOptions) collectWants(ctx context.Context, io *IO, errw *bufio.Writer) ([]plan.Want, error) {
+	set, inputs, closeInputs, err := o.open(io.In)
+	if err != nil {
+		return nil, err
+	}
+	defer closeInputs()
+	echo := source.NewEcho(errw, o.EchoLimit)
+	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers, Diag: echo.Write}
+	if o.idsOnly {
+		copts.Validate = func(*scim.User, bool) []converter.Violation { return nil }
+	}
+	wants, d, err := plan.CollectWants(ctx, inputs, copts)
+	echo.Flush()
+	readSummary(errw, d)
+	return wants, err
+}
+
+// collectWantsQuiet is collectWants without diagnostics or summary (a
+// later conversion of the same inputs reports them).
+func (o *convertOptions) collectWantsQuiet(ctx context.Context, io *IO) ([]plan.Want, error) {
+	set, inputs, closeInputs, err := o.open(io.In)
+	if err != nil {
+		return nil, err
+	}
+	defer closeInputs()
+	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers}
+	if o.idsOnly {
+		copts.Validate = func(*scim.User, bool) []converter.Violation { return nil }
+	}
+	wants, _, err := plan.CollectWants(ctx, inputs, copts)
+	return wants, err
 }

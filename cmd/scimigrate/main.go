@@ -58,6 +58,12 @@ func main() {
 	// cancels it, and each command stops cleanly (apply keeps its journal
 	// for a resume, simulate shuts its server down).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal, a second one kills the process as usual
+		// (for a cleanup that hangs).
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], systemIO())
 	stop()
 	os.Exit(code)

@@ -15,7 +15,7 @@ func mappingsCommand() *command {
 	return &command{
 		name:    "mappings",
 		summary: "show or check mapping tables (mappings show 305 | mappings check DIR)",
-		usage:   "mappings show|list|check [flags] ...",
+		usage:   "mappings show|list|check ...",
 		desc: "mappings shows the effective mapping tables (the embedded ones with the overrides of --mappings " +
 			"DIR), each row with its origin, and checks override files, naming file and line of every mistake.",
 		subs: []*command{mappingsShowCommand("show"), mappingsShowCommand("list"), mappingsCheckCommand()},

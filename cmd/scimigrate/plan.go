@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -27,6 +29,7 @@ type planOptions struct {
 	Out               string
 	DetailedExitcode  bool
 	State             string
+	Detail            bool
 }
 
 func planCommand() *command {
@@ -39,10 +42,14 @@ func planCommand() *command {
 		desc: "plan converts the input files and diffs them against the current state of the target, read from a " +
 			"snapshot (--snapshot, as 'scimigrate export' writes) or live (--base-url), like a terraform plan: " +
 			"+ create, ~ update (attribute by attribute, minimal PATCHes), - deactivate, ! rejected. Nothing is " +
-			"sent. --out saves plan.json and the exact Bulk request bodies for 'scimigrate apply DIR'. Exit 1 when " +
+			"sent. The plan opens with a summary by attribute; past " + fmt.Sprint(plan.DetailThreshold) + " changed users only the " +
+			"summary is printed and the per-user blocks go to plan.txt in --out DIR (or are printed with --detail); " +
+			"'scimigrate plan show DIR' drills into a saved plan. Against a snapshot the plan streams: the snapshot " +
+			"is indexed, not loaded. --out saves plan.json and the exact Bulk request bodies for 'scimigrate apply DIR'. Exit 1 when " +
 			"records are rejected or the plan breaks --max-deactivate; with --detailed-exitcode: 0 no changes, " +
 			"2 changes present, 1 any error (a usage error included).",
 		detailed: "detailed-exitcode",
+		subs:     []*command{planShowCommand()},
 		flags: func(fs *flag.FlagSet) {
 			o.convertOptions.register(fs, false)
 			o.target.register(fs, targetFlags{snapshot: true, lookup: true})
@@ -51,6 +58,7 @@ func planCommand() *command {
 			fs.StringVar(&o.MaxDeactivate, "max-deactivate", "", "with --deactivate-missing: the plan fails if it would deactivate more than N users or P% of the target (10 or 5%)")
 			fs.StringVar(&o.TerminationDate, "termination-date", "", "terminationDate set on deactivated users that have none (YYYY-MM-DD; default today, UTC)")
 			fs.StringVar(&o.Out, "out", "", "save the plan in this directory: plan.json and the exact Bulk request bodies (bulk-0001.json, …) for 'scimigrate apply DIR'")
+			fs.BoolVar(&o.Detail, "detail", false, fmt.Sprintf("print every user's block even when more than %d users change (a larger plan prints its summary by attribute; the blocks go to plan.txt in --out DIR)", plan.DetailThreshold))
 			fs.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing changes, 2 when the plan has changes, 1 on any error")
 			fs.StringVar(&o.State, "state", "", "applied state written by apply: entitlements are compared with what scimigrate applied, since the target never returns them (default: "+plan.StateFile+" if present)")
 		},
@@ -136,23 +144,72 @@ func (o *convertOptions) collect(ctx context.Context, io *IO, errw *bufio.Writer
 	}
 	d, err := plan.Collect(ctx, inputs, copts)
 	echo.Flush()
-	if d != nil && d.Stats != nil {
-		st := d.Stats
-		fmt.Fprintf(errw, "scimigrate: read %d record(s) from %d file(s): %d employee(s) (%d with an identity record), %d ID change(s), %d record(s) rejected, %d error(s), %d warning(s)\n",
-			st.Total(), st.Files, len(d.Users), st.UsersEmitted, len(d.Intents), st.RecordsRejected, st.Errors, st.Warnings)
-	}
+	readSummary(errw, d)
 	if err != nil {
 		return nil, err
 	}
 	return &collected{set: set, d: d, rejected: rej}, nil
 }
 
+func readSummary(errw *bufio.Writer, d *plan.Desired) {
+	if d != nil && d.Stats != nil {
+		st := d.Stats
+		fmt.Fprintf(errw, "scimigrate: read %d record(s) from %d file(s): %d employee(s) (%d with an identity record), %d ID change(s), %d record(s) rejected, %d error(s), %d warning(s)\n",
+			st.Total(), st.Files, d.Employees, st.UsersEmitted, len(d.Intents), st.RecordsRejected, st.Errors, st.Warnings)
+	}
+}
+
 // planned is a computed plan with what it was computed from.
 type planned struct {
 	c      *collected
-	cur    *plan.Snapshot
 	target plan.TargetInfo
 	p      *plan.Plan
+}
+
+// planMemoryLimit is the soft memory limit of a plan against a snapshot
+// (GOMEMLIMIT overrides it).
+const planMemoryLimit = 640 << 20
+
+// streamPlan plans against a snapshot file without loading it: the
+// snapshot is indexed while the input's first pass runs, and each employee
+// is planned in the converter's workers as it is converted.
+func streamPlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOptions, snapshot string, popts plan.Options) (*planned, error) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The live heap is the indexes and the users' plans; parsing every
+		// matched user makes much garbage, which GOGC=400 (see main) would
+		// let grow to several times the live heap. A soft limit keeps the
+		// collector lazy below it and busy near it.
+		debug.SetMemoryLimit(planMemoryLimit)
+	}
+	set, inputs, closeInputs, err := co.open(io.In)
+	if err != nil {
+		return nil, fatal(err)
+	}
+	defer closeInputs()
+	popts.Set = set
+	echo := source.NewEcho(errw, co.EchoLimit)
+	rej := &rejections{}
+	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: co.Workers,
+		Diag: func(dg source.Diagnostic) { echo.Write(dg); rej.add(dg) }}
+	if co.idsOnly {
+		copts.Validate = func(*scim.User, bool) []converter.Violation { return nil }
+	}
+	p, d, err := plan.Stream(ctx, inputs, plan.StreamOptions{CollectOptions: copts, Plan: popts, Snapshot: snapshot})
+	echo.Flush()
+	readSummary(errw, d)
+	if err != nil {
+		var le *plan.DeactivationLimitError
+		if errors.As(err, &le) {
+			return nil, planError(err)
+		}
+		return nil, fatal(err)
+	}
+	r := &planned{c: &collected{set: set, d: d, rejected: rej}, p: p,
+		target: plan.TargetInfo{Kind: "snapshot", Snapshot: snapshot, Users: p.TargetUsers, CompanyID: set.Config.CompanyID}}
+	if set.Config.CompanyID == "" && p.Counts.Create > 0 {
+		fmt.Fprintf(errw, "scimigrate: warning: no company ID (--company-id or companyId in --config): UPS requires enterprise companyId on create\n")
+	}
+	return r, nil
 }
 
 // makePlan converts the inputs of co, reads the current state (to's
@@ -161,38 +218,72 @@ type planned struct {
 // FILE...` without a saved plan runs first (with a live target).
 // Diagnostics go to errw; errors are returned (see reportPlanError).
 func makePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOptions, to *targetOptions, popts plan.Options) (*planned, error) {
+	if to.Snapshot != "" {
+		return streamPlan(ctx, io, errw, co, to.Snapshot, popts)
+	}
+	for _, f := range co.Files {
+		if f == "-" {
+			return loadedLivePlan(ctx, io, errw, co, to, popts)
+		}
+	}
+	// Live: the employees' IDs first (a conversion that keeps nothing
+	// else, its diagnostics left to the plan's), then their state, written
+	// to a private temporary snapshot as the pages arrive, then the same
+	// streaming plan against it.
+	quiet := *co
+	quiet.EchoLimit = 0
+	wants, err := quiet.collectWantsQuiet(ctx, io)
+	if err != nil {
+		// The plan's conversion reports it with its diagnostics.
+		return streamPlanLiveErr(ctx, io, errw, co, popts, err)
+	}
+	errw.Flush()
+	l, err := to.live(ctx, io)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp("", "scimigrate-state-*.ndjson") // mode 0600
+	if err != nil {
+		return nil, fatal(err)
+	}
+	defer os.Remove(tmp.Name())
+	n, err := l.ExportState(ctx, wants, popts.DeactivateMissing, tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fatal(fmt.Errorf("reading the target: %w", err))
+	}
+	r, err := streamPlan(ctx, io, errw, co, tmp.Name(), popts)
+	if err != nil {
+		return nil, err
+	}
+	r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL(), Users: n, CompanyID: r.target.CompanyID}
+	r.p.Target = l.BaseURL()
+	return r, nil
+}
+
+// loadedLivePlan is the live plan of standard input, which cannot be
+// converted twice: the converted users and the target's state are held in
+// memory.
+func loadedLivePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOptions, to *targetOptions, popts plan.Options) (*planned, error) {
 	c, err := co.collect(ctx, io, errw)
 	if err != nil {
 		return nil, fatal(err)
 	}
 	popts.Set = c.set
 	r := &planned{c: c}
-	if to.Snapshot != "" {
-		f, err := os.Open(to.Snapshot)
-		if err != nil {
-			return nil, fatal(err)
-		}
-		r.cur, err = plan.ReadSnapshot(f, to.Snapshot)
-		f.Close()
-		if err != nil {
-			return nil, fatal(err)
-		}
-		r.target = plan.TargetInfo{Kind: "snapshot", Snapshot: to.Snapshot}
-	} else {
-		errw.Flush()
-		l, err := to.live(ctx, io)
-		if err != nil {
-			return nil, err
-		}
-		r.cur, err = l.Snapshot(ctx, c.d.Wants(), popts.DeactivateMissing, false)
-		if err != nil {
-			return nil, fatal(fmt.Errorf("reading the target: %w", err))
-		}
-		r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL()}
+	errw.Flush()
+	l, err := to.live(ctx, io)
+	if err != nil {
+		return nil, err
 	}
-	r.target.Users = len(r.cur.Users)
-	r.target.CompanyID = c.set.Config.CompanyID
-	r.p, err = plan.Make(c.d, r.cur, popts)
+	cur, err := l.Snapshot(ctx, c.d.Wants(), popts.DeactivateMissing, false)
+	if err != nil {
+		return nil, fatal(fmt.Errorf("reading the target: %w", err))
+	}
+	r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL(), Users: len(cur.Users), CompanyID: c.set.Config.CompanyID}
+	r.p, err = plan.Make(c.d, cur, popts)
 	if err != nil {
 		return nil, planError(err)
 	}
@@ -200,6 +291,15 @@ func makePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOption
 		fmt.Fprintf(errw, "scimigrate: warning: no company ID (--company-id or companyId in --config): UPS requires enterprise companyId on create\n")
 	}
 	return r, nil
+}
+
+// streamPlanLiveErr reports a conversion that failed before the target was
+// read: the conversion runs again with its diagnostics shown.
+func streamPlanLiveErr(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOptions, popts plan.Options, first error) (*planned, error) {
+	if _, err := co.collect(ctx, io, errw); err != nil {
+		return nil, fatal(err)
+	}
+	return nil, fatal(first)
 }
 
 // planError types an error of plan.Make: a --max-deactivate breach is a
@@ -226,8 +326,9 @@ func (o *planOptions) plan(ctx context.Context, io *IO, popts plan.Options) erro
 	if err != nil {
 		return err
 	}
-	c, cur, target, p := r.c, r.cur, r.target, r.p
-	if err := p.Render(io.Out, plan.RenderOptions{Color: io.Color()}); err != nil {
+	c, target, p := r.c, r.target, r.p
+	summaryOnly := !o.Detail && p.Counts.Changed() > plan.DetailThreshold
+	if err := p.Render(io.Out, plan.RenderOptions{Color: io.Color(), SummaryOnly: summaryOnly}); err != nil {
 		return fatal(err)
 	}
 	if o.Out != "" {
@@ -235,7 +336,7 @@ func (o *planOptions) plan(ctx context.Context, io *IO, popts plan.Options) erro
 			Mapping:  plan.MappingInfo{Version: plan.MappingVersion(c.set), Overrides: o.Mappings, Config: o.Config},
 			Snapshot: o.target.Snapshot}
 		if popts.DeactivateMissing {
-			info.Deactive = &plan.DeactivateIn{Max: popts.MaxDeactivate.String(), Allowed: popts.MaxDeactivate.Of(len(cur.Users)), TerminationDate: popts.TerminationDate}
+			info.Deactive = &plan.DeactivateIn{Max: popts.MaxDeactivate.String(), Allowed: popts.MaxDeactivate.Of(target.Users), TerminationDate: popts.TerminationDate}
 		}
 		for _, f := range o.Files {
 			if f == "-" {
@@ -249,8 +350,22 @@ func (o *planOptions) plan(ctx context.Context, io *IO, popts plan.Options) erro
 		if err != nil {
 			return fatal(fmt.Errorf("saving the plan: %w", err))
 		}
-		fmt.Fprintf(errw, "scimigrate plan: saved in %s (%s, plan.html and %d Bulk request(s)); run 'scimigrate apply %s' to send exactly this plan\n",
-			o.Out, plan.PlanFile, len(p.Requests), o.Out)
+		// The whole human plan, always: a plan.txt of an earlier plan in DIR
+		// must not outlive it.
+		if err := writeDetail(o.Out, p); err != nil {
+			return fatal(fmt.Errorf("writing %s: %w", detailFile, err))
+		}
+		fmt.Fprintf(errw, "scimigrate plan: saved in %s (%s, plan.html, %s and %d Bulk request(s)); run 'scimigrate apply %s' to send exactly this plan\n",
+			o.Out, plan.PlanFile, detailFile, len(p.Requests), o.Out)
+	}
+	if summaryOnly {
+		if o.Out != "" {
+			fmt.Fprintf(errw, "scimigrate plan: %d users change: the summary is above, every user's block is in %s ('scimigrate plan show %s --employee N' shows one)\n",
+				p.Counts.Changed(), filepath.Join(o.Out, detailFile), o.Out)
+		} else {
+			fmt.Fprintf(errw, "scimigrate plan: %d users change: the summary is above; --out DIR writes every user's block to DIR/%s, --detail prints them\n",
+				p.Counts.Changed(), detailFile)
+		}
 	}
 	st := c.d.Stats
 	if p.Counts.Rejected > 0 || (st != nil && st.RecordsRejected > 0) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"testing"
 
 	"scimigrate/batcher/plan"
+	"scimigrate/fixtures/gen"
 	"scimigrate/upsim"
 )
 
@@ -421,5 +423,85 @@ func TestCreateThenReplanNoChanges(t *testing.T) {
 	r = runAt(t, planFixtures, env, "plan", "--config", "config.yaml", "--base-url", s.URL(), "--detailed-exitcode", "create.txt")
 	if r.code != 2 || !strings.Contains(r.stdout, "no applied state (--state) knows this user's") {
 		t.Errorf("re-plan without the applied state: exit %d (want 2: entitlements asserted)\n%s", r.code, r.stdout)
+	}
+}
+
+// TestPlanLargeShowsSummary: past plan.DetailThreshold changed users the
+// plan on stdout is the summary by attribute and the counts; --out writes
+// every user's block to DIR/plan.txt, which 'plan show DIR --employee N'
+// and '--attribute PATH' drill into; --detail prints the blocks.
+func TestPlanLargeShowsSummary(t *testing.T) {
+	dir := t.TempDir()
+	const n = plan.DetailThreshold + 40
+	base := filepath.Join(dir, "base.txt")
+	changed := filepath.Join(dir, "changed.txt")
+	writeGen := func(path string, changed float64) {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := gen.Write(f, gen.Options{Rows: n, Seed: 11, Changed: changed}); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	writeGen(base, 0)
+	writeGen(changed, 1)
+	company := "11111111-2222-3333-4444-555555555555"
+	conv := runCLI(t, dir, "convert", "--company-id", company, "base.txt")
+	if conv.code != 0 {
+		t.Fatalf("convert: exit %d\n%s", conv.code, conv.stderr)
+	}
+	var snap bytes.Buffer
+	if _, err := gen.WriteSnapshot(strings.NewReader(conv.stdout), &snap, 11); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "snap.ndjson"), snap.Bytes(), 0o600)
+
+	r := runCLI(t, dir, "plan", "--company-id", company, "--snapshot", "snap.ndjson", "--out", "saved", "changed.txt")
+	if r.code != 0 {
+		t.Fatalf("plan: exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.HasPrefix(r.stdout, "Changes by attribute") || strings.Contains(r.stdout, "~ update ") ||
+		!strings.Contains(r.stdout, fmt.Sprintf("Plan: 0 to create, %d to update", n)) {
+		t.Errorf("stdout is not the summary:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "every user's block is in saved/plan.txt") {
+		t.Errorf("stderr does not name plan.txt:\n%s", r.stderr)
+	}
+	detail, err := os.ReadFile(filepath.Join(dir, "saved", "plan.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(detail), "\n~ update "); got != n-1 { // the first line has no newline before it
+		if !strings.HasPrefix(string(detail), "Changes by attribute") || got != n {
+			t.Errorf("plan.txt has %d update blocks, want %d", got, n)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "saved", "plan.txt")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("plan.txt mode: %v %v", fi.Mode(), err)
+	}
+	show := runCLI(t, dir, "plan", "show", "saved")
+	if show.code != 0 || !strings.HasPrefix(r.stdout, strings.TrimSuffix(show.stdout[:strings.Index(show.stdout, "Plan:")], "\n")) {
+		t.Errorf("plan show: exit %d\n%s\nwant the plan's summary\n%s", show.code, show.stdout, r.stdout)
+	}
+	emp := runCLI(t, dir, "plan", "show", "saved", "--employee", "E0000007")
+	if emp.code != 0 || !strings.HasPrefix(emp.stdout, "~ update E0000007 ") || !strings.Contains(string(detail), emp.stdout) {
+		t.Errorf("plan show --employee: exit %d\n%s%s", emp.code, emp.stdout, emp.stderr)
+	}
+	attr := runCLI(t, dir, "plan", "show", "--attribute", "name.middleName", "saved")
+	// Every user's middle name becomes "Q" (a few had it already).
+	if k := strings.Count(attr.stdout, " name.middleName: "); attr.code != 0 || k < n-20 || !strings.HasSuffix(attr.stdout, fmt.Sprintf("\n%d change(s) of name.middleName\n", k)) {
+		t.Errorf("plan show --attribute: exit %d\n%s%s", attr.code, attr.stdout, attr.stderr)
+	}
+	if miss := runCLI(t, dir, "plan", "show", "saved", "--employee", "nobody"); miss.code != 1 || !strings.Contains(miss.stderr, `employee "nobody" is not in the plan`) {
+		t.Errorf("unknown employee: exit %d\n%s", miss.code, miss.stderr)
+	}
+	if bad := runCLI(t, dir, "plan", "show"); bad.code != 2 {
+		t.Errorf("plan show without DIR: exit %d", bad.code)
+	}
+	full := runCLI(t, dir, "plan", "--company-id", company, "--snapshot", "snap.ndjson", "--detail", "changed.txt")
+	if full.code != 0 || full.stdout != string(detail) {
+		t.Errorf("--detail: exit %d, stdout differs from plan.txt", full.code)
 	}
 }
