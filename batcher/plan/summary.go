@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -29,6 +30,22 @@ const SummaryExamples = 3
 // (or are shown with --detail).
 const DetailThreshold = 200
 
+// entityKey matches the filter that picks one approver or delegate entry by
+// the employee it names. The summary groups such entries under one line
+// (examples name the users), so that a change of approvers across a company
+// is one line per attribute, not one line per approver.
+var entityKey = regexp.MustCompile(`\[((?:approver|delegate)\.employeeNumber) eq "(?:[^"\\]|\\.)*"\]`)
+
+// SummaryPath is the path under which a change is counted in the summary:
+// the change's path with an approver's or delegate's employeeNumber
+// replaced by "…".
+func SummaryPath(path string) string {
+	if !strings.Contains(path, "employeeNumber eq") {
+		return path
+	}
+	return entityKey.ReplaceAllString(path, "[$1 eq …]")
+}
+
 // summarizer counts users per (schema, path, kind).
 type summarizer struct {
 	lines map[string]*AttributeSummary
@@ -40,6 +57,7 @@ func (s *summarizer) user(emp string, kinds []byte, schemas, paths []string) {
 	}
 	seen := map[string]bool{}
 	for i := range paths {
+		paths[i] = SummaryPath(paths[i])
 		k := schemas[i] + "\x00" + paths[i] + "\x00" + string(kinds[i])
 		if seen[k] {
 			continue

@@ -97,3 +97,38 @@ func TestShowGolden(t *testing.T) {
 		golden(t, filepath.Join("golden", "show", c.plan+"-"+c.name), b.Bytes())
 	}
 }
+
+// TestSummaryGroupsApproversAndDelegates: a change of approver across many
+// users is one summary line per attribute and kind, whatever employees the
+// approvers are; the per-user changes keep their exact paths.
+func TestSummaryGroupsApproversAndDelegates(t *testing.T) {
+	apr, del := scimpath.SpendApprover, scimpath.SpendDelegate
+	p := &Plan{}
+	for i := 1; i <= 300; i++ {
+		u := &UserPlan{Action: Update, EmployeeNumber: fmt.Sprintf("E%03d", i), Op: -1, RefsOp: -1}
+		u.Changes = append(u.Changes,
+			Change{Kind: '+', Schema: apr, Path: fmt.Sprintf(`%s:report[approver.employeeNumber eq "M%d"]`, apr, i)},
+			Change{Kind: '~', Schema: apr, Path: fmt.Sprintf(`%s:report[approver.employeeNumber eq "M\"%d"].primary`, apr, i+1)},
+			Change{Kind: '-', Schema: del, Path: fmt.Sprintf(`%s:expense[delegate.employeeNumber eq "D%d"]`, del, i)},
+			Change{Kind: '~', Schema: scimpath.SpendUser, Path: scimpath.SpendUser + `:customData[id eq "custom1"].value`})
+		p.Users = append(p.Users, u)
+	}
+	want := map[string]string{
+		`report[approver.employeeNumber eq …]`:         "+",
+		`report[approver.employeeNumber eq …].primary`: "~",
+		`expense[delegate.employeeNumber eq …]`:        "-",
+		`customData[id eq "custom1"].value`:            "~",
+	}
+	sum := p.Summary()
+	if len(sum) != len(want) {
+		t.Fatalf("%d summary lines, want %d: %+v", len(sum), len(want), sum)
+	}
+	for _, l := range sum {
+		if kind, ok := want[l.Path]; !ok || kind != l.Kind || l.Users != 300 || len(l.Examples) != SummaryExamples {
+			t.Errorf("unexpected line %+v", l)
+		}
+	}
+	if got := p.Users[0].Changes[0].Path; got != apr+`:report[approver.employeeNumber eq "M1"]` {
+		t.Errorf("the summary changed a user's own path: %s", got)
+	}
+}
