@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"time"
 
 	"scimigrate/batcher/client"
 	"scimigrate/batcher/plan"
@@ -20,6 +21,10 @@ type targetOptions struct {
 	Concurrency int
 	// InsecureHTTP allows a plain-http base URL off loopback.
 	InsecureHTTP bool
+	// RetryFor and Retries bound the retries of one HTTP call (the client's
+	// MaxElapsed and MaxAttempts; 0: the client's defaults, 10m and 8).
+	RetryFor time.Duration
+	Retries  int
 }
 
 // targetFlags choose which target flags a command has.
@@ -36,6 +41,8 @@ func (o *targetOptions) register(fs *flag.FlagSet, tf targetFlags) {
 	fs.StringVar(&o.BaseURL, "base-url", "", "datacenter URI, e.g. https://us2.api.concursolutions.com (credentials from SCIMIGRATE_ACCESS_TOKEN, or SCIMIGRATE_CLIENT_ID, SCIMIGRATE_CLIENT_SECRET and SCIMIGRATE_REFRESH_TOKEN)")
 	fs.StringVar(&o.TokenFile, "token-file", "", "the token file of 'scimigrate login' (refresh token and data centre; no --base-url needed); a rotated refresh token is saved back to it (mode 0600)")
 	fs.BoolVar(&o.InsecureHTTP, "insecure-http", false, "allow a plain http:// base URL to a host that is not loopback (test services only)")
+	fs.DurationVar(&o.RetryFor, "retry-for", 10*time.Minute, "how long one HTTP call may be retried (429, 5xx, no answer) before the run stops, resumable")
+	fs.IntVar(&o.Retries, "retries", 8, "attempts per HTTP call at most")
 	if tf.lookup {
 		fs.BoolVar(&o.V4Filter, "v4-lookup", false, "look users up with Identity v4 (one request per employee) instead of the v4.1 search")
 	}
@@ -51,7 +58,7 @@ func (o *targetOptions) register(fs *flag.FlagSet, tf targetFlags) {
 // a fatal error (exit 2) in every command.
 func (o *targetOptions) client(ctx context.Context, cio *IO) (*client.Client, error) {
 	c, err := client.NewFromEnv(client.Setup{BaseURL: o.BaseURL, Env: cio.getenv, TokenFile: o.TokenFile, InsecureHTTP: o.InsecureHTTP},
-		client.Config{Concurrency: o.Concurrency, Logf: logf(cio)})
+		client.Config{Concurrency: o.Concurrency, Logf: logf(cio), MaxElapsed: o.RetryFor, MaxAttempts: o.Retries})
 	if err != nil {
 		return nil, fatal(err)
 	}
