@@ -108,34 +108,39 @@ func (c Counts) Line() string {
 		c.Create, c.Update, c.Deactivate, c.Unchanged, c.Rejected)
 }
 
-func renderUser(w *bufio.Writer, pt painter, u *UserPlan) {
-	mark := byte(u.Action)
-	head := fmt.Sprintf("%c %s %s", mark, u.Action, orNone(u.EmployeeNumber))
-	if u.UserName != "" {
-		head += " " + u.UserName
+// renderHead writes the first lines of a user's block: the action, the
+// employee, how it was matched, the reasons and the notes. The plan
+// (renderUser) and a saved plan (renderEntry) share it.
+func renderHead(w *bufio.Writer, pt painter, mark byte, action, emp, userName, id, matchedBy string, reasons, notes []string) {
+	head := fmt.Sprintf("%c %s %s", mark, action, orNone(emp))
+	if userName != "" {
+		head += " " + userName
 	}
 	var info []string
-	if u.ID != "" {
-		info = append(info, "id "+u.ID)
+	if id != "" {
+		info = append(info, "id "+id)
 	}
-	if u.MatchedBy != "" {
-		switch u.MatchedBy {
-		case "not in the input":
-			info = append(info, u.MatchedBy)
-		default:
-			info = append(info, "matched by "+u.MatchedBy)
-		}
+	switch matchedBy {
+	case "":
+	case "not in the input":
+		info = append(info, matchedBy)
+	default:
+		info = append(info, "matched by "+matchedBy)
 	}
 	if len(info) > 0 {
 		head += "  (" + strings.Join(info, ", ") + ")"
 	}
 	fmt.Fprintln(w, pt.paint(markColor(mark), head))
-	for _, r := range u.Reasons {
+	for _, r := range reasons {
 		fmt.Fprintf(w, "    %s\n", r)
 	}
-	for _, n := range u.Notes {
+	for _, n := range notes {
 		fmt.Fprintf(w, "    %s\n", pt.paint(ansiDim, "# "+n))
 	}
+}
+
+func renderUser(w *bufio.Writer, pt painter, u *UserPlan) {
+	renderHead(w, pt, byte(u.Action), u.Action.String(), u.EmployeeNumber, u.UserName, u.ID, u.MatchedBy, u.Reasons, u.Notes)
 	if u.Action == Create {
 		renderResource(w, u.resource())
 		if r := u.refsPatch; r != nil {

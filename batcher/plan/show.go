@@ -123,32 +123,7 @@ func pathMatches(full, want string) bool {
 // renderEntry writes a saved user's block, as Render shows it.
 func renderEntry(w *bufio.Writer, pt painter, u *UserEntry) {
 	a, _ := ParseAction(u.Action)
-	mark := byte(a)
-	head := fmt.Sprintf("%c %s %s", mark, u.Action, orNone(u.EmployeeNumber))
-	if u.UserName != "" {
-		head += " " + u.UserName
-	}
-	var info []string
-	if u.ID != "" {
-		info = append(info, "id "+u.ID)
-	}
-	switch u.MatchedBy {
-	case "":
-	case "not in the input":
-		info = append(info, u.MatchedBy)
-	default:
-		info = append(info, "matched by "+u.MatchedBy)
-	}
-	if len(info) > 0 {
-		head += "  (" + strings.Join(info, ", ") + ")"
-	}
-	fmt.Fprintln(w, pt.paint(markColor(mark), head))
-	for _, r := range u.Reasons {
-		fmt.Fprintf(w, "    %s\n", r)
-	}
-	for _, n := range u.Notes {
-		fmt.Fprintf(w, "    %s\n", pt.paint(ansiDim, "# "+n))
-	}
+	renderHead(w, pt, byte(a), u.Action, u.EmployeeNumber, u.UserName, u.ID, u.MatchedBy, u.Reasons, u.Notes)
 	if a == Create {
 		fmt.Fprintf(w, "    (the resource is in the plan's Bulk request %s)\n", orEmpty(u.BulkID))
 		return
