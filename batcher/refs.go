@@ -73,8 +73,44 @@ func Refs(data json.RawMessage) []string {
 		return nil
 	}
 	seen := map[string]bool{}
-	collectRefs("", doc, func(s string) { seen[s] = true })
+	add := func(s string) { seen[s] = true }
+	// Only where SplitReferences looks (attribute names compared without
+	// case, as SCIM does), so that a split identity never references.
+	for _, m := range doc.Obj.Members {
+		switch {
+		case strings.EqualFold(m.Name, scimpath.SpendApprover), strings.EqualFold(m.Name, scimpath.SpendDelegate):
+			collectRefs("", m.Value, add)
+		case m.Value.Kind != scim.ObjectKind:
+		default:
+			if key := singleReference(m.Name); key != "" {
+				for _, a := range m.Value.Obj.Members {
+					if strings.EqualFold(a.Name, key) {
+						collectRefs(a.Name, a.Value, add)
+					}
+				}
+			}
+		}
+	}
 	return sortedSet(seen)
+}
+
+// singleReferences are the single reference attributes per schema: the
+// enterprise manager, the spend biManager and the travel manager.
+var singleReferences = []struct{ urn, key string }{
+	{scimpath.EnterpriseUser, "manager"},
+	{scimpath.SpendUser, "biManager"},
+	{scimpath.TravelUser, "manager"},
+}
+
+// singleReference is the reference attribute of the extension urn ("" for
+// none).
+func singleReference(urn string) string {
+	for _, r := range singleReferences {
+		if strings.EqualFold(urn, r.urn) {
+			return r.key
+		}
+	}
+	return ""
 }
 
 // PatchOpRefs returns the sorted, distinct employeeNumbers the values of a
@@ -143,44 +179,57 @@ func SplitReferences(data json.RawMessage) (identityOnly, refPatch json.RawMessa
 	var ops []patchOp
 	var whole map[string]json.RawMessage
 	dropped := map[string]bool{}
-	for _, urn := range []string{scimpath.SpendApprover, scimpath.SpendDelegate} {
-		if ext, ok := top[urn]; ok {
+	keys := make([]string, 0, len(top))
+	for k := range top {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if strings.EqualFold(k, scimpath.SpendApprover) || strings.EqualFold(k, scimpath.SpendDelegate) {
 			if whole == nil {
 				whole = map[string]json.RawMessage{}
 			}
-			whole[urn] = ext
-			delete(top, urn)
-			dropped[urn] = true
+			whole[k] = top[k]
+			delete(top, k)
+			dropped[k] = true
 		}
 	}
 	if whole != nil {
 		ops = append(ops, patchOp{Op: "replace", Value: whole})
 	}
-	for _, m := range []struct{ urn, key string }{
-		{scimpath.EnterpriseUser, "manager"},
-		{scimpath.SpendUser, "biManager"},
-		{scimpath.TravelUser, "manager"},
-	} {
-		ext, ok := top[m.urn]
-		if !ok {
+	for _, k := range keys {
+		ref := singleReference(k)
+		ext, ok := top[k]
+		if ref == "" || !ok {
 			continue
 		}
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(ext, &obj); err != nil {
-			return nil, nil, fmt.Errorf("split references: %s: %w", m.urn, err)
+			if bytes.Equal(bytes.TrimSpace(ext), []byte("null")) {
+				continue
+			}
+			return nil, nil, fmt.Errorf("split references: %s: %w", k, err)
 		}
-		v, ok := obj[m.key]
-		if !ok || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+		names := make([]string, 0, len(obj))
+		for name, v := range obj {
+			if strings.EqualFold(name, ref) && !bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+				names = append(names, name)
+			}
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			ops = append(ops, patchOp{Op: "replace", Path: k + ":" + name, Value: obj[name]})
+			delete(obj, name)
+		}
+		if len(names) == 0 {
 			continue
 		}
-		ops = append(ops, patchOp{Op: "replace", Path: m.urn + ":" + m.key, Value: v})
-		delete(obj, m.key)
 		if len(obj) == 0 {
-			delete(top, m.urn)
-			dropped[m.urn] = true
+			delete(top, k)
+			dropped[k] = true
 			continue
 		}
-		if top[m.urn], err = json.Marshal(obj); err != nil {
+		if top[k], err = json.Marshal(obj); err != nil {
 			return nil, nil, err
 		}
 	}
