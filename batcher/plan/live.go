@@ -17,8 +17,8 @@ const (
 	IdentityV4Path     = client.IdentityV4
 	IdentityV41Path    = client.IdentityV41
 	IdentitySearchPath = client.IdentitySrch
-	SpendUserPath      = "/profile/spend/v4.1/Users/"
-	TravelUserPath     = "/profile/travel/v4/Users/"
+	SpendUserPath      = client.SpendUserPath
+	TravelUserPath     = client.TravelUserPath
 )
 
 // Live reads the current state of a target through the one UPS client
