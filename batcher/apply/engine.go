@@ -241,13 +241,8 @@ func (e *engine) dispatchPlanned(ctx context.Context, ops []journal.Op) (bool, e
 				continue
 			}
 		}
-		fail.BulkID, fail.State, fail.Outcome = op.BulkID, journal.StateFailed, journal.OutcomeFailed
-		e.o.Logf("operation %s not sent: %s", op.BulkID, fail.Message)
-		if err := e.j.Fail(ctx, op.Seq, *fail); err != nil {
+		if err := e.failUnsent(ctx, op, fail); err != nil {
 			return false, err
-		}
-		if op.Kind == journal.KindOp {
-			e.o.Progress.Completed(1, true)
 		}
 		settled = true
 	}
@@ -307,13 +302,8 @@ loop:
 				continue
 			}
 		}
-		fail.BulkID, fail.State, fail.Outcome = op.BulkID, journal.StateFailed, journal.OutcomeFailed
-		e.o.Logf("operation %s not sent: %s", op.BulkID, fail.Message)
-		if err := e.j.Fail(ctx, op.Seq, *fail); err != nil {
+		if err := e.failUnsent(ctx, op, fail); err != nil {
 			return false, err
-		}
-		if op.Kind == journal.KindOp {
-			e.o.Progress.Completed(1, true)
 		}
 		progressed = true
 	}
@@ -343,6 +333,20 @@ loop:
 
 // effective turns a journal operation into what is sent now. fail is set for
 // an operation that cannot be sent.
+// failUnsent records an operation that cannot be sent (it does not encode,
+// or is too large alone) as failed, with its reason.
+func (e *engine) failUnsent(ctx context.Context, op *journal.Op, fail *journal.Outcome) error {
+	fail.BulkID, fail.State, fail.Outcome = op.BulkID, journal.StateFailed, journal.OutcomeFailed
+	e.o.Logf("operation %s not sent: %s", op.BulkID, fail.Message)
+	if err := e.j.Fail(ctx, op.Seq, *fail); err != nil {
+		return err
+	}
+	if op.Kind == journal.KindOp {
+		e.o.Progress.Completed(1, true)
+	}
+	return nil
+}
+
 func effective(op *journal.Op) (batcher.Operation, journal.PreparedOp, *journal.Outcome) {
 	eff := op.Operation()
 	pop := journal.PreparedOp{Seq: op.Seq, Path: op.Path}
