@@ -248,8 +248,16 @@ func TestEmbeddedTablesApplyTheCorrections(t *testing.T) {
 	}
 }
 
-// Every row with a note also has a YAML comment above it.
-func TestEmbeddedNotesHaveComments(t *testing.T) {
+// columnRow is what the comment tests read of a table row.
+type columnRow struct {
+	Col  int    `yaml:"col"`
+	Note string `yaml:"note"`
+}
+
+// eachEmbeddedRow calls fn with every column row of the embedded flat-file
+// tables, as a YAML node (for its comments and line) and decoded.
+func eachEmbeddedRow(t *testing.T, fn func(record string, item *yaml.Node, c columnRow)) {
+	t.Helper()
 	for _, ft := range flatTables {
 		data, err := fs.ReadFile(Embedded(), ft.record+".yaml")
 		if err != nil {
@@ -265,55 +273,35 @@ func TestEmbeddedNotesHaveComments(t *testing.T) {
 				continue
 			}
 			for _, item := range doc.Content[i+1].Content {
-				var c struct {
-					Col  int    `yaml:"col"`
-					Note string `yaml:"note"`
-				}
+				var c columnRow
 				if err := item.Decode(&c); err != nil {
 					t.Fatal(err)
 				}
-				if c.Note != "" && strings.TrimSpace(item.HeadComment) == "" {
-					t.Errorf("%s.yaml:%d: column %d has a note but no # comment", ft.record, item.Line, c.Col)
-				}
+				fn(ft.record, item, c)
 			}
 		}
 	}
+}
+
+// Every row with a note also has a YAML comment above it.
+func TestEmbeddedNotesHaveComments(t *testing.T) {
+	eachEmbeddedRow(t, func(record string, item *yaml.Node, c columnRow) {
+		if c.Note != "" && strings.TrimSpace(item.HeadComment) == "" {
+			t.Errorf("%s.yaml:%d: column %d has a note but no # comment", record, item.Line, c.Col)
+		}
+	})
 }
 
 // A "# §4 #N: departs from the page" comment sits only above a row that does
 // depart from it: never above one whose note says it is as on the page (305
 // columns 92-93 said so of the Payroll extension, which the page already has).
 func TestEmbeddedCommentsAgreeWithNotes(t *testing.T) {
-	for _, ft := range flatTables {
-		data, err := fs.ReadFile(Embedded(), ft.record+".yaml")
-		if err != nil {
-			t.Fatal(err)
+	eachEmbeddedRow(t, func(record string, item *yaml.Node, c columnRow) {
+		if strings.Contains(item.HeadComment, "departs from the page") && strings.Contains(c.Note, "as on the page") {
+			t.Errorf("%s.yaml:%d: column %d: the comment says it departs from the page, the note that it is as on the page:\n%s\n%s",
+				record, item.Line, c.Col, item.HeadComment, c.Note)
 		}
-		var root yaml.Node
-		if err := yaml.Unmarshal(data, &root); err != nil {
-			t.Fatal(err)
-		}
-		doc := root.Content[0]
-		for i := 0; i+1 < len(doc.Content); i += 2 {
-			if doc.Content[i].Value != "columns" {
-				continue
-			}
-			for _, item := range doc.Content[i+1].Content {
-				var c struct {
-					Col  int    `yaml:"col"`
-					To   string `yaml:"to"`
-					Note string `yaml:"note"`
-				}
-				if err := item.Decode(&c); err != nil {
-					t.Fatal(err)
-				}
-				if strings.Contains(item.HeadComment, "departs from the page") && strings.Contains(c.Note, "as on the page") {
-					t.Errorf("%s.yaml:%d: column %d: the comment says it departs from the page, the note that it is as on the page:\n%s\n%s",
-						ft.record, item.Line, c.Col, item.HeadComment, c.Note)
-				}
-			}
-		}
-	}
+	})
 }
 
 // 305 repeats the 300 layout in columns 1-86.
