@@ -255,13 +255,9 @@ func (e *engine) dispatchPlanned(ctx context.Context, ops []journal.Op) (bool, e
 	if b.Len() == 0 {
 		return settled, nil
 	}
-	req := b.Finish()
-	p.Body = req.Body
-	id, err := e.j.Prepare(ctx, p)
-	if err != nil {
+	if err := e.sendBuilt(ctx, b, p); err != nil {
 		return false, err
 	}
-	e.startSend(ctx, prepared{id: id, body: req.Body})
 	return true, nil
 }
 
@@ -321,18 +317,27 @@ loop:
 			return progressed, nil
 		}
 	}
-	req := b.Finish()
-	p.Body = req.Body
-	id, err := e.j.Prepare(ctx, p)
-	if err != nil {
+	if err := e.sendBuilt(ctx, b, p); err != nil {
 		return false, err
 	}
-	e.startSend(ctx, prepared{id: id, body: req.Body})
 	return true, nil
 }
 
 // effective turns a journal operation into what is sent now. fail is set for
 // an operation that cannot be sent.
+// sendBuilt finishes the request b built, records it in the journal before it
+// leaves, and starts sending it.
+func (e *engine) sendBuilt(ctx context.Context, b *batcher.Builder, p journal.Prepared) error {
+	req := b.Finish()
+	p.Body = req.Body
+	id, err := e.j.Prepare(ctx, p)
+	if err != nil {
+		return err
+	}
+	e.startSend(ctx, prepared{id: id, body: req.Body})
+	return nil
+}
+
 // failUnsent records an operation that cannot be sent (it does not encode,
 // or is too large alone) as failed, with its reason.
 func (e *engine) failUnsent(ctx context.Context, op *journal.Op, fail *journal.Outcome) error {
