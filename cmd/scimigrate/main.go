@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -64,7 +65,9 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
+	stopProfile := startProfile()
 	code := run(ctx, os.Args[1:], systemIO())
+	stopProfile()
 	stop()
 	os.Exit(code)
 }
@@ -116,5 +119,27 @@ func versionCommand() *command {
 			_, err := fmt.Fprintln(cio.Out, version)
 			return err
 		},
+	}
+}
+
+// startProfile writes a CPU profile of the whole run to the file named by
+// SCIMIGRATE_CPUPROFILE, when set (for measuring a command on real data,
+// see docs/performance.md); it returns the function that ends it.
+func startProfile() func() {
+	path := os.Getenv("SCIMIGRATE_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "scimigrate: SCIMIGRATE_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
