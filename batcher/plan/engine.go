@@ -129,10 +129,27 @@ func (pl *planner) unindex(i int32, emp, un string) {
 	}
 }
 
+// scratchLoader is a target that can load a user into a scratch.
+type scratchLoader interface {
+	loadScratch(i int32, sc *scratch) (*Current, error)
+}
+
 // get returns target user i in the virtual state, loading its document.
-func (pl *planner) get(i int32) (*vuser, error) {
+func (pl *planner) get(i int32) (*vuser, error) { return pl.getScratch(i, nil) }
+
+// getScratch is get loading into sc (when not nil and the target reads
+// documents on demand): the user is valid until sc is released.
+func (pl *planner) getScratch(i int32, sc *scratch) (*vuser, error) {
 	if v := pl.over[i]; v != nil {
 		return v, nil
+	}
+	if sl, ok := pl.t.(scratchLoader); ok && sc != nil {
+		c, err := sl.loadScratch(i, sc)
+		if err != nil {
+			return nil, err
+		}
+		sc.v = vuser{i: i, cur: c, doc: c.Doc, emp: c.EmployeeNumber, un: c.UserName}
+		return &sc.v, nil
 	}
 	c, err := pl.t.load(i)
 	if err != nil {
@@ -342,6 +359,10 @@ func (pl *planner) planUser(du *DesiredUser, mode string) (*UserPlan, error) {
 	}
 	var v *vuser
 	var err error
+	// The matched user is parsed into memory reused from user to user:
+	// nothing of it may outlive planUser.
+	sc := getScratch()
+	defer sc.release()
 	hits := pl.byEmp[strings.ToLower(du.Key)]
 	switch {
 	case len(hits) > 1:
@@ -352,7 +373,7 @@ func (pl *planner) planUser(du *DesiredUser, mode string) (*UserPlan, error) {
 		reject(fmt.Sprintf("%d users of the target have employeeNumber %q (ids %s); not guessing which", len(hits), du.Key, ids))
 		return up, nil
 	case len(hits) == 1:
-		if v, err = pl.get(hits[0]); err != nil {
+		if v, err = pl.getScratch(hits[0], sc); err != nil {
 			return nil, err
 		}
 		up.MatchedBy = "employeeNumber"
@@ -370,7 +391,7 @@ func (pl *planner) planUser(du *DesiredUser, mode string) (*UserPlan, error) {
 			return up, nil
 		}
 		if len(byName) == 1 {
-			if v, err = pl.get(byName[0]); err != nil {
+			if v, err = pl.getScratch(byName[0], sc); err != nil {
 				return nil, err
 			}
 			up.MatchedBy = "userName"

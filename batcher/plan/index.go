@@ -213,18 +213,40 @@ func (x *SnapshotIndex) entry(i int32) (emp, un string, active bool) {
 }
 
 // load reads and parses user i.
-func (x *SnapshotIndex) load(i int32) (*Current, error) {
+func (x *SnapshotIndex) load(i int32) (*Current, error) { return x.loadWith(i, nil) }
+
+// loadScratch reads and parses user i into sc: the user lives until sc is
+// released (see scratch).
+func (x *SnapshotIndex) loadScratch(i int32, sc *scratch) (*Current, error) { return x.loadWith(i, sc) }
+
+func (x *SnapshotIndex) loadWith(i int32, sc *scratch) (*Current, error) {
 	e := &x.entries[i]
-	buf := make([]byte, e.n)
+	var buf []byte
+	if sc != nil {
+		buf = sc.line(int(e.n))
+	} else {
+		buf = make([]byte, e.n)
+	}
 	if _, err := x.f.ReadAt(buf, e.off); err != nil {
 		return nil, fmt.Errorf("%s:%d: %v", x.Source, e.line, err)
 	}
+	var v scim.Value
+	var ok bool
+	if sc != nil {
+		v, ok = sc.decode(buf)
+	} else {
+		v, ok = decodeFast(buf, nil)
+	}
 	var c *Current
 	var err error
-	if v, ok := decodeFast(buf, nil); ok {
-		c, err = NewCurrent(v)
-	} else {
+	switch {
+	case !ok:
 		c, err = ParseUser(buf)
+	case sc != nil:
+		c = &sc.cur
+		err = c.set(v)
+	default:
+		c, err = NewCurrent(v)
 	}
 	if err != nil {
 		return nil, &SnapshotError{File: x.Source, Line: int(e.line), Msg: err.Error()}

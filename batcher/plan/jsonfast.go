@@ -36,10 +36,14 @@ func decodeFast(b []byte, keep func(name []byte) bool) (scim.Value, bool) {
 		p.vslab = make([]scim.Value, 0, len(b)/64+4)
 		p.oslab = make([]scim.Object, 0, len(b)/64+4)
 	}
+	return p.document()
+}
+
+func (p *jparser) document() (scim.Value, bool) {
 	p.ws()
 	v := p.value(0, true)
 	p.ws()
-	if p.bad || p.i != len(b) {
+	if p.bad || p.i != len(p.b) {
 		return scim.Value{}, false
 	}
 	return v, true

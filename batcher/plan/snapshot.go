@@ -88,34 +88,43 @@ func ParseUser(b []byte) (*Current, error) {
 
 // NewCurrent wraps a user resource.
 func NewCurrent(v scim.Value) (*Current, error) {
-	if v.Kind != scim.ObjectKind {
-		return nil, errors.New("a user must be a JSON object")
+	c := &Current{}
+	if err := c.set(v); err != nil {
+		return nil, err
 	}
-	c := &Current{Doc: v}
+	return c, nil
+}
+
+// set makes c the user resource v.
+func (c *Current) set(v scim.Value) error {
+	if v.Kind != scim.ObjectKind {
+		return errors.New("a user must be a JSON object")
+	}
+	*c = Current{Doc: v}
 	id, ok := v.Obj.Get("id")
 	if !ok || id.Kind != scim.String || strings.TrimSpace(id.Str) == "" {
-		return nil, errors.New(`the user has no "id" (a snapshot holds users as the target returns them)`)
+		return errors.New(`the user has no "id" (a snapshot holds users as the target returns them)`)
 	}
 	c.ID = id.Str
 	if un, ok := v.Obj.Get("userName"); ok {
 		if un.Kind != scim.String {
-			return nil, errors.New(`"userName" is not a string`)
+			return errors.New(`"userName" is not a string`)
 		}
 		c.UserName = un.Str
 	}
 	if ent, ok := v.Obj.Get(scimpath.EnterpriseUser); ok {
 		if ent.Kind != scim.ObjectKind {
-			return nil, fmt.Errorf("%s is not an object", scimpath.EnterpriseUser)
+			return fmt.Errorf("%s is not an object", scimpath.EnterpriseUser)
 		}
 		if en, ok := ent.Obj.Get("employeeNumber"); ok {
 			if en.Kind != scim.String {
-				return nil, errors.New(`"employeeNumber" is not a string`)
+				return errors.New(`"employeeNumber" is not a string`)
 			}
 			c.EmployeeNumber = en.Str
 		}
 	}
 	if a, ok := v.Obj.Get("active"); ok && a.Kind != scim.Bool && a.Kind != scim.Null {
-		return nil, errors.New(`"active" is not a boolean`)
+		return errors.New(`"active" is not a boolean`)
 	}
 	if m, ok := v.Obj.Get("meta"); ok && m.Kind == scim.ObjectKind {
 		if x, ok := m.Obj.Get("version"); ok && x.Kind == scim.String {
@@ -125,7 +134,7 @@ func NewCurrent(v scim.Value) (*Current, error) {
 			c.LastModified = x.Str
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // Write writes the snapshot as NDJSON.
