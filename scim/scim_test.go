@@ -122,3 +122,50 @@ func useNumber(s string, v *any) error {
 	d.UseNumber()
 	return d.Decode(v)
 }
+
+// TestKeyValueMatches: with one equality, Matches is KeyValue then
+// LiteralEqual (the plan finds key values once and compares many times).
+func TestKeyValueMatches(t *testing.T) {
+	els := []string{
+		`"Expense"`, `"expense"`, `"EXPENSE "`, `7`, `true`, `null`, `{}`, `[]`,
+		`{"value":"Expense"}`, `{"Value":"expense"}`, `{"type":"work","value":"a@x"}`, `{"TYPE":"Work"}`,
+		`{"type":"work","Type":"home"}`, `{"Type":"home","type":"work"}`, `{"type":null}`, `{"type":1}`,
+		`{"id":"custom1"}`, `{"id":"CUSTOM1"}`, `{"id":"\u212a"}`, `{"id":"k"}`, `{"id":"K"}`, `{"id":"straße"}`, `{"id":"STRASSE"}`,
+		`{"approver":{"employeeNumber":"E1"}}`, `{"approver":{"EmployeeNumber":"e1"}}`, `{"approver":"E1"}`, `{"approver":{}}`,
+		`{"primary":true}`, `{"n":2.50}`,
+	}
+	terms := []Equality{
+		{Attr: []string{"value"}, Value: scimpath.Value{Kind: scimpath.String, Str: "Expense"}},
+		{Attr: []string{"type"}, Value: scimpath.Value{Kind: scimpath.String, Str: "work"}},
+		{Attr: []string{"type"}, Value: scimpath.Value{Kind: scimpath.String, Str: "HOME"}},
+		{Attr: []string{"id"}, Value: scimpath.Value{Kind: scimpath.String, Str: "custom1"}},
+		{Attr: []string{"id"}, Value: scimpath.Value{Kind: scimpath.String, Str: "k"}},
+		{Attr: []string{"id"}, Value: scimpath.Value{Kind: scimpath.String, Str: "\u212a"}},
+		{Attr: []string{"id"}, Value: scimpath.Value{Kind: scimpath.String, Str: "STRASSE"}},
+		{Attr: []string{"approver", "employeeNumber"}, Value: scimpath.Value{Kind: scimpath.String, Str: "e1"}},
+		{Attr: []string{"primary"}, Value: scimpath.Value{Kind: scimpath.Bool, Bool: true}},
+		{Attr: []string{"n"}, Value: scimpath.Value{Kind: scimpath.Number, Str: "2.50"}},
+		{Attr: []string{"type"}, Value: scimpath.Value{Kind: scimpath.Null}},
+	}
+	n := 0
+	for _, s := range els {
+		el, err := Decode([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, eq := range terms {
+			want := Matches(el, []Equality{eq})
+			k := KeyValue(&el, eq.Attr)
+			got := k != nil && LiteralEqual(k, &eq.Value)
+			if got != want {
+				t.Errorf("%s, %v eq %v: KeyValue+LiteralEqual %v, Matches %v", s, eq.Attr, eq.Value, got, want)
+			}
+			if want {
+				n++
+			}
+		}
+	}
+	if n < 10 {
+		t.Errorf("only %d matches: the table tests little", n)
+	}
+}

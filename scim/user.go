@@ -412,6 +412,36 @@ func findElement(arr []Value, eqs []Equality) int {
 // Matches reports whether element el satisfies every equality.
 func Matches(el Value, eqs []Equality) bool { return matches(&el, eqs) }
 
+// KeyValue returns the value of element el that an equality on attr
+// compares (Matches: el's sub-attribute at attr, or a primitive element
+// itself for "value"), or nil when there is none: Matches(el, eqs) with
+// one equality eq is KeyValue(el, eq.Attr) != nil &&
+// LiteralEqual(KeyValue(el, eq.Attr), eq.Value).
+func KeyValue(el *Value, attr []string) *Value {
+	if el.Kind != ObjectKind {
+		if len(attr) == 1 && attr[0] == "value" {
+			return el
+		}
+		return nil
+	}
+	cur := el
+	for _, name := range attr {
+		if cur.Kind != ObjectKind {
+			return nil
+		}
+		next, ok := cur.Obj.Get(name)
+		if !ok {
+			return nil
+		}
+		cur = next
+	}
+	return cur
+}
+
+// LiteralEqual reports whether v equals a filter literal as Matches
+// compares them (strings case-insensitively).
+func LiteralEqual(v *Value, lit *scimpath.Value) bool { return literalEqual(*v, *lit) }
+
 func matches(el *Value, eqs []Equality) bool {
 	if el.Kind != ObjectKind {
 		return primitiveKey(eqs) && literalEqual(*el, eqs[0].Value)

@@ -3,6 +3,7 @@ package plan
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"scimigrate/scim"
 	"scimigrate/scim/scimpath"
@@ -134,6 +135,7 @@ type differ struct {
 	all     bool // every value of des counts as supplied (no origins: creates, tests)
 	entKnow bool // the current state lists entitlements
 	out     []Change
+	keys    []*scim.Value // the key values of a keyed list's entries (view)
 }
 
 func (d *differ) isSupplied(v scim.Value) bool { return d.all || supplied(v) }
@@ -158,11 +160,10 @@ func schemaOf(urn string) string {
 // their URN.
 func (d *differ) diffDoc(cur, des scim.Value) {
 	for _, m := range des.Obj.Members {
-		switch strings.ToLower(m.Name) {
-		case "schemas", "id", "meta":
+		if lowerIs(m.Name, "schemas") || lowerIs(m.Name, "id") || lowerIs(m.Name, "meta") {
 			continue
 		}
-		if strings.HasPrefix(strings.ToLower(m.Name), "urn:") {
+		if lowerHasPrefix(m.Name, "urn:") {
 			if m.Value.Kind != scim.ObjectKind {
 				continue
 			}
@@ -212,6 +213,33 @@ func (d *differ) addExtension(urn string, des scim.Value) {
 	wrap := &scim.Object{Members: []scim.Member{{Name: urn, Value: v}}}
 	d.add(Change{Kind: '+', Schema: urn, Path: urn, New: v,
 		Ops: []scim.PatchOperation{{Op: "add", Value: scim.Obj(wrap)}}})
+}
+
+// lowerIs reports whether strings.ToLower(name) == lower (lower case
+// ASCII), without lowering an ASCII name.
+func lowerIs(name, lower string) bool {
+	if isASCII(name) {
+		return len(name) == len(lower) && strings.EqualFold(name, lower)
+	}
+	return strings.ToLower(name) == lower
+}
+
+// lowerHasPrefix reports whether strings.ToLower(name) begins with prefix
+// (lower case ASCII), without lowering a name that begins with ASCII.
+func lowerHasPrefix(name, prefix string) bool {
+	if len(name) >= len(prefix) && isASCII(name[:len(prefix)]) {
+		return strings.EqualFold(name[:len(prefix)], prefix)
+	}
+	return strings.HasPrefix(strings.ToLower(name), prefix)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func canonicalURN(s string) string {
@@ -308,17 +336,42 @@ func (d *differ) replaceWhole(urn, path string, cur *scim.Value, des scim.Value)
 	d.add(c)
 }
 
+// keyPaths are the key specifications' sub-attribute paths, split once.
+var keyPaths = func() map[string][]string {
+	m := map[string][]string{}
+	for _, specs := range keySpecs {
+		for _, key := range specs {
+			for _, k := range key {
+				m[k] = strings.Split(k, ".")
+			}
+		}
+	}
+	return m
+}()
+
+func keyPath(k string) []string {
+	if p, ok := keyPaths[k]; ok {
+		return p
+	}
+	return strings.Split(k, ".")
+}
+
 // keyTerms builds the equality terms that identify element el.
 func keyTerms(el scim.Value, key []string) ([]scimpath.Equality, bool) {
+	return appendKeyTerms(nil, el, key)
+}
+
+// appendKeyTerms is keyTerms appending to dst. The terms' Attr are shared
+// (keyPaths): read only.
+func appendKeyTerms(dst []scimpath.Equality, el scim.Value, key []string) ([]scimpath.Equality, bool) {
 	if key[0] == "value" && el.Kind == scim.String {
-		return []scimpath.Equality{{Attr: []string{"value"}, Value: scimpath.Value{Kind: scimpath.String, Str: el.Str}}}, true
+		return append(dst, scimpath.Equality{Attr: keyPath("value"), Value: scimpath.Value{Kind: scimpath.String, Str: el.Str}}), true
 	}
 	if el.Kind != scim.ObjectKind {
 		return nil, false
 	}
-	var out []scimpath.Equality
 	for _, k := range key {
-		names := strings.Split(k, ".")
+		names := keyPath(k)
 		cur := el
 		for _, n := range names {
 			if cur.Kind != scim.ObjectKind {
@@ -341,9 +394,9 @@ func keyTerms(el scim.Value, key []string) ([]scimpath.Equality, bool) {
 		default:
 			return nil, false
 		}
-		out = append(out, scimpath.Equality{Attr: names, Value: lit})
+		dst = append(dst, scimpath.Equality{Attr: names, Value: lit})
 	}
-	return out, true
+	return dst, true
 }
 
 // lazyFilter returns *f, building it from eqs first when empty: most
@@ -403,11 +456,16 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 			}
 		}
 	}
+	kv := d.view(curArr, key)
+	var terms [2]scimpath.Equality
 	for _, el := range entries {
-		if !d.isSupplied(el) && !isNewKeyed(curArr, el, key) {
+		eqs, ok := appendKeyTerms(terms[:0], el, key)
+		// An element without supplied values (a membership asserted
+		// present has only its key and defaults) still counts when it is
+		// missing.
+		if !d.isSupplied(el) && !(ok && kv.find(eqs, 0) < 0) {
 			continue
 		}
-		eqs, ok := keyTerms(el, key)
 		if !ok {
 			// No key: the entry is added unless an equal one is there.
 			if !containsCovered(curArr, el) {
@@ -421,17 +479,17 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 				d.addEntry(urn, base, base+lazyFilter(&filter, eqs), el)
 				continue
 			}
-			if findMatch(curArr, eqs) < 0 {
+			if kv.find(eqs, 0) < 0 {
 				d.addEntry(urn, base, base+lazyFilter(&filter, eqs), el)
 			}
 			continue
 		}
-		i := findMatch(curArr, eqs)
+		i := kv.find(eqs, 0)
 		if i < 0 {
 			d.addEntry(urn, base, base+lazyFilter(&filter, eqs), el)
 			continue
 		}
-		if countMatches(curArr, eqs) > 1 {
+		if !kv.unique(eqs, i) {
 			// The key is not unique in the target (UPS allows several
 			// mobile phone numbers): a filter on it would change every
 			// match. Narrow it by the entry's value, else add the entry.
@@ -441,9 +499,9 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 			j := -1
 			if v, ok := el.Obj.Get("value"); ok && v.Kind == scim.String {
 				eqs = append(eqs[:len(eqs):len(eqs)], scimpath.Equality{Attr: []string{"value"}, Value: scimpath.Value{Kind: scimpath.String, Str: v.Str}})
-				j = findMatch(curArr, eqs)
+				j = kv.find(eqs, 0)
 			}
-			if j < 0 || countMatches(curArr, eqs) > 1 {
+			if j < 0 || !kv.unique(eqs, j) {
 				d.addEntry(urn, base, base+lazyFilter(&filter, eqs), el)
 				continue
 			}
@@ -548,39 +606,10 @@ func isPrimary(v scim.Value) bool {
 	return ok && p.Kind == scim.Bool && p.Bool
 }
 
-// isNewKeyed: an element without supplied values (a membership asserted
-// present has only its key and defaults) still counts when it is missing.
-func isNewKeyed(cur []scim.Value, el scim.Value, key []string) bool {
-	eqs, ok := keyTerms(el, key)
-	if !ok {
-		return false
-	}
-	return findMatch(cur, eqs) < 0
-}
-
 func (d *differ) addEntry(urn, base, shown string, el scim.Value) {
 	v := prune(el)
 	d.add(Change{Kind: '+', Schema: schemaOf(urn), Path: shown, New: v,
 		Ops: []scim.PatchOperation{{Op: "add", Path: base, Value: scim.Value{Kind: scim.Array, Arr: []scim.Value{v}}}}})
-}
-
-func findMatch(arr []scim.Value, eqs []scimpath.Equality) int {
-	for i := range arr {
-		if scim.Matches(arr[i], eqs) {
-			return i
-		}
-	}
-	return -1
-}
-
-func countMatches(arr []scim.Value, eqs []scimpath.Equality) int {
-	n := 0
-	for i := range arr {
-		if scim.Matches(arr[i], eqs) {
-			n++
-		}
-	}
-	return n
 }
 
 func containsCovered(arr []scim.Value, el scim.Value) bool {
