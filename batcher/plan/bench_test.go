@@ -193,3 +193,43 @@ func BenchmarkExport(b *testing.B) {
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/total, "B/user")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/user")
 }
+
+// BenchmarkDecodeUser: parsing the fixture snapshot's users as the plan
+// does, into a reused scratch (planUser) and for the index (identity
+// members only, the rest checked).
+func BenchmarkDecodeUser(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(fixtureDir, "snapshot.ndjson"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	size := 0
+	for _, l := range lines {
+		size += len(l)
+	}
+	b.Run("scratch", func(b *testing.B) {
+		sc := getScratch()
+		b.SetBytes(int64(size))
+		for range b.N {
+			for _, l := range lines {
+				buf := sc.line(len(l))
+				copy(buf, l)
+				if _, ok := sc.decode(buf); !ok {
+					b.Fatal("rejected")
+				}
+			}
+		}
+	})
+	b.Run("identity", func(b *testing.B) {
+		sc := getScratch()
+		var c Current
+		b.SetBytes(int64(size))
+		for range b.N {
+			for _, l := range lines {
+				if err := parseIdentity(l, sc, &c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}

@@ -153,6 +153,10 @@ func (p *indexPart) scan(f *os.File, from, to int64) {
 	br := bufio.NewReaderSize(io.NewSectionReader(f, from, to-from), 256<<10)
 	off := from
 	var long []byte
+	// The identity members are parsed into reused memory, their strings
+	// aliasing the read buffer: the entry keeps copies.
+	sc := new(scratch)
+	var c Current
 	for {
 		b, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -166,7 +170,7 @@ func (p *indexPart) scan(f *os.File, from, to int64) {
 		if len(b) > 0 {
 			p.lines++
 			if t := bytes.TrimSpace(b); len(t) > 0 {
-				c, perr := parseIdentity(t)
+				perr := parseIdentity(t, sc, &c)
 				if perr != nil {
 					p.err = &SnapshotError{Line: int(p.lines), Msg: perr.Error()}
 					return
@@ -188,15 +192,21 @@ func (p *indexPart) scan(f *os.File, from, to int64) {
 	}
 }
 
-// parseIdentity reads the identity fields of a user line (the whole line
-// is checked); on anything unusual it defers to ParseUser.
-func parseIdentity(line []byte) (*Current, error) {
-	if v, ok := decodeFast(line, identityMember); ok && v.Kind == scim.ObjectKind {
-		if c, err := NewCurrent(v); err == nil {
-			return c, nil
+// parseIdentity reads the identity fields of a user line into c (the
+// whole line is checked), parsing into sc: c's strings alias line. On
+// anything unusual it defers to ParseUser.
+func parseIdentity(line []byte, sc *scratch, c *Current) error {
+	if v, ok := sc.decodeKeep(line, identityMember); ok && v.Kind == scim.ObjectKind {
+		if err := c.set(v); err == nil {
+			return nil
 		}
 	}
-	return ParseUser(line)
+	u, err := ParseUser(line)
+	if err != nil {
+		return err
+	}
+	*c = *u
+	return nil
 }
 
 // Close releases the snapshot file.

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"sync"
 	"unicode/utf8"
@@ -256,6 +257,13 @@ func (p *jparser) str(build bool) (string, bool) {
 	start := p.i
 	simple := true
 	for p.i < len(p.b) {
+		// Eight plain bytes at a time: most strings are plain ASCII.
+		for p.i+8 <= len(p.b) && plain8(binary.LittleEndian.Uint64(p.b[p.i:])) {
+			p.i += 8
+		}
+		if p.i >= len(p.b) {
+			break
+		}
 		c := p.b[p.i]
 		switch {
 		case c == '"':
@@ -308,6 +316,22 @@ func (p *jparser) str(build bool) (string, bool) {
 	}
 	p.fail()
 	return "", false
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plain8 reports whether the eight bytes of x (little-endian) are plain
+// string bytes: ASCII, not a control character, not '"' or '\\'. A byte
+// of y is zero exactly when (y-ones)&^y has its high bit set, with no
+// false "yes" for the word as a whole; x-ones*0x20 borrows (sets a high
+// bit) only when some byte is below 0x20, given all are below 0x80.
+func plain8(x uint64) bool {
+	q, bs := x^(ones*'"'), x^(ones*'\\')
+	bad := x | (x - ones*0x20) | (q-ones)&^q | (bs-ones)&^bs
+	return bad&highs == 0
 }
 
 func containsByte(b []byte, c byte) bool {

@@ -66,7 +66,12 @@ func (sc *scratch) line(n int) []byte {
 // scratch's own buffer), like decodeFast: the document's strings are
 // substrings of b, its member lists, arrays and objects pieces of the
 // scratch's slabs.
-func (sc *scratch) decode(b []byte) (scim.Value, bool) {
+func (sc *scratch) decode(b []byte) (scim.Value, bool) { return sc.decodeKeep(b, nil) }
+
+// decodeKeep is decode building only the top-level members keep accepts
+// (decodeFast's keep). The strings alias b: the caller copies what it
+// keeps before b changes.
+func (sc *scratch) decodeKeep(b []byte, keep func(name []byte) bool) (scim.Value, bool) {
 	// Sized as decodeFast sizes them; a piece that does not fit is cut
 	// from a new slab (garbage after release), and the scratch's slabs
 	// grow to the longest line seen.
@@ -80,13 +85,13 @@ func (sc *scratch) decode(b []byte) (scim.Value, bool) {
 		sc.oslab = make([]scim.Object, 0, n)
 	}
 	p := &sc.p
-	*p = jparser{b: b, stack: p.stack[:0], vstack: p.vstack[:0],
+	*p = jparser{b: b, keep: keep, stack: p.stack[:0], vstack: p.vstack[:0],
 		mslab: sc.mslab[:0], vslab: sc.vslab[:0], oslab: sc.oslab[:0]}
 	if len(b) > 0 {
 		p.s = unsafe.String(&b[0], len(b))
 	}
 	v, ok := p.document()
-	p.b, p.s = nil, ""
+	p.b, p.s, p.keep = nil, "", nil
 	p.mslab, p.vslab, p.oslab = nil, nil, nil
 	return v, ok
 }
