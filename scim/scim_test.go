@@ -169,3 +169,41 @@ func TestKeyValueMatches(t *testing.T) {
 		t.Errorf("only %d matches: the table tests little", n)
 	}
 }
+
+// TestFindIsLookup: Find on a resource finds what User.Lookup finds (the
+// same value), for present, missing and mistyped paths.
+func TestFindIsLookup(t *testing.T) {
+	doc, err := Decode([]byte(`{"userName":"c@x","name":{"givenName":"Chris"},"active":true,"nickName":null,` +
+		`"emails":[{"type":"work","value":"c@x"},{"type":"home"}],"entitlements":["Expense","Travel"],"x":"s",` +
+		`"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"E1","manager":{"employeeNumber":"E9"}},` +
+		`"urn:ietf:params:scim:schemas:extension:spend:2.0:User":{"customData":[{"id":"custom1","value":"v"}]},` +
+		`"urn:ietf:params:scim:schemas:extension:spend:2.0:Role":"oops",` +
+		`"urn:ietf:params:scim:schemas:extension:spend:2.0:Approver":{"report":[{"primary":true,"approver":{"employeeNumber":"E2"}}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{"userName", "USERNAME", "name.givenName", "name.familyName", "name", "nickName", "nickName.x", "x.y", "active",
+		`emails[type eq "work"]`, `emails[type eq "WORK"].value`, `emails[type eq "home"].value`, `emails[type eq "other"]`,
+		`entitlements[value eq "expense"]`, `entitlements[value eq "Invoice"]`, `x[type eq "a"]`, `name[type eq "a"]`,
+		scimpath.EnterpriseUser + ":employeeNumber", scimpath.EnterpriseUser + ":manager.employeeNumber", scimpath.EnterpriseUser + ":costCenter",
+		scimpath.SpendUser + `:customData[id eq "custom1"].value`, scimpath.SpendUser + `:customData[id eq "custom2"].value`,
+		scimpath.SpendRole + `:roles[roleName eq "A"]`, scimpath.SpendApprover + `:report[primary eq true].approver.employeeNumber`,
+		scimpath.TravelUser + ":ruleClass", "urn:ietf:params:scim:schemas:core:2.0:User:userName",
+	}
+	found := 0
+	for _, s := range paths {
+		p := scimpath.MustParse(s)
+		u := &User{Doc: *doc.Obj}
+		want, wok := u.Lookup(p)
+		got, ok := Find(doc.Obj, p)
+		if ok != wok || got != want {
+			t.Errorf("%s: Find %v %v, Lookup %v %v", s, got, ok, want, wok)
+		}
+		if ok {
+			found++
+		}
+	}
+	if found < 10 {
+		t.Errorf("only %d paths found: the table tests little", found)
+	}
+}

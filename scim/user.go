@@ -266,6 +266,73 @@ func (u *User) Lookup(p *scimpath.Path) (*Value, bool) {
 	return slot, true
 }
 
+// Find returns the value at path p in resource doc (core attributes at the
+// top level, extensions under their URN), as User.Lookup does for a User
+// whose Doc is doc, without making a User.
+func Find(doc *Object, p *scimpath.Path) (*Value, bool) {
+	var cur *Value
+	names := p.Attr
+	if p.URN == "" || len(p.URN) == len(scimpath.CoreUser) && strings.EqualFold(p.URN, scimpath.CoreUser) {
+		if len(names) == 0 {
+			root := Obj(doc)
+			cur = &root
+		} else {
+			next, ok := doc.Get(names[0])
+			if !ok {
+				return nil, false
+			}
+			cur, names = next, names[1:]
+		}
+	} else {
+		ext, ok := doc.Get(p.URN)
+		if !ok || ext.Kind != ObjectKind {
+			return nil, false
+		}
+		cur = ext
+	}
+	if cur = find(cur, names); cur == nil {
+		return nil, false
+	}
+	if p.Filter == nil {
+		return cur, true
+	}
+	eqs, err := p.KeyTerms()
+	if err != nil || cur.Kind != Array {
+		return nil, false
+	}
+	elem := findElement(cur.Arr, eqs)
+	if elem < 0 {
+		return nil, false
+	}
+	el := &cur.Arr[elem]
+	if len(p.Sub) == 0 {
+		return el, true
+	}
+	if el.Kind != ObjectKind {
+		return nil, false
+	}
+	if cur = find(el, p.Sub); cur == nil {
+		return nil, false
+	}
+	return cur, true
+}
+
+// find is walk without create: nil when a name is missing or its parent is
+// not an object.
+func find(cur *Value, names []string) *Value {
+	for _, name := range names {
+		if cur.Kind != ObjectKind {
+			return nil
+		}
+		next, ok := cur.Obj.Get(name)
+		if !ok {
+			return nil
+		}
+		cur = next
+	}
+	return cur
+}
+
 // container returns the object holding the path's attributes: the top level
 // for the core schema, the extension object otherwise.
 func (u *User) container(p *scimpath.Path, create bool) (*Value, error) {

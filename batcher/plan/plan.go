@@ -310,8 +310,7 @@ func lookup(doc scim.Value, p *scimpath.Path) *scim.Value {
 	if doc.Kind != scim.ObjectKind {
 		return nil
 	}
-	u := &scim.User{Doc: *doc.Obj}
-	v, ok := u.Lookup(p)
+	v, ok := scim.Find(doc.Obj, p)
 	if !ok || v.Kind == scim.Null {
 		return nil
 	}
