@@ -149,6 +149,14 @@ func prefixOf(urn string) string {
 	return urn + ":"
 }
 
+// fullPath is prefixOf(urn) + path, in one allocation.
+func fullPath(urn, path string) string {
+	if urn == "" || urn == scimpath.CoreUser {
+		return path
+	}
+	return urn + ":" + path
+}
+
 func schemaOf(urn string) string {
 	if urn == scimpath.CoreUser {
 		return ""
@@ -254,7 +262,7 @@ func canonicalURN(s string) string {
 func present(v *scim.Value) bool { return v != nil && v.Kind != scim.Null }
 
 func (d *differ) replace(urn, path string, old *scim.Value, val scim.Value) {
-	c := Change{Kind: '~', Schema: schemaOf(urn), Path: prefixOf(urn) + path, New: prune(val)}
+	c := Change{Kind: '~', Schema: schemaOf(urn), Path: fullPath(urn, path), New: prune(val)}
 	if present(old) {
 		c.Old = *old
 	} else {
@@ -317,7 +325,7 @@ func (d *differ) diffAttr(urn, attr string, cur *scim.Value, des scim.Value) {
 // "value"), it is removed first, since "replace" keeps sub-attributes it is
 // not given.
 func (d *differ) replaceWhole(urn, path string, cur *scim.Value, des scim.Value) {
-	full := prefixOf(urn) + path
+	full := fullPath(urn, path)
 	val := prune(des)
 	c := Change{Kind: '~', Schema: schemaOf(urn), Path: full, Old: *cur, New: val}
 	extra := false
@@ -440,11 +448,19 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 	if present(cur) && cur.Kind == scim.Array {
 		curArr = cur.Arr
 	}
-	base := prefixOf(urn) + attr
+	// The attribute's full path, made when a change needs it: most lists
+	// are unchanged.
+	var full string
+	base := func() string {
+		if full == "" {
+			full = fullPath(urn, attr)
+		}
+		return full
+	}
 	entries := des.Arr
 	approvers := urn == scimpath.SpendApprover
 	if approvers {
-		d.replacedPrimary(urn, base, curArr, des, key)
+		d.replacedPrimary(urn, base(), curArr, des, key)
 		// Secondary approvers first: a demotion precedes the promotion,
 		// so the list never holds two primaries.
 		entries = make([]scim.Value, 0, len(des.Arr))
@@ -469,24 +485,24 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 		if !ok {
 			// No key: the entry is added unless an equal one is there.
 			if !containsCovered(curArr, el) {
-				d.addEntry(urn, base, base, el)
+				d.addEntry(urn, base(), base(), el)
 			}
 			continue
 		}
 		filter := ""                    // "[key filter]", built when a change needs it (lazyFilter)
 		if el.Kind != scim.ObjectKind { // entitlements
 			if urn == scimpath.CoreUser && strings.EqualFold(attr, "entitlements") && !d.entKnow {
-				d.addEntry(urn, base, base+lazyFilter(&filter, eqs), el)
+				d.addEntry(urn, base(), base()+lazyFilter(&filter, eqs), el)
 				continue
 			}
 			if kv.find(eqs, 0) < 0 {
-				d.addEntry(urn, base, base+lazyFilter(&filter, eqs), el)
+				d.addEntry(urn, base(), base()+lazyFilter(&filter, eqs), el)
 			}
 			continue
 		}
 		i := kv.find(eqs, 0)
 		if i < 0 {
-			d.addEntry(urn, base, base+lazyFilter(&filter, eqs), el)
+			d.addEntry(urn, base(), base()+lazyFilter(&filter, eqs), el)
 			continue
 		}
 		if !kv.unique(eqs, i) {
@@ -502,7 +518,7 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 				j = kv.find(eqs, 0)
 			}
 			if j < 0 || !kv.unique(eqs, j) {
-				d.addEntry(urn, base, base+lazyFilter(&filter, eqs), el)
+				d.addEntry(urn, base(), base()+lazyFilter(&filter, eqs), el)
 				continue
 			}
 			i, filter = j, "["+filterString(eqs)+"]"
@@ -539,14 +555,14 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 			for _, m := range diffs {
 				merged.Obj.Set(m.Name, prune(m.Value))
 			}
-			path := base + lazyFilter(&filter, eqs)
+			path := base() + lazyFilter(&filter, eqs)
 			d.add(Change{Kind: '~', Schema: schemaOf(urn), Path: path, Old: c, New: merged,
 				Ops: []scim.PatchOperation{{Op: "replace", Path: path, Value: merged}}})
 			continue
 		}
 		for _, m := range diffs {
 			cm, _ := c.Obj.Get(m.Name)
-			path := base + lazyFilter(&filter, eqs) + "." + m.Name
+			path := base() + lazyFilter(&filter, eqs) + "." + m.Name
 			ch := Change{Kind: '~', Schema: schemaOf(urn), Path: path, New: prune(m.Value)}
 			if present(cm) {
 				ch.Old = *cm

@@ -3,6 +3,7 @@ package plan
 import (
 	"encoding/binary"
 	"encoding/json"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -256,6 +257,7 @@ func (p *jparser) str(build bool) (string, bool) {
 	p.i++
 	start := p.i
 	simple := true
+	uesc := false // a \u escape
 	for p.i < len(p.b) {
 		// Eight plain bytes at a time: most strings are plain ASCII.
 		for p.i+8 <= len(p.b) && plain8(binary.LittleEndian.Uint64(p.b[p.i:])) {
@@ -275,7 +277,11 @@ func (p *jparser) str(build bool) (string, bool) {
 			if simple {
 				return p.sub(start, p.i-1), true
 			}
-			if !utf8.Valid(raw) || containsByte(raw, '\\') {
+			valid := utf8.Valid(raw)
+			if valid && !uesc && containsByte(raw, '\\') {
+				return unescapeShort(raw), true
+			}
+			if !valid || containsByte(raw, '\\') {
 				var s string
 				if err := json.Unmarshal(p.b[start-1:p.i], &s); err != nil {
 					p.fail()
@@ -295,6 +301,7 @@ func (p *jparser) str(build bool) (string, bool) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				p.i++
 			case 'u':
+				uesc = true
 				if len(p.b)-p.i < 5 || !isHex4(p.b[p.i+1:p.i+5]) {
 					p.fail()
 					return "", false
@@ -332,6 +339,36 @@ func plain8(x uint64) bool {
 	q, bs := x^(ones*'"'), x^(ones*'\\')
 	bad := x | (x - ones*0x20) | (q-ones)&^q | (bs-ones)&^bs
 	return bad&highs == 0
+}
+
+// unescapeShort decodes the body of a checked JSON string that is valid
+// UTF-8 and has only two-character escapes (\" \\ \/ \b \f \n \r \t) as
+// encoding/json does (an ETag's W/\"3\"); \u escapes are left to it.
+func unescapeShort(raw []byte) string {
+	var out strings.Builder
+	out.Grow(len(raw))
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			out.WriteByte(c)
+			continue
+		}
+		i++
+		switch c = raw[i]; c {
+		case 'b':
+			c = '\b'
+		case 'f':
+			c = '\f'
+		case 'n':
+			c = '\n'
+		case 'r':
+			c = '\r'
+		case 't':
+			c = '\t'
+		}
+		out.WriteByte(c)
+	}
+	return out.String()
 }
 
 func containsByte(b []byte, c byte) bool {

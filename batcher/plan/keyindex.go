@@ -25,6 +25,9 @@ func (d *differ) view(arr []scim.Value, key []string) keyView {
 		return kv
 	}
 	kv.attr = keyPath(key[0])
+	if cap(d.keys) < len(arr) {
+		d.keys = make([]*scim.Value, 0, max(len(arr), 32))
+	}
 	keys := d.keys[:0]
 	for i := range arr {
 		keys = append(keys, scim.KeyValue(&arr[i], kv.attr))
