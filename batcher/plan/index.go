@@ -232,12 +232,14 @@ func (x *SnapshotIndex) loadScratch(i int32, sc *scratch) (*Current, error) { re
 func (x *SnapshotIndex) loadWith(i int32, sc *scratch) (*Current, error) {
 	e := &x.entries[i]
 	var buf []byte
+	var err error
 	if sc != nil {
-		buf = sc.line(int(e.n))
+		buf, err = x.readScratch(e, sc)
 	} else {
 		buf = make([]byte, e.n)
+		_, err = x.f.ReadAt(buf, e.off)
 	}
-	if _, err := x.f.ReadAt(buf, e.off); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("%s:%d: %v", x.Source, e.line, err)
 	}
 	var v scim.Value
@@ -248,7 +250,6 @@ func (x *SnapshotIndex) loadWith(i int32, sc *scratch) (*Current, error) {
 		v, ok = decodeFast(buf, nil)
 	}
 	var c *Current
-	var err error
 	switch {
 	case !ok:
 		c, err = ParseUser(buf)
@@ -263,4 +264,36 @@ func (x *SnapshotIndex) loadWith(i int32, sc *scratch) (*Current, error) {
 	}
 	c.Line = int(e.line)
 	return c, nil
+}
+
+// readAhead is how much of the snapshot file a scratch reads at once when
+// users are read in file order.
+const readAhead = 64 << 10
+
+// readScratch returns the bytes of entry e, from sc's window of the file
+// when it holds them. A line that starts shortly after the window's start
+// (reading in file order) is read with what follows it; any other line
+// alone.
+func (x *SnapshotIndex) readScratch(e *ientry, sc *scratch) ([]byte, error) {
+	end := e.off + int64(e.n)
+	if sc.winSrc == x && e.off >= sc.winOff && end <= sc.winOff+int64(sc.winN) {
+		return sc.win[e.off-sc.winOff : end-sc.winOff], nil
+	}
+	n := int(e.n)
+	if sc.winSrc == x && e.off >= sc.winOff && e.off-sc.winOff < 2*readAhead {
+		n = max(n, readAhead)
+	}
+	if cap(sc.win) < n {
+		sc.win = make([]byte, max(n, readAhead))
+	}
+	got, err := x.f.ReadAt(sc.win[:n], e.off)
+	if got < int(e.n) {
+		sc.winSrc, sc.winN = nil, 0
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	sc.winSrc, sc.winOff, sc.winN = x, e.off, got
+	return sc.win[:e.n], nil
 }

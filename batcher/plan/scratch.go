@@ -18,13 +18,20 @@ import (
 // detachChanges). The documents of users changed by ID changes
 // (planner.over) are loaded with their own memory.
 type scratch struct {
-	buf   []byte
-	p     jparser
-	mslab []scim.Member
-	vslab []scim.Value
-	oslab []scim.Object
-	cur   Current
-	v     vuser
+	buf []byte
+	// A window of a snapshot file (win[:winN] from offset winOff of
+	// winSrc's file): users are mostly planned in file order (an export
+	// and the input sorted alike), so one read serves the next several.
+	win    []byte
+	winSrc *SnapshotIndex
+	winOff int64
+	winN   int
+	p      jparser
+	mslab  []scim.Member
+	vslab  []scim.Value
+	oslab  []scim.Object
+	cur    Current
+	v      vuser
 }
 
 var scratches = sync.Pool{New: func() any { return new(scratch) }}
@@ -40,10 +47,12 @@ func getScratch() *scratch { return scratches.Get().(*scratch) }
 // are dead.
 func (sc *scratch) release() {
 	if poisonScratch {
-		b := sc.buf[:cap(sc.buf)]
-		for i := range b {
-			b[i] = '#'
+		for _, b := range [][]byte{sc.buf[:cap(sc.buf)], sc.win[:cap(sc.win)]} {
+			for i := range b {
+				b[i] = '#'
+			}
 		}
+		sc.winSrc, sc.winN = nil, 0
 		clear(sc.mslab[:cap(sc.mslab)])
 		clear(sc.vslab[:cap(sc.vslab)])
 		clear(sc.oslab[:cap(sc.oslab)])

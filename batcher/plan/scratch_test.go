@@ -63,3 +63,42 @@ func TestScratchDecodeAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestScratchWindow: users read through a scratch's window of the file
+// (in file order: one read serves the following users) or alone (out of
+// order) are the users load reads.
+func TestScratchWindow(t *testing.T) {
+	x, err := OpenSnapshot(filepath.Join(fixtureDir, "snapshot.ndjson"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	n := int32(x.Len())
+	poisonScratch = false // a poisoned release drops the window
+	defer func() { poisonScratch = true }()
+	sc := new(scratch)
+	order := []int32{}
+	for i := int32(0); i < n; i++ {
+		order = append(order, i)
+	}
+	for i := n - 1; i >= 0; i-- {
+		order = append(order, i)
+	}
+	order = append(order, 0, 2, 4, 1, 3, 5)
+	for k, i := range order {
+		want, err := x.load(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := x.loadScratch(i, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wj, gj := scim.AppendJSON(nil, want.Doc), scim.AppendJSON(nil, got.Doc); !bytes.Equal(wj, gj) || got.Line != want.Line {
+			t.Fatalf("read %d (user %d): %s, want %s", k, i, gj, wj)
+		}
+		if k == int(n)-1 && sc.winOff != x.entries[1].off {
+			t.Errorf("in file order, users 2..%d were read again (window at %d, user 2 at %d)", n, sc.winOff, x.entries[1].off)
+		}
+	}
+}
