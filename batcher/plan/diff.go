@@ -460,7 +460,7 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 	entries := des.Arr
 	approvers := urn == scimpath.SpendApprover
 	if approvers {
-		d.replacedPrimary(urn, base(), curArr, des, key)
+		d.replacedPrimary(urn, base, curArr, des, key)
 		// Secondary approvers first: a demotion precedes the promotion,
 		// so the list never holds two primaries.
 		entries = make([]scim.Value, 0, len(des.Arr))
@@ -579,7 +579,7 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 // input names another employee as primary and does not list the current
 // one: a list has one primary approver, and the new one is added by its
 // own key (approver.employeeNumber) afterwards.
-func (d *differ) replacedPrimary(urn, base string, cur []scim.Value, des scim.Value, key []string) {
+func (d *differ) replacedPrimary(urn string, base func() string, cur []scim.Value, des scim.Value, key []string) {
 	var newPrimary []scimpath.Equality
 	for _, el := range des.Arr {
 		if isPrimary(el) && d.isSupplied(el) {
@@ -608,7 +608,7 @@ func (d *differ) replacedPrimary(urn, base string, cur []scim.Value, des scim.Va
 		if listed {
 			continue
 		}
-		path := base + "[" + filterString(eqs) + "]"
+		path := base() + "[" + filterString(eqs) + "]"
 		d.add(Change{Kind: '-', Schema: schemaOf(urn), Path: path, Old: c,
 			Ops: []scim.PatchOperation{{Op: "remove", Path: path}}})
 	}

@@ -138,6 +138,10 @@ func (p *jparser) lit(s string, v scim.Value) scim.Value {
 // value parses the value at p.i; top marks the top-level value (whose
 // members keep filters). build false only checks the value.
 func (p *jparser) value(depth int, build bool) scim.Value {
+	if !build {
+		p.skip(depth)
+		return scim.Value{}
+	}
 	if depth > 100 || p.i >= len(p.b) {
 		return p.fail()
 	}
@@ -248,6 +252,93 @@ func (p *jparser) value(depth int, build bool) scim.Value {
 		return p.lit("null", scim.Value{})
 	}
 	return p.number(build)
+}
+
+// skip checks the value at p.i without building it: it accepts what
+// value accepts (the index checks whole lines and builds few members).
+func (p *jparser) skip(depth int) {
+	if depth > 100 || p.i >= len(p.b) {
+		p.fail()
+		return
+	}
+	switch p.b[p.i] {
+	case '{':
+		p.i++
+		p.ws()
+		if p.i < len(p.b) && p.b[p.i] == '}' {
+			p.i++
+			return
+		}
+		for {
+			p.ws()
+			if p.i >= len(p.b) || p.b[p.i] != '"' {
+				p.fail()
+				return
+			}
+			if _, ok := p.str(false); !ok {
+				return
+			}
+			p.ws()
+			if p.i >= len(p.b) || p.b[p.i] != ':' {
+				p.fail()
+				return
+			}
+			p.i++
+			p.ws()
+			p.skip(depth + 1)
+			p.ws()
+			if p.i >= len(p.b) {
+				p.fail()
+				return
+			}
+			switch p.b[p.i] {
+			case ',':
+				p.i++
+				continue
+			case '}':
+				p.i++
+				return
+			}
+			p.fail()
+			return
+		}
+	case '[':
+		p.i++
+		p.ws()
+		if p.i < len(p.b) && p.b[p.i] == ']' {
+			p.i++
+			return
+		}
+		for {
+			p.ws()
+			p.skip(depth + 1)
+			p.ws()
+			if p.i >= len(p.b) {
+				p.fail()
+				return
+			}
+			switch p.b[p.i] {
+			case ',':
+				p.i++
+				continue
+			case ']':
+				p.i++
+				return
+			}
+			p.fail()
+			return
+		}
+	case '"':
+		p.str(false)
+	case 't':
+		p.lit("true", scim.Value{})
+	case 'f':
+		p.lit("false", scim.Value{})
+	case 'n':
+		p.lit("null", scim.Value{})
+	default:
+		p.number(false)
+	}
 }
 
 // str reads a string at p.i (the opening quote). Escapes and invalid

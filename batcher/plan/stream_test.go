@@ -157,6 +157,9 @@ func TestDecodeFastAgrees(t *testing.T) {
 	for _, s := range decodeCases {
 		want, werr := scim.Decode([]byte(s))
 		got, ok := decodeFast([]byte(s), nil)
+		if _, checked := decodeFast([]byte(s), keepNone); checked != (werr == nil) {
+			t.Errorf("%q: decodeFast checking only: %v, scim.Decode: %v", s, checked, werr)
+		}
 		if werr != nil {
 			if ok {
 				t.Errorf("%q: decodeFast accepts what scim.Decode rejects (%v)", s, werr)
@@ -172,6 +175,9 @@ func TestDecodeFastAgrees(t *testing.T) {
 		}
 	}
 }
+
+// keepNone builds no top-level member: the rest is only checked.
+func keepNone([]byte) bool { return false }
 
 var decodeCases = []string{
 	`{}`, `[]`, `{"a":[]}`, ` {"a" : 1 , "b":[1, 2.5e3, -0.1, true, false, null]} `,
@@ -191,6 +197,9 @@ func FuzzDecodeFast(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		want, werr := scim.Decode(b)
 		got, ok := decodeFast(b, nil)
+		if _, checked := decodeFast(b, keepNone); checked && werr != nil || ok && !checked {
+			t.Fatalf("checking only: %v, building: %v, scim.Decode: %v", checked, ok, werr)
+		}
 		if werr != nil {
 			if ok {
 				t.Fatalf("accepts what scim.Decode rejects (%v)", werr)
