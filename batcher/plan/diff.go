@@ -135,7 +135,9 @@ type differ struct {
 	all     bool // every value of des counts as supplied (no origins: creates, tests)
 	entKnow bool // the current state lists entitlements
 	out     []Change
-	keys    []*scim.Value // the key values of a keyed list's entries (view)
+	keys    []*scim.Value // a keyed list's key view (view), reused
+	head    []int32
+	next    []int32
 }
 
 func (d *differ) isSupplied(v scim.Value) bool { return d.all || supplied(v) }
@@ -580,10 +582,12 @@ func (d *differ) diffKeyed(urn, attr string, cur *scim.Value, des scim.Value, ke
 // one: a list has one primary approver, and the new one is added by its
 // own key (approver.employeeNumber) afterwards.
 func (d *differ) replacedPrimary(urn string, base func() string, cur []scim.Value, des scim.Value, key []string) {
+	// The last primary entry the input supplies (with a key).
 	var newPrimary []scimpath.Equality
-	for _, el := range des.Arr {
-		if isPrimary(el) && d.isSupplied(el) {
-			if eqs, ok := keyTerms(el, key); ok {
+	var terms [2]scimpath.Equality
+	for k := len(des.Arr) - 1; k >= 0 && newPrimary == nil; k-- {
+		if el := des.Arr[k]; isPrimary(el) && d.isSupplied(el) {
+			if eqs, ok := appendKeyTerms(terms[:0], el, key); ok {
 				newPrimary = eqs
 			}
 		}

@@ -6,33 +6,56 @@ import (
 )
 
 // keyView is the current entries of a keyed list with their key values
-// found once: diffKeyed matches each of n desired entries against n
-// current ones, and comparing a found key value with a literal is much
-// cheaper than walking each entry's members for it (scim.Matches). The
-// comparison is scim's (scim.KeyValue, scim.LiteralEqual), so a match is
-// exactly a scim.Matches match.
+// found once and hashed: diffKeyed looks up each of n desired entries
+// among n current ones (and whether the key is there twice), which by
+// scanning with scim.Matches walks every entry's members n times over.
+//
+// A match is exactly a scim.Matches match: the key values are scim's
+// (scim.KeyValue), and a candidate is confirmed with scim.LiteralEqual.
+// The hash folds ASCII case; it covers the ASCII string keys and is asked
+// for ASCII string literals only, which is exact because a string equal to
+// an ASCII one under scim's folding (same byte length) is ASCII itself (a
+// non-ASCII rune is longer than the ASCII letter it folds to, e.g. the
+// Kelvin sign). Other lookups scan.
 type keyView struct {
 	arr  []scim.Value
 	attr []string      // the key path when the key is one attribute; nil: scim.Matches
 	keys []*scim.Value // per entry, its key value (nil: it has none)
+	head []int32       // hash slot -> 1 + an entry hashed there (0: none)
+	next []int32       // entry -> 1 + the next entry in its slot (0: none)
 }
 
-// view builds the key view of arr; its key slice is the differ's, reused
-// by the next view.
+// view builds the key view of arr; its slices are the differ's, reused by
+// the next view.
 func (d *differ) view(arr []scim.Value, key []string) keyView {
 	kv := keyView{arr: arr}
 	if len(key) != 1 {
 		return kv
 	}
 	kv.attr = keyPath(key[0])
-	if cap(d.keys) < len(arr) {
-		d.keys = make([]*scim.Value, 0, max(len(arr), 32))
+	n := len(arr)
+	slots := 8
+	for slots < 2*n {
+		slots *= 2
 	}
-	keys := d.keys[:0]
+	if cap(d.keys) < n {
+		d.keys = make([]*scim.Value, 0, max(n, 32))
+		d.next = make([]int32, 0, max(n, 32))
+	}
+	if cap(d.head) < slots {
+		d.head = make([]int32, 0, max(slots, 64))
+	}
+	kv.keys, kv.next, kv.head = d.keys[:n], d.next[:n], d.head[:slots]
+	clear(kv.head)
 	for i := range arr {
-		keys = append(keys, scim.KeyValue(&arr[i], kv.attr))
+		k := scim.KeyValue(&arr[i], kv.attr)
+		kv.keys[i], kv.next[i] = k, 0
+		if k != nil && k.Kind == scim.String && isASCII(k.Str) {
+			h := foldHash(k.Str) & uint32(slots-1)
+			kv.next[i] = kv.head[h]
+			kv.head[h] = int32(i) + 1
+		}
 	}
-	d.keys, kv.keys = keys, keys
 	return kv
 }
 
@@ -41,6 +64,16 @@ func (d *differ) view(arr []scim.Value, key []string) keyView {
 func (kv *keyView) find(eqs []scimpath.Equality, from int) int {
 	if kv.attr != nil && len(eqs) == 1 && sameNames(eqs[0].Attr, kv.attr) {
 		lit := &eqs[0].Value
+		if lit.Kind == scimpath.String && isASCII(lit.Str) {
+			best := -1
+			for j := kv.head[foldHash(lit.Str)&uint32(len(kv.head)-1)]; j != 0; j = kv.next[j-1] {
+				i := int(j - 1)
+				if i >= from && (best < 0 || i < best) && scim.LiteralEqual(kv.keys[i], lit) {
+					best = i
+				}
+			}
+			return best
+		}
 		for i := from; i < len(kv.keys); i++ {
 			if k := kv.keys[i]; k != nil && scim.LiteralEqual(k, lit) {
 				return i
@@ -59,6 +92,19 @@ func (kv *keyView) find(eqs []scimpath.Equality, from int) int {
 // unique reports whether entry i, matched by eqs, is the last entry eqs
 // match (the key is unique in the list when i is the first match).
 func (kv *keyView) unique(eqs []scimpath.Equality, i int) bool { return kv.find(eqs, i+1) < 0 }
+
+// foldHash hashes an ASCII string with its letters' case folded (FNV-1a).
+func foldHash(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return h
+}
 
 func sameNames(a, b []string) bool {
 	if len(a) != len(b) {

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -18,17 +19,30 @@ func TestKeyViewFind(t *testing.T) {
 		"value":                   `["Expense","expense",{"value":"Travel"},"Invoice",7]`,
 		"approver.employeeNumber": `[{"approver":{"employeeNumber":"E1"},"primary":true},{"approver":"E1"},{"approver":{"EmployeeNumber":"e1"}},{"primary":false}]`,
 	}
+	// A long list: hash slots shared, keys twice in different case.
+	var long []string
+	for i := range 40 {
+		id := fmt.Sprintf("custom%d", i%30)
+		if i%7 == 0 {
+			id = strings.ToUpper(id)
+		}
+		long = append(long, fmt.Sprintf(`{"id":%q,"value":"%d"}`, id, i))
+	}
+	lists["id "] = "[" + strings.Join(long, ",") + "]"
 	lits := []string{"work", "WORK", "home", "k", "K", "\u212a", "custom1", "custom2", "custom10", "expense", "Travel", "Invoice", "e1", "E2", ""}
+	for i := range 32 {
+		lits = append(lits, fmt.Sprintf("Custom%d", i))
+	}
 	for key, list := range lists {
 		arr, err := scim.Decode([]byte(list))
 		if err != nil {
 			t.Fatal(err)
 		}
 		d := &differ{}
-		kv := d.view(arr.Arr, []string{key})
+		kv := d.view(arr.Arr, []string{strings.TrimSpace(key)})
 		found := 0
 		for _, lit := range lits {
-			eqs := []scimpath.Equality{{Attr: keyPath(key), Value: scimpath.Value{Kind: scimpath.String, Str: lit}}}
+			eqs := []scimpath.Equality{{Attr: keyPath(strings.TrimSpace(key)), Value: scimpath.Value{Kind: scimpath.String, Str: lit}}}
 			two := append(eqs[:1:1], scimpath.Equality{Attr: []string{"value"}, Value: scimpath.Value{Kind: scimpath.String, Str: "a"}})
 			for _, e := range [][]scimpath.Equality{eqs, two} {
 				for from := 0; from <= len(arr.Arr); from++ {
