@@ -138,6 +138,10 @@ type differ struct {
 	keys    []*scim.Value // a keyed list's key view (view), reused
 	head    []int32
 	next    []int32
+	// First memory of keys, head and next: most lists are short.
+	keys0 [48]*scim.Value
+	head0 [128]int32
+	next0 [48]int32
 }
 
 func (d *differ) isSupplied(v scim.Value) bool { return d.all || supplied(v) }
@@ -170,7 +174,7 @@ func schemaOf(urn string) string {
 // their URN.
 func (d *differ) diffDoc(cur, des scim.Value) {
 	for _, m := range des.Obj.Members {
-		if lowerIs(m.Name, "schemas") || lowerIs(m.Name, "id") || lowerIs(m.Name, "meta") {
+		if notCompared(m.Name) {
 			continue
 		}
 		if lowerHasPrefix(m.Name, "urn:") {
@@ -225,13 +229,25 @@ func (d *differ) addExtension(urn string, des scim.Value) {
 		Ops: []scim.PatchOperation{{Op: "add", Value: scim.Obj(wrap)}}})
 }
 
-// lowerIs reports whether strings.ToLower(name) == lower (lower case
-// ASCII), without lowering an ASCII name.
-func lowerIs(name, lower string) bool {
-	if isASCII(name) {
-		return len(name) == len(lower) && strings.EqualFold(name, lower)
+// notCompared reports whether a resource's member is one the diff skips:
+// strings.ToLower(name) is schemas, id or meta.
+func notCompared(name string) bool {
+	if !isASCII(name) {
+		switch strings.ToLower(name) {
+		case "schemas", "id", "meta":
+			return true
+		}
+		return false
 	}
-	return strings.ToLower(name) == lower
+	switch len(name) {
+	case 7:
+		return strings.EqualFold(name, "schemas")
+	case 2:
+		return strings.EqualFold(name, "id")
+	case 4:
+		return strings.EqualFold(name, "meta")
+	}
+	return false
 }
 
 // lowerHasPrefix reports whether strings.ToLower(name) begins with prefix
@@ -253,6 +269,13 @@ func isASCII(s string) bool {
 }
 
 func canonicalURN(s string) string {
+	// No two known URNs differ only in case (TestKnownURNsDistinct): an
+	// exact match is the one the folded comparison finds.
+	for _, u := range scimpath.KnownURNs {
+		if u == s {
+			return u
+		}
+	}
 	for _, u := range scimpath.KnownURNs {
 		if strings.EqualFold(u, s) {
 			return u

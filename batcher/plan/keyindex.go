@@ -38,12 +38,15 @@ func (d *differ) view(arr []scim.Value, key []string) keyView {
 	for slots < 2*n {
 		slots *= 2
 	}
+	if d.keys == nil {
+		d.keys, d.next, d.head = d.keys0[:0], d.next0[:0], d.head0[:0]
+	}
 	if cap(d.keys) < n {
-		d.keys = make([]*scim.Value, 0, max(n, 32))
-		d.next = make([]int32, 0, max(n, 32))
+		d.keys = make([]*scim.Value, 0, n)
+		d.next = make([]int32, 0, n)
 	}
 	if cap(d.head) < slots {
-		d.head = make([]int32, 0, max(slots, 64))
+		d.head = make([]int32, 0, slots)
 	}
 	kv.keys, kv.next, kv.head = d.keys[:n], d.next[:n], d.head[:slots]
 	clear(kv.head)

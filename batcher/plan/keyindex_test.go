@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -73,13 +74,23 @@ func TestLowerFold(t *testing.T) {
 	names := []string{"schemas", "Schemas", "SCHEMAS", "\u017fchemas", "id", "ID", "\u0130d", "iD", "meta", "Meta", "metas", "",
 		"urn:x", "URN:ietf", "Urn:", "urn", "uRn:", "ur\u0274:", "\u212arn:", "u"}
 	for _, n := range names {
-		for _, w := range []string{"schemas", "id", "meta"} {
-			if got, want := lowerIs(n, w), strings.ToLower(n) == w; got != want {
-				t.Errorf("lowerIs(%q, %q) = %v, want %v", n, w, got, want)
-			}
+		if got, want := notCompared(n), slices.Contains([]string{"schemas", "id", "meta"}, strings.ToLower(n)); got != want {
+			t.Errorf("notCompared(%q) = %v, want %v", n, got, want)
 		}
 		if got, want := lowerHasPrefix(n, "urn:"), strings.HasPrefix(strings.ToLower(n), "urn:"); got != want {
 			t.Errorf("lowerHasPrefix(%q) = %v, want %v", n, got, want)
+		}
+	}
+}
+
+// TestKnownURNsDistinct: no two known URNs differ only in case
+// (canonicalURN takes an exact match first).
+func TestKnownURNsDistinct(t *testing.T) {
+	for i, a := range scimpath.KnownURNs {
+		for _, b := range scimpath.KnownURNs[i+1:] {
+			if strings.EqualFold(a, b) {
+				t.Errorf("%s and %s", a, b)
+			}
 		}
 	}
 }
