@@ -95,6 +95,9 @@ func (p *Plan) Render(w io.Writer, o RenderOptions) error {
 		fmt.Fprintln(bw, pt.paint(ansiBold, "No changes.")+" The target matches the input.")
 	}
 	fmt.Fprintln(bw, pt.paint(ansiBold, p.Counts.Line()))
+	if err := p.Err(); err != nil {
+		return err
+	}
 	return bw.Flush()
 }
 
@@ -157,7 +160,7 @@ func renderUser(w *bufio.Writer, pt painter, u *UserPlan) {
 		}
 		return
 	}
-	groups, order := groupChanges(u.Changes)
+	groups, order := groupChanges(u.ChangeList())
 	for _, schema := range order {
 		indent := "    "
 		if schema != "" {

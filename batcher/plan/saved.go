@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -239,8 +240,32 @@ func MappingVersion(set *mapping.Set) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-// Describe builds plan.json for p.
+// Describe builds plan.json for p, whole (Save writes the same bytes
+// without holding them).
 func (p *Plan) Describe(info SaveInfo) (*File, error) {
+	f, err := p.describeHead(info)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range p.Users {
+		f.Users = append(f.Users, p.userEntry(u))
+	}
+	for i := range p.Requests {
+		body, err := p.Body(i)
+		if err != nil {
+			return nil, err
+		}
+		f.Requests = append(f.Requests, p.requestInfo(i, body))
+	}
+	reqOf := p.requestOf()
+	for i := range p.Ops {
+		f.Operations = append(f.Operations, p.opEntry(i, reqOf))
+	}
+	return f, p.Err()
+}
+
+// describeHead is plan.json without its users, operations and requests.
+func (p *Plan) describeHead(info SaveInfo) (*File, error) {
 	lim := info.Limits
 	if lim.MaxOps <= 0 {
 		lim.MaxOps = batcher.DefaultLimits.MaxOps
@@ -278,45 +303,65 @@ func (p *Plan) Describe(info SaveInfo) (*File, error) {
 		}
 		f.Inputs = append(f.Inputs, InputFile{File: in, SHA256: h, Bytes: n})
 	}
-	for _, u := range p.Users {
-		e := UserEntry{Action: u.Action.String(), EmployeeNumber: u.EmployeeNumber, UserName: u.UserName, ID: u.ID,
-			TargetEmployee: u.TargetEmployee, MatchedBy: u.MatchedBy, Version: u.Version, LastModified: u.LastModified,
-			Reasons: u.Reasons, Notes: u.Notes}
-		if u.Op >= 0 {
-			e.BulkID = p.Ops[u.Op].BulkID
-		}
-		for _, c := range u.Changes {
-			ce := ChangeEntry{Kind: string(c.Kind), Path: c.Path}
-			if c.Old.Kind != scim.Null {
-				ce.Old = scim.AppendJSON(nil, prune(c.Old))
-			}
-			if c.New.Kind != scim.Null {
-				ce.New = scim.AppendJSON(nil, prune(c.New))
-			}
-			e.Changes = append(e.Changes, ce)
-		}
-		f.Users = append(f.Users, e)
+	return f, nil
+}
+
+// userEntry is a user of plan.json.
+func (p *Plan) userEntry(u *UserPlan) UserEntry {
+	e := UserEntry{Action: u.Action.String(), EmployeeNumber: u.EmployeeNumber, UserName: u.UserName, ID: u.ID,
+		TargetEmployee: u.TargetEmployee, MatchedBy: u.MatchedBy, Version: u.Version, LastModified: u.LastModified,
+		Reasons: u.Reasons, Notes: u.Notes, Changes: changeEntries(u.ChangeList())}
+	if u.Op >= 0 {
+		e.BulkID = p.Ops[u.Op].BulkID
 	}
+	return e
+}
+
+// changeEntries are changes as plan.json and plan.html show them.
+func changeEntries(cs []Change) []ChangeEntry {
+	var out []ChangeEntry
+	for _, c := range cs {
+		ce := ChangeEntry{Kind: string(c.Kind), Path: c.Path}
+		if c.Old.Kind != scim.Null {
+			ce.Old = scim.AppendJSON(nil, prune(c.Old))
+		}
+		if c.New.Kind != scim.Null {
+			ce.New = scim.AppendJSON(nil, prune(c.New))
+		}
+		out = append(out, ce)
+	}
+	return out
+}
+
+// requestOf gives the 1-based request of each operation.
+func (p *Plan) requestOf() []int {
 	reqOf := make([]int, len(p.Ops))
 	for i, r := range p.Requests {
 		for _, k := range r.Ops {
 			reqOf[k] = i + 1
 		}
-		f.Requests = append(f.Requests, RequestInfo{File: BulkFile(i), SHA256: sha(r.Body), Bytes: len(r.Body), Operations: len(r.Ops), Wave: p.Waves[i]})
 	}
-	for i, op := range p.Ops {
-		f.Operations = append(f.Operations, OpEntry{BulkID: op.BulkID, Method: op.Method, Path: op.Path,
-			EmployeeNumber: op.EmployeeNumber, UserName: op.UserName, Refs: op.Refs, Sources: sourceEntries(op.Sources), Request: reqOf[i],
-			Kind: op.Kind, Parent: op.Parent})
-	}
-	return f, nil
+	return reqOf
+}
+
+func (p *Plan) requestInfo(i int, body []byte) RequestInfo {
+	return RequestInfo{File: BulkFile(i), SHA256: sha(body), Bytes: len(body), Operations: len(p.Requests[i].Ops), Wave: p.Waves[i]}
+}
+
+func (p *Plan) opEntry(i int, reqOf []int) OpEntry {
+	op := &p.Ops[i]
+	return OpEntry{BulkID: op.BulkID, Method: op.Method, Path: op.Path,
+		EmployeeNumber: op.EmployeeNumber, UserName: op.UserName, Refs: op.Refs, Sources: sourceEntries(op.Sources), Request: reqOf[i],
+		Kind: op.Kind, Parent: op.Parent}
 }
 
 // Save writes plan.json and the Bulk bodies (bulk-0001.json, …) into dir
 // (created with mode 0700; files 0600). Bulk files of an earlier plan in
-// dir are removed first.
+// dir are removed first. Each body and each user's entry is built, written
+// and dropped in turn: the File returned has the plan's description and
+// requests, not its users and operations (they are in plan.json).
 func (p *Plan) Save(dir string, info SaveInfo) (*File, error) {
-	f, err := p.Describe(info)
+	f, err := p.describeHead(info)
 	if err != nil {
 		return nil, err
 	}
@@ -334,29 +379,100 @@ func (p *Plan) Save(dir string, info SaveInfo) (*File, error) {
 			}
 		}
 	}
-	for i, r := range p.Requests {
-		if err := writeFile(filepath.Join(dir, BulkFile(i)), r.Body); err != nil {
+	for i := range p.Requests {
+		body, err := p.Body(i)
+		if err != nil {
 			return nil, err
 		}
+		if err := writeFile(filepath.Join(dir, BulkFile(i)), body); err != nil {
+			return nil, err
+		}
+		f.Requests = append(f.Requests, p.requestInfo(i, body))
 	}
-	b, err := json.MarshalIndent(f, "", "  ")
+	reqOf := p.requestOf()
+	err = writeFileFunc(filepath.Join(dir, PlanFile), func(w *bufio.Writer) error {
+		return writePlanJSON(w, f, len(p.Users), func(i int) any { return p.userEntry(p.Users[i]) },
+			len(p.Ops), func(i int) any { return p.opEntry(i, reqOf) })
+	})
+	if err == nil {
+		err = p.Err()
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFile(filepath.Join(dir, PlanFile), append(b, '\n')); err != nil {
-		return nil, err
-	}
+	f.Users, f.Operations = nil, nil
 	return f, nil
+}
+
+// writePlanJSON writes head as json.MarshalIndent(head, "", "  ") writes
+// it, with its users and operations (empty in head) produced one at a time
+// by user and op.
+func writePlanJSON(w *bufio.Writer, head *File, nUsers int, user func(int) any, nOps int, op func(int) any) error {
+	h := *head
+	h.Users, h.Operations = []UserEntry{}, []OpEntry{}
+	b, err := json.MarshalIndent(&h, "", "  ")
+	if err != nil {
+		return err
+	}
+	const lists = "\n  \"users\": [],\n  \"operations\": [],\n"
+	at := bytes.Index(b, []byte(lists))
+	if at < 0 {
+		return fmt.Errorf("plan.json: users and operations not where expected")
+	}
+	list := func(name string, n int, elem func(int) any) error {
+		w.WriteString("\n  \"" + name + "\": [")
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			e, err := json.MarshalIndent(elem(i), "    ", "  ")
+			if err != nil {
+				return err
+			}
+			w.WriteString("\n    ")
+			w.Write(e)
+		}
+		if n > 0 {
+			w.WriteString("\n  ")
+		}
+		w.WriteString("],")
+		return nil
+	}
+	w.Write(b[:at])
+	if err := list("users", nUsers, user); err != nil {
+		return err
+	}
+	if err := list("operations", nOps, op); err != nil {
+		return err
+	}
+	w.WriteByte('\n')
+	w.Write(b[at+len(lists):])
+	w.WriteByte('\n')
+	return nil
 }
 
 // writeFile writes atomically with mode 0600.
 func writeFile(path string, b []byte) error {
+	return writeFileFunc(path, func(w *bufio.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// writeFileFunc writes what write writes to path, atomically (a temporary
+// file renamed over path) with mode 0600.
+func writeFileFunc(path string, write func(w *bufio.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".plan-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
+	w := bufio.NewWriterSize(tmp, 256<<10)
+	if err := write(w); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -630,6 +746,3 @@ func Check(ctx context.Context, dir string, t Finder, allowStale bool) (*Saved, 
 	}
 	return s, stale, nil
 }
-
-// Operations returns the plan's operations in the order they are sent.
-func (p *Plan) Operations() []batcher.Operation { return p.Ops }

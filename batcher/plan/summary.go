@@ -124,7 +124,7 @@ func (p *Plan) Summary() []AttributeSummary {
 			continue
 		}
 		kinds, schemas, paths = kinds[:0], schemas[:0], paths[:0]
-		for _, c := range u.Changes {
+		for _, c := range u.changes(false) {
 			kinds = append(kinds, c.Kind)
 			schemas = append(schemas, c.Schema)
 			paths = append(paths, strings.TrimPrefix(c.Path, c.Schema+":"))

@@ -218,7 +218,12 @@ func (o *applyOptions) applyPlanned(ctx context.Context, io *IO) error {
 	if err != nil {
 		return err
 	}
-	r.p.Render(errw, plan.RenderOptions{})
+	defer r.p.Close()
+	// As `plan` shows it: past plan.DetailThreshold changed users, the
+	// summary by attribute only.
+	if err := r.p.Render(errw, plan.RenderOptions{SummaryOnly: r.p.Counts.Changed() > plan.DetailThreshold}); err != nil {
+		return fatal(err)
+	}
 	errw.Flush()
 	o.rejected = rejectionsOf(r.p.Rejected)
 	var convErr error
@@ -229,7 +234,7 @@ func (o *applyOptions) applyPlanned(ctx context.Context, io *IO) error {
 	if err != nil {
 		return err
 	}
-	return o.submit(ctx, io, c, opsSeq(r.p.Ops), func() error { return convErr })
+	return o.submit(ctx, io, c, r.p.Operations(), func() error { return convErr })
 }
 
 // run converts the inputs and streams every user to create into the apply
