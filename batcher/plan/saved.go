@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -482,7 +483,10 @@ func writeFileFunc(path string, write func(w *bufio.Writer) error) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// Saved is a plan read back from its directory.
+// Saved is a plan read back from its directory. It holds the plan's
+// description with its users' identities (not their changes) and its
+// operations' metadata; the operations' JSON stays in the request files,
+// read again, and checked again, when they are sent (Operations).
 type Saved struct {
 	Dir  string
 	File *File
@@ -490,118 +494,153 @@ type Saved struct {
 	// holds the digest of every Bulk body. The journal of an apply records
 	// it, so a later apply of the same plan with that journal is a resume.
 	ID string
-	// Ops are the operations in the order the bodies hold them.
+	// Ops are the operations in the order the bodies hold them, without
+	// their JSON (Data): Operations yields them with it.
 	Ops []batcher.Operation
-	// Requests are the exact saved bodies; their Ops index Ops.
+	// Requests index Ops; their bodies are the saved files (Body).
 	Requests []batcher.Request
 	// Waves[i] is the dependency wave of Requests[i].
 	Waves []int
-}
 
-// ReadFile reads plan.json of a saved plan (not the request bodies).
-func ReadFile(dir string) (*File, error) {
-	b, err := os.ReadFile(filepath.Join(dir, PlanFile))
-	if err != nil {
-		return nil, fmt.Errorf("reading the saved plan: %w", err)
-	}
-	var f File
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, PlanFile), err)
-	}
-	if f.Format != FormatName {
-		return nil, fmt.Errorf("%s: not a scimigrate plan (format %q)", filepath.Join(dir, PlanFile), f.Format)
-	}
-	if f.Version != FormatVersion {
-		return nil, fmt.Errorf("%s: plan format version %d; this scimigrate reads version %d", filepath.Join(dir, PlanFile), f.Version, FormatVersion)
-	}
-	return &f, nil
+	meta map[string]*OpEntry
+	lim  batcher.Limits
 }
 
 // Load reads a saved plan: plan.json and every body it lists, checking each
 // body's hash and that the bodies are exactly what the operations encode to
-// (so Ops and Requests describe the same requests).
+// (so Ops and Requests describe the same requests). Memory grows with the
+// users and operations, not with their changes or JSON.
 func Load(dir string) (*Saved, error) {
-	b, err := os.ReadFile(filepath.Join(dir, PlanFile))
+	h := sha256.New()
+	// The users' identities are kept for CheckStale, not their changes.
+	var users []UserEntry
+	f, err := readPlanDir(dir, func(u *UserEntry) error {
+		u.Changes, u.Notes, u.Reasons = nil, nil, nil
+		users = append(users, *u)
+		return nil
+	}, false, h)
 	if err != nil {
-		return nil, fmt.Errorf("reading the saved plan: %w", err)
+		return nil, err
 	}
-	var f File
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, PlanFile), err)
-	}
-	if f.Format != FormatName {
-		return nil, fmt.Errorf("%s: not a scimigrate plan (format %q)", filepath.Join(dir, PlanFile), f.Format)
-	}
-	if f.Version != FormatVersion {
-		return nil, fmt.Errorf("%s: plan format version %d; this scimigrate reads version %d", filepath.Join(dir, PlanFile), f.Version, FormatVersion)
-	}
-	s := &Saved{Dir: dir, File: &f, ID: "sha256:" + sha(b)}
-	meta := map[string]*OpEntry{}
+	f.Users = users
+	s := &Saved{Dir: dir, File: f, ID: "sha256:" + hex.EncodeToString(h.Sum(nil)), meta: map[string]*OpEntry{},
+		lim: batcher.Limits{MaxOps: f.Limits.MaxOperations, MaxBytes: f.Limits.MaxBytes, FailOnErrors: f.Limits.FailOnErrors}}
 	for i := range f.Operations {
-		meta[f.Operations[i].BulkID] = &f.Operations[i]
+		s.meta[f.Operations[i].BulkID] = &f.Operations[i]
 	}
-	lim := batcher.Limits{MaxOps: f.Limits.MaxOperations, MaxBytes: f.Limits.MaxBytes, FailOnErrors: f.Limits.FailOnErrors}
 	seen := map[string]bool{}
 	for i, r := range f.Requests {
-		if !bulkFileRE.MatchString(r.File) {
-			return nil, fmt.Errorf("%s: request %d names file %q", PlanFile, i+1, r.File)
-		}
-		body, err := os.ReadFile(filepath.Join(dir, r.File))
+		ops, _, err := s.readRequest(i)
 		if err != nil {
 			return nil, err
 		}
-		if sha(body) != r.SHA256 {
-			return nil, fmt.Errorf("%s was changed after the plan was saved (its SHA-256 differs from plan.json)", filepath.Join(dir, r.File))
-		}
-		var req struct {
-			Operations []struct {
-				Method string          `json:"method"`
-				Path   string          `json:"path"`
-				BulkID string          `json:"bulkId"`
-				Data   json.RawMessage `json:"data"`
-			} `json:"Operations"`
-		}
-		if err := json.Unmarshal(body, &req); err != nil {
-			return nil, fmt.Errorf("%s: %w", r.File, err)
-		}
-		bld := batcher.NewBuilder(lim)
 		var idx []int
-		for _, ro := range req.Operations {
-			m := meta[ro.BulkID]
-			if m == nil || seen[ro.BulkID] {
-				return nil, fmt.Errorf("%s: operation %q is not (or twice) in plan.json", r.File, ro.BulkID)
+		for _, op := range ops {
+			if seen[op.BulkID] {
+				return nil, fmt.Errorf("%s: operation %q is not (or twice) in plan.json", r.File, op.BulkID)
 			}
-			seen[ro.BulkID] = true
-			if m.Request != i+1 {
-				return nil, fmt.Errorf("%s: operation %q belongs to request %d in plan.json", r.File, ro.BulkID, m.Request)
-			}
-			op := batcher.Operation{BulkID: ro.BulkID, Method: ro.Method, Path: ro.Path, Data: ro.Data,
-				EmployeeNumber: m.EmployeeNumber, UserName: m.UserName, Refs: nonNilRefs(m.Refs), Sources: batcherSources(m.Sources),
-				Kind: m.Kind, Parent: m.Parent, Request: i + 1}
-			if op.Kind == batcher.KindRefs && op.Path != batcher.ParentRef+op.Parent {
-				return nil, fmt.Errorf("%s: reference patch %q has path %q, want %q", r.File, ro.BulkID, op.Path, batcher.ParentRef+op.Parent)
-			}
-			enc, err := batcher.EncodeOperation(&op)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", r.File, err)
-			}
-			if !bld.AddSized(len(s.Ops), enc, batcher.WireSize(&op, enc)) {
-				return nil, fmt.Errorf("%s: the request exceeds the plan's limits", r.File)
-			}
+			seen[op.BulkID] = true
+			op.Data = nil
 			idx = append(idx, len(s.Ops))
 			s.Ops = append(s.Ops, op)
 		}
-		if rebuilt := bld.Finish(); !bytes.Equal(rebuilt.Body, body) {
-			return nil, fmt.Errorf("%s: the body is not what its operations encode to", r.File)
-		}
-		s.Requests = append(s.Requests, batcher.Request{Body: body, Ops: idx})
+		s.Requests = append(s.Requests, batcher.Request{Ops: idx})
 		s.Waves = append(s.Waves, r.Wave)
 	}
 	if len(seen) != len(f.Operations) {
 		return nil, fmt.Errorf("%s lists %d operations, the request files hold %d", PlanFile, len(f.Operations), len(seen))
 	}
 	return s, nil
+}
+
+// readRequest reads request i's body and its operations (with their JSON),
+// checking the body's hash against plan.json, that each operation is
+// plan.json's, and that the body is exactly what they encode to.
+func (s *Saved) readRequest(i int) ([]batcher.Operation, []byte, error) {
+	r := s.File.Requests[i]
+	if !bulkFileRE.MatchString(r.File) {
+		return nil, nil, fmt.Errorf("%s: request %d names file %q", PlanFile, i+1, r.File)
+	}
+	body, err := os.ReadFile(filepath.Join(s.Dir, r.File))
+	if err != nil {
+		return nil, nil, err
+	}
+	if sha(body) != r.SHA256 {
+		return nil, nil, fmt.Errorf("%s was changed after the plan was saved (its SHA-256 differs from plan.json)", filepath.Join(s.Dir, r.File))
+	}
+	var req struct {
+		Operations []struct {
+			Method string          `json:"method"`
+			Path   string          `json:"path"`
+			BulkID string          `json:"bulkId"`
+			Data   json.RawMessage `json:"data"`
+		} `json:"Operations"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", r.File, err)
+	}
+	bld := batcher.NewBuilder(s.lim)
+	var ops []batcher.Operation
+	for k, ro := range req.Operations {
+		m := s.meta[ro.BulkID]
+		if m == nil {
+			return nil, nil, fmt.Errorf("%s: operation %q is not (or twice) in plan.json", r.File, ro.BulkID)
+		}
+		if m.Request != i+1 {
+			return nil, nil, fmt.Errorf("%s: operation %q belongs to request %d in plan.json", r.File, ro.BulkID, m.Request)
+		}
+		op := batcher.Operation{BulkID: ro.BulkID, Method: ro.Method, Path: ro.Path, Data: ro.Data,
+			EmployeeNumber: m.EmployeeNumber, UserName: m.UserName, Refs: nonNilRefs(m.Refs), Sources: batcherSources(m.Sources),
+			Kind: m.Kind, Parent: m.Parent, Request: i + 1}
+		if op.Kind == batcher.KindRefs && op.Path != batcher.ParentRef+op.Parent {
+			return nil, nil, fmt.Errorf("%s: reference patch %q has path %q, want %q", r.File, ro.BulkID, op.Path, batcher.ParentRef+op.Parent)
+		}
+		enc, err := batcher.EncodeOperation(&op)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", r.File, err)
+		}
+		if !bld.AddSized(k, enc, batcher.WireSize(&op, enc)) {
+			return nil, nil, fmt.Errorf("%s: the request exceeds the plan's limits", r.File)
+		}
+		ops = append(ops, op)
+	}
+	if rebuilt := bld.Finish(); !bytes.Equal(rebuilt.Body, body) {
+		return nil, nil, fmt.Errorf("%s: the body is not what its operations encode to", r.File)
+	}
+	return ops, body, nil
+}
+
+// Body returns the saved body of request i, checked again.
+func (s *Saved) Body(i int) ([]byte, error) {
+	_, body, err := s.readRequest(i)
+	return body, err
+}
+
+// Operations yields the operations in the order they are sent, each with
+// its JSON, reading each request file in turn and checking it again (a
+// file changed since Load is an error, not sent).
+func (s *Saved) Operations() iter.Seq2[batcher.Operation, error] {
+	return func(yield func(batcher.Operation, error) bool) {
+		for i, r := range s.Requests {
+			ops, _, err := s.readRequest(i)
+			if err == nil && len(ops) != len(r.Ops) {
+				err = fmt.Errorf("%s: %d operations, %d when the plan was loaded", s.File.Requests[i].File, len(ops), len(r.Ops))
+			}
+			if err != nil {
+				yield(batcher.Operation{}, err)
+				return
+			}
+			for k, op := range ops {
+				if want := s.Ops[r.Ops[k]]; op.BulkID != want.BulkID {
+					yield(batcher.Operation{}, fmt.Errorf("%s: operation %s where %s was when the plan was loaded", s.File.Requests[i].File, op.BulkID, want.BulkID))
+					return
+				}
+				if !yield(op, nil) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // Finder looks identities up in the target (Live implements it).

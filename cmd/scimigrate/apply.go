@@ -198,7 +198,7 @@ func (o *applyOptions) applySaved(ctx context.Context, io *IO, dir string) error
 	if len(saved.File.Rejected) > 0 {
 		convErr = errRejected
 	}
-	return o.submit(ctx, io, c, opsSeq(saved.Ops), func() error { return convErr })
+	return o.submit(ctx, io, c, saved.Operations(), func() error { return convErr })
 }
 
 // applyPlanned plans against the live target first (as 'scimigrate plan'
@@ -426,16 +426,5 @@ func reportCommand() *command {
 			}
 			return fatal(renderReport(ctx, journal, format, cio.Out))
 		},
-	}
-}
-
-// opsSeq yields a list of operations to the apply engine.
-func opsSeq(ops []batcher.Operation) iter.Seq2[batcher.Operation, error] {
-	return func(yield func(batcher.Operation, error) bool) {
-		for _, op := range ops {
-			if !yield(op, nil) {
-				return
-			}
-		}
 	}
 }
