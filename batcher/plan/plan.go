@@ -44,6 +44,7 @@ import (
 	"iter"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"scimigrate/batcher"
@@ -163,6 +164,9 @@ type Plan struct {
 	sp    *spool
 	opRef []sref
 	lim   batcher.Limits
+
+	summaryOnce sync.Once
+	summary     []AttributeSummary
 }
 
 // ChangeList returns the user's changes (read back from the plan's spool
