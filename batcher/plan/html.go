@@ -58,7 +58,7 @@ func (p *Plan) HTMLDoc(f *File, info HTMLInfo) *report.PlanDoc {
 	rows := map[string]int{}
 	for _, u := range p.Users {
 		seen := map[string]bool{}
-		for _, c := range u.changes(false) {
+		for _, c := range u.shown() {
 			attr := report.Attribute(c.Path)
 			kind := string(c.Kind)
 			k := strings.Index("+~-", kind)
@@ -108,7 +108,7 @@ func (p *Plan) HTMLDoc(f *File, info HTMLInfo) *report.PlanDoc {
 				continue
 			}
 			pu := report.PlanUser{Action: u.Action.String(), Employee: u.EmployeeNumber, UserName: u.UserName, ID: u.ID, Sources: srcs, Notes: u.Notes}
-			for _, c := range changeEntries(u.ChangeList()) {
+			for _, c := range changeEntries(u.shown()) {
 				pu.Changes = append(pu.Changes, report.PlanChange{Kind: c.Kind, Path: report.ShortPath(c.Path), Old: shortJSON(c.Old), New: shortJSON(c.New)})
 			}
 			d.Users = append(d.Users, pu)

@@ -169,22 +169,54 @@ type Plan struct {
 	summary     []AttributeSummary
 }
 
-// ChangeList returns the user's changes (read back from the plan's spool
-// when the plan was streamed).
-func (u *UserPlan) ChangeList() []Change { return u.changes(true) }
+// changeJSON is a change as the plan shows and saves it: its old and new
+// values as JSON (pruned: as sent; nil for none).
+type changeJSON struct {
+	Kind         byte
+	Schema, Path string
+	Old, New     []byte
+}
 
-// changes returns the user's changes; without values, only their kind,
-// schema and path (cheaper to read back from the spool).
-func (u *UserPlan) changes(values bool) []Change {
+// shown returns the user's changes as the plan shows them: read back from
+// the plan's spool when the plan was streamed (no value is parsed),
+// encoded from Changes otherwise.
+func (u *UserPlan) shown() []changeJSON {
 	if !u.chg.ok() {
-		return u.Changes
+		out := make([]changeJSON, len(u.Changes))
+		for i, c := range u.Changes {
+			out[i] = changeJSON{Kind: c.Kind, Schema: c.Schema, Path: c.Path, Old: prunedJSON(c.Old), New: prunedJSON(c.New)}
+		}
+		return out
 	}
-	cs, err := decodeChanges(u.sp.read(u.chg), values)
+	cs, err := decodeChanges(u.sp.read(u.chg))
 	if err != nil {
 		u.sp.fail(err)
 		return nil
 	}
 	return cs
+}
+
+func prunedJSON(v scim.Value) []byte {
+	if v.Kind == scim.Null {
+		return nil
+	}
+	b, _ := appendPruned(nil, v)
+	return b
+}
+
+// ChangeList returns the user's changes (read back from the plan's spool,
+// and parsed, when the plan was streamed: the values are then pruned, and
+// the PATCH operations are in the plan's operation).
+func (u *UserPlan) ChangeList() []Change {
+	if !u.chg.ok() {
+		return u.Changes
+	}
+	cs := u.shown()
+	out := make([]Change, len(cs))
+	for i, c := range cs {
+		out[i] = Change{Kind: c.Kind, Schema: c.Schema, Path: c.Path, Old: mustDecode(c.Old), New: mustDecode(c.New)}
+	}
+	return out
 }
 
 // OpData returns the JSON of operation i (read back from the spool when
@@ -404,6 +436,9 @@ func (u *UserPlan) resource() scim.Value {
 }
 
 func mustDecode(b []byte) scim.Value {
+	if len(b) == 0 {
+		return scim.Value{}
+	}
 	v, err := scim.Decode(b)
 	if err != nil {
 		return scim.Value{}

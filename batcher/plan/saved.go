@@ -22,7 +22,6 @@ import (
 
 	"scimigrate/batcher"
 	"scimigrate/mapping"
-	"scimigrate/scim"
 )
 
 // FormatName and FormatVersion identify plan.json.
@@ -311,7 +310,7 @@ func (p *Plan) describeHead(info SaveInfo) (*File, error) {
 func (p *Plan) userEntry(u *UserPlan) UserEntry {
 	e := UserEntry{Action: u.Action.String(), EmployeeNumber: u.EmployeeNumber, UserName: u.UserName, ID: u.ID,
 		TargetEmployee: u.TargetEmployee, MatchedBy: u.MatchedBy, Version: u.Version, LastModified: u.LastModified,
-		Reasons: u.Reasons, Notes: u.Notes, Changes: changeEntries(u.ChangeList())}
+		Reasons: u.Reasons, Notes: u.Notes, Changes: changeEntries(u.shown())}
 	if u.Op >= 0 {
 		e.BulkID = p.Ops[u.Op].BulkID
 	}
@@ -319,17 +318,10 @@ func (p *Plan) userEntry(u *UserPlan) UserEntry {
 }
 
 // changeEntries are changes as plan.json and plan.html show them.
-func changeEntries(cs []Change) []ChangeEntry {
+func changeEntries(cs []changeJSON) []ChangeEntry {
 	var out []ChangeEntry
 	for _, c := range cs {
-		ce := ChangeEntry{Kind: string(c.Kind), Path: c.Path}
-		if c.Old.Kind != scim.Null {
-			ce.Old = scim.AppendJSON(nil, prune(c.Old))
-		}
-		if c.New.Kind != scim.Null {
-			ce.New = scim.AppendJSON(nil, prune(c.New))
-		}
-		out = append(out, ce)
+		out = append(out, ChangeEntry{Kind: string(c.Kind), Path: c.Path, Old: c.Old, New: c.New})
 	}
 	return out
 }

@@ -131,9 +131,9 @@ func (s *spool) close() error {
 }
 
 // The record of a user's changes: for each change its kind, schema and
-// path (uvarint length-prefixed), old and new value (JSON with a 4-byte
-// length; 0 for none). The PATCH operations are not kept: their JSON is the
-// user's operation record.
+// path (uvarint length-prefixed), old and new value as the plan shows and
+// saves them (pruned JSON, with a 4-byte length; 0 for none). The PATCH
+// operations are not kept: their JSON is the user's operation record.
 
 func appendField(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
@@ -146,9 +146,50 @@ func appendValue(b []byte, v scim.Value) []byte {
 	if v.Kind == scim.Null {
 		return b
 	}
-	b = scim.AppendJSON(b, v)
+	b, _ = appendPruned(b, v)
 	binary.LittleEndian.PutUint32(b[at:], uint32(len(b)-at-4))
 	return b
+}
+
+// appendPruned appends the JSON of prune(v) without building it; it
+// reports whether v is an object that prunes to nothing (its members are
+// then cut again by the caller).
+func appendPruned(b []byte, v scim.Value) ([]byte, bool) {
+	switch v.Kind {
+	case scim.ObjectKind:
+		b = append(b, '{')
+		n := 0
+		if v.Obj != nil {
+			for _, m := range v.Obj.Members {
+				if m.Value.Kind == scim.Null {
+					continue
+				}
+				at := len(b)
+				if n > 0 {
+					b = append(b, ',')
+				}
+				b = scim.AppendString(b, m.Name)
+				b = append(b, ':')
+				var empty bool
+				if b, empty = appendPruned(b, m.Value); empty {
+					b = b[:at]
+					continue
+				}
+				n++
+			}
+		}
+		return append(b, '}'), n == 0
+	case scim.Array:
+		b = append(b, '[')
+		for i := range v.Arr {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b, _ = appendPruned(b, v.Arr[i])
+		}
+		return append(b, ']'), false
+	}
+	return scim.AppendJSON(b, v), false
 }
 
 func encodeChanges(b []byte, cs []Change) []byte {
@@ -191,52 +232,43 @@ func (r *fieldReader) take(n uint64) []byte {
 		r.bad()
 		return nil
 	}
-	f := r.b[:n]
+	f := r.b[:n:n]
 	r.b = r.b[n:]
 	return f
 }
 
 func (r *fieldReader) field() []byte { return r.take(r.uvarint()) }
 
-// value reads a value; with skip, only past it.
-func (r *fieldReader) value(skip bool) scim.Value {
+func (r *fieldReader) value() []byte {
 	l := r.take(4)
 	if r.err != nil {
-		return scim.Value{}
+		return nil
 	}
 	f := r.take(uint64(binary.LittleEndian.Uint32(l)))
-	if len(f) == 0 || skip {
-		return scim.Value{}
+	if len(f) == 0 {
+		return nil
 	}
-	if v, ok := decodeFast(f, nil); ok {
-		return v
-	}
-	v, err := scim.Decode(f)
-	if err != nil {
-		r.bad()
-	}
-	return v
+	return f
 }
 
-// decodeChanges reads a change record; without values, only each change's
-// kind, schema and path (what the summaries need).
-func decodeChanges(b []byte, values bool) ([]Change, error) {
+// decodeChanges reads a change record; the values are slices of b.
+func decodeChanges(b []byte) ([]changeJSON, error) {
 	r := &fieldReader{b: b}
 	n := r.uvarint()
 	if r.err != nil || n > uint64(len(b)) {
 		return nil, errSpoolRecord
 	}
-	out := make([]Change, 0, n)
+	out := make([]changeJSON, 0, n)
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		k := r.take(1)
 		if r.err != nil {
 			break
 		}
-		c := Change{Kind: k[0]}
+		c := changeJSON{Kind: k[0]}
 		c.Schema = string(r.field())
 		c.Path = string(r.field())
-		c.Old = r.value(!values)
-		c.New = r.value(!values)
+		c.Old = r.value()
+		c.New = r.value()
 		out = append(out, c)
 	}
 	if r.err != nil {

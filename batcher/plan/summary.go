@@ -131,7 +131,7 @@ func (p *Plan) summarize() []AttributeSummary {
 			continue
 		}
 		kinds, schemas, paths = kinds[:0], schemas[:0], paths[:0]
-		for _, c := range u.changes(false) {
+		for _, c := range u.shown() {
 			kinds = append(kinds, c.Kind)
 			schemas = append(schemas, c.Schema)
 			paths = append(paths, strings.TrimPrefix(c.Path, c.Schema+":"))
