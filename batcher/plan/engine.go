@@ -146,7 +146,9 @@ func (pl *planner) getScratch(i int32, sc *scratch) (*vuser, error) {
 	if v := pl.over[i]; v != nil {
 		return v, nil
 	}
-	if sl, ok := pl.t.(scratchLoader); ok && sc != nil {
+	// Only a plan that spools (seal encodes each user's changes before
+	// planUser returns) keeps nothing of a scratch document.
+	if sl, ok := pl.t.(scratchLoader); ok && sc != nil && pl.sp != nil {
 		c, err := sl.loadScratch(i, sc)
 		if err != nil {
 			return nil, err

@@ -22,7 +22,7 @@ import (
 // A whole document (keep nil) is cut from few allocations: its strings are
 // substrings of one copy of b, its member lists and arrays pieces of two
 // slabs. A caller that keeps a small part of it for long should copy that
-// part (detach), or the whole document stays alive.
+// part, or the whole document stays alive.
 func decodeFast(b []byte, keep func(name []byte) bool) (scim.Value, bool) {
 	p := parsers.Get().(*jparser)
 	defer func() {

@@ -13,10 +13,11 @@ import (
 //
 // A document loaded into a scratch lives only until the scratch is
 // released: its strings are the buffer's bytes, its objects and lists
-// pieces of the slabs. Only planUser loads into a scratch, and nothing of
-// the loaded document outlives it (the plan keeps copies: fillMatch,
-// detachChanges). The documents of users changed by ID changes
-// (planner.over) are loaded with their own memory.
+// pieces of the slabs. Only planUser loads into a scratch, and only in a
+// spooled plan, where nothing of the loaded document outlives it (the plan
+// keeps copies: fillMatch clones, seal encodes the changes). The documents
+// of users changed by ID changes (planner.over) are loaded with their own
+// memory.
 type scratch struct {
 	buf []byte
 	// A window of a snapshot file (win[:winN] from offset winOff of
