@@ -41,7 +41,24 @@ func keyOf(urn, attr string) []string {
 	if m == nil {
 		return nil
 	}
-	if k, ok := m[strings.ToLower(attr)]; ok {
+	var k []string
+	var ok bool
+	if isASCII(attr) && len(attr) <= 64 {
+		// strings.ToLower(attr), lowered on the stack (looked up, not kept).
+		var buf [64]byte
+		b := buf[:len(attr)]
+		for i := 0; i < len(attr); i++ {
+			c := attr[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b[i] = c
+		}
+		k, ok = m[string(b)]
+	} else {
+		k, ok = m[strings.ToLower(attr)]
+	}
+	if ok {
 		return k
 	}
 	return m["*"]

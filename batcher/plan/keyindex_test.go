@@ -94,3 +94,20 @@ func TestKnownURNsDistinct(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyOfFolds: keyOf finds an attribute's key whatever the case of its
+// name, as a lookup of strings.ToLower(name) does.
+func TestKeyOfFolds(t *testing.T) {
+	for urn, specs := range keySpecs {
+		for _, name := range []string{"customData", "CUSTOMDATA", "customdata", "Emails", "phoneNumbers", "entitlements",
+			"Roles", "roleName", "report", "customFields", "\u212aey", "cu\u017ftomData", ""} {
+			want, ok := specs[strings.ToLower(name)]
+			if !ok {
+				want = specs["*"]
+			}
+			if got := keyOf(urn, name); !slices.Equal(got, want) {
+				t.Errorf("keyOf(%s, %q) = %v, want %v", urn, name, got, want)
+			}
+		}
+	}
+}
