@@ -221,11 +221,13 @@ func makePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOption
 	if to.Snapshot != "" {
 		return streamPlan(ctx, io, errw, co, to.Snapshot, popts)
 	}
-	for _, f := range co.Files {
-		if f == "-" {
-			return loadedLivePlan(ctx, io, errw, co, to, popts)
-		}
+	// Standard input is read once, into a private file both conversions
+	// read.
+	co, unspool, err := co.spoolStdin(ctx, io.In)
+	if err != nil {
+		return nil, fatal(err)
 	}
+	defer unspool()
 	// Live: the employees' IDs first (a conversion that keeps nothing
 	// else, its diagnostics left to the plan's), then their state, written
 	// to a private temporary snapshot as the pages arrive, then the same
@@ -260,36 +262,6 @@ func makePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOption
 	}
 	r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL(), Users: n, CompanyID: r.target.CompanyID}
 	r.p.Target = l.BaseURL()
-	return r, nil
-}
-
-// loadedLivePlan is the live plan of standard input, which cannot be
-// converted twice: the converted users and the target's state are held in
-// memory.
-func loadedLivePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOptions, to *targetOptions, popts plan.Options) (*planned, error) {
-	c, err := co.collect(ctx, io, errw)
-	if err != nil {
-		return nil, fatal(err)
-	}
-	popts.Set = c.set
-	r := &planned{c: c}
-	errw.Flush()
-	l, err := to.live(ctx, io)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := l.Snapshot(ctx, c.d.Wants(), popts.DeactivateMissing, false)
-	if err != nil {
-		return nil, fatal(fmt.Errorf("reading the target: %w", err))
-	}
-	r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL(), Users: len(cur.Users), CompanyID: c.set.Config.CompanyID}
-	r.p, err = plan.Make(c.d, cur, popts)
-	if err != nil {
-		return nil, planError(err)
-	}
-	if c.set.Config.CompanyID == "" && r.p.Counts.Create > 0 {
-		fmt.Fprintf(errw, "scimigrate: warning: no company ID (--company-id or companyId in --config): UPS requires enterprise companyId on create\n")
-	}
 	return r, nil
 }
 
