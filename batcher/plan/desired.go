@@ -340,6 +340,12 @@ func Stream(ctx context.Context, inputs []converter.Input, o StreamOptions) (*Pl
 		cfg = o.Set.Config
 	}
 	var pl *planner
+	kept := false // the plan returned owns the spool
+	defer func() {
+		if pl != nil && !kept {
+			pl.sp.close()
+		}
+	}()
 	started := false
 	start := func(st *converter.Stats) error {
 		r := <-idxc
@@ -351,8 +357,12 @@ func Stream(ctx context.Context, inputs []converter.Input, o StreamOptions) (*Pl
 		for _, s := range st.Settings {
 			d.Existing[s.File] = s.Existing
 		}
+		sp, err := newSpool()
+		if err != nil {
+			return err
+		}
 		pl = newPlanner(x, o.Plan)
-		pl.copyJSON = true
+		pl.sp = sp
 		started = true
 		return nil
 	}
@@ -396,6 +406,7 @@ func Stream(ctx context.Context, inputs []converter.Input, o StreamOptions) (*Pl
 	if err != nil {
 		return nil, d, err
 	}
+	kept = true
 	return p, d, nil
 }
 

@@ -79,8 +79,11 @@ type planner struct {
 	users    []*UserPlan
 	modes    map[string]bool
 	identity bool // some input user has an identity record
-	copyJSON bool // a create's JSON is the converter's buffer: copy it
-	err      error
+	// sp, when set, takes each user's changes and operation as soon as it
+	// is planned (see seal): the plan is streamed, and the converter
+	// reuses the documents the changes point into.
+	sp  *spool
+	err error
 }
 
 func newPlanner(t target, o Options) *planner {
@@ -191,41 +194,6 @@ func fillMatch(up *UserPlan, v *vuser) {
 	up.TargetEmployee = strings.Clone(v.cur.EmployeeNumber)
 	up.Version = strings.Clone(v.cur.Version)
 	up.LastModified = strings.Clone(v.cur.LastModified)
-}
-
-// detach deep-copies a value (strings included), so that a plan keeps no
-// part of the target's loaded document alive.
-func detach(v scim.Value) scim.Value {
-	switch v.Kind {
-	case scim.ObjectKind:
-		o := &scim.Object{Members: make([]scim.Member, len(v.Obj.Members))}
-		for i, m := range v.Obj.Members {
-			o.Members[i] = scim.Member{Name: strings.Clone(m.Name), Value: detach(m.Value)}
-		}
-		v.Obj = o
-	case scim.Array:
-		arr := make([]scim.Value, len(v.Arr))
-		for i := range v.Arr {
-			arr[i] = detach(v.Arr[i])
-		}
-		v.Arr = arr
-	case scim.String, scim.Number:
-		v.Str = strings.Clone(v.Str)
-	}
-	return v
-}
-
-func detachChanges(cs []Change) {
-	for i := range cs {
-		c := &cs[i]
-		c.Old, c.New = detach(c.Old), detach(c.New)
-		ops := make([]scim.PatchOperation, len(c.Ops))
-		for k, op := range c.Ops {
-			op.Value = detach(op.Value)
-			ops[k] = op
-		}
-		c.Ops = ops
-	}
 }
 
 // intent applies an ID change to the virtual state. Not concurrent.
@@ -386,9 +354,7 @@ func (pl *planner) planUser(du *DesiredUser, mode string) (*UserPlan, error) {
 		}
 		up.Action = Create
 		up.createJSON = du.JSON
-		if pl.copyJSON {
-			up.createJSON = append([]byte(nil), du.JSON...)
-		}
+		pl.seal(up)
 		return up, nil
 	}
 	pl.mu.Lock()
@@ -427,9 +393,6 @@ func (pl *planner) planUser(du *DesiredUser, mode string) (*UserPlan, error) {
 	df.diffDoc(cur, scim.Obj(&du.User.Doc))
 	changes = append(changes, df.out...)
 	changes = append(changes, removals(cur, du, mode, pl.o.Set, df.entKnow, changes)...)
-	if pl.copyJSON {
-		detachChanges(changes)
-	}
 	up.Changes = changes
 	if !df.entKnow && hasEntitlementAdd(changes) {
 		up.Notes = append(up.Notes, "the target does not return entitlements and no applied state (--state) knows this user's: "+
@@ -453,7 +416,50 @@ func (pl *planner) planUser(du *DesiredUser, mode string) (*UserPlan, error) {
 	} else {
 		up.Action = Update
 	}
+	pl.seal(up)
 	return up, nil
+}
+
+// seal moves a planned user's bulky part to the spool of a streamed plan:
+// its changes, and the JSON of its operation (the PATCH of its changes,
+// or the resource created) with the operation's references. What stays
+// in memory shares nothing with the documents the plan was computed from.
+func (pl *planner) seal(up *UserPlan) {
+	if pl.sp == nil {
+		return
+	}
+	up.sp = pl.sp
+	switch up.Action {
+	case Create:
+		op := batcher.Operation{Method: "POST", Data: up.createJSON}
+		up.data = pl.sp.add(up.createJSON)
+		up.refs = cloneStrings(op.References())
+		up.createJSON = nil
+	case Update, Deactivate:
+		var wire []scim.PatchOperation
+		for _, c := range up.Changes {
+			wire = append(wire, c.Ops...)
+		}
+		if len(wire) > 0 {
+			up.data = pl.sp.add(scim.AppendPatchOp(nil, wire))
+			up.refs = cloneStrings(nonNilRefs(batcher.PatchOpRefs(wire)))
+		}
+	}
+	if len(up.Changes) > 0 {
+		up.chg = pl.sp.add(encodeChanges(nil, up.Changes))
+		up.Changes = nil
+	}
+}
+
+func cloneStrings(l []string) []string {
+	if l == nil {
+		return nil
+	}
+	out := make([]string, len(l))
+	for i, s := range l {
+		out[i] = strings.Clone(s)
+	}
+	return out
 }
 
 // finish resolves the claims, plans the ID changes of users the input does
@@ -463,7 +469,7 @@ func (pl *planner) finish(d *Desired) (*Plan, error) {
 	if pl.err != nil {
 		return nil, pl.err
 	}
-	p := &Plan{Target: pl.t.source(), TargetUsers: pl.t.size()}
+	p := &Plan{Target: pl.t.source(), TargetUsers: pl.t.size(), sp: pl.sp}
 	// A target user matched by two employees belongs to the first (in
 	// input order); the others are rejected.
 	shared := make([]int32, 0, len(pl.shared))
@@ -524,6 +530,7 @@ func (pl *planner) finish(d *Desired) (*Plan, error) {
 			up.Action = NoChange
 			up.Notes = append(up.Notes, "the ID change is already applied")
 		}
+		pl.seal(up)
 		p.Users = append(p.Users, up)
 	}
 
@@ -616,6 +623,7 @@ func (pl *planner) deactivations(p *Plan, claimed func(int32) bool, rejected map
 			up.Changes = append(up.Changes, Change{Kind: '+', Schema: pathEmployeeURN, Path: pathTermDate, New: scim.Str(date),
 				Ops: []scim.PatchOperation{{Op: "replace", Path: pathTermDate, Value: scim.Str(date)}}})
 		}
+		pl.seal(up)
 		p.Users = append(p.Users, up)
 	}
 	return nil

@@ -56,15 +56,16 @@ func (p *Plan) HTMLDoc(f *File, info HTMLInfo) *report.PlanDoc {
 	chart := &report.BarChart{Caption: "Existing users changed, by attribute (a user counts once per attribute and kind of change)",
 		Series: []report.Series{{Name: "added", Class: "add"}, {Name: "replaced", Class: "replace"}, {Name: "removed", Class: "remove"}}}
 	rows := map[string]int{}
-	for _, u := range f.Users {
+	for _, u := range p.Users {
 		seen := map[string]bool{}
-		for _, c := range u.Changes {
+		for _, c := range u.shown() {
 			attr := report.Attribute(c.Path)
-			k := strings.Index("+~-", c.Kind)
-			if k < 0 || seen[attr+c.Kind] {
+			kind := string(c.Kind)
+			k := strings.Index("+~-", kind)
+			if k < 0 || seen[attr+kind] {
 				continue
 			}
-			seen[attr+c.Kind] = true
+			seen[attr+kind] = true
 			i, ok := rows[attr]
 			if !ok {
 				i = len(chart.Rows)
@@ -89,17 +90,10 @@ func (p *Plan) HTMLDoc(f *File, info HTMLInfo) *report.PlanDoc {
 	if len(d.Rejected) > maxUsers {
 		d.Rejected, d.MoreRejected = d.Rejected[:maxUsers], len(d.Rejected)-maxUsers
 	}
-	for i, u := range f.Users {
-		var up *UserPlan
-		if i < len(p.Users) {
-			up = p.Users[i]
-		}
-		var srcs []string
-		if up != nil {
-			srcs = sourceStrings(up.Sources)
-		}
-		switch u.Action {
-		case Reject.String():
+	for _, up := range p.Users {
+		srcs := sourceStrings(up.Sources)
+		switch u := up; u.Action {
+		case Reject:
 			if len(srcs) == 0 && len(info.Rejected) > 0 {
 				continue
 			}
@@ -108,13 +102,13 @@ func (p *Plan) HTMLDoc(f *File, info HTMLInfo) *report.PlanDoc {
 				continue
 			}
 			d.Rejected = append(d.Rejected, report.Rejected{Employee: u.EmployeeNumber, Sources: srcs, Reasons: u.Reasons})
-		case Create.String(), Update.String(), Deactivate.String():
+		case Create, Update, Deactivate:
 			if len(d.Users) >= maxUsers {
 				d.MoreUsers++
 				continue
 			}
-			pu := report.PlanUser{Action: u.Action, Employee: u.EmployeeNumber, UserName: u.UserName, ID: u.ID, Sources: srcs, Notes: u.Notes}
-			for _, c := range u.Changes {
+			pu := report.PlanUser{Action: u.Action.String(), Employee: u.EmployeeNumber, UserName: u.UserName, ID: u.ID, Sources: srcs, Notes: u.Notes}
+			for _, c := range changeEntries(u.shown()) {
 				pu.Changes = append(pu.Changes, report.PlanChange{Kind: c.Kind, Path: report.ShortPath(c.Path), Old: shortJSON(c.Old), New: shortJSON(c.New)})
 			}
 			d.Users = append(d.Users, pu)

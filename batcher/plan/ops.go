@@ -15,6 +15,7 @@ import (
 // for their creation's wave, deactivations come last, and each wave is
 // packed into Bulk requests.
 func (p *Plan) buildOps(lim batcher.Limits) error {
+	p.lim = lim
 	var ops []batcher.Operation
 	var owner []*UserPlan
 	used := map[string]bool{}
@@ -22,16 +23,21 @@ func (p *Plan) buildOps(lim batcher.Limits) error {
 		var op batcher.Operation
 		switch up.Action {
 		case Create:
-			op = batcher.Operation{Method: "POST", Path: "/Users", Data: up.createJSON}
+			op = batcher.Operation{Method: "POST", Path: "/Users", Data: up.createJSON, Refs: up.refs}
 		case Update, Deactivate:
-			var wire []scim.PatchOperation
-			for _, c := range up.Changes {
-				wire = append(wire, c.Ops...)
-			}
-			if len(wire) == 0 {
+			op = batcher.Operation{Method: "PATCH", Path: "/Users/" + up.ID, Refs: up.refs}
+			if up.sp == nil {
+				var wire []scim.PatchOperation
+				for _, c := range up.Changes {
+					wire = append(wire, c.Ops...)
+				}
+				if len(wire) == 0 {
+					continue
+				}
+				op.Data, op.Refs = scim.AppendPatchOp(nil, wire), batcher.PatchOpRefs(wire)
+			} else if !up.data.ok() {
 				continue
 			}
-			op = batcher.Operation{Method: "PATCH", Path: "/Users/" + up.ID, Data: scim.AppendPatchOp(nil, wire), Refs: batcher.PatchOpRefs(wire)}
 		default:
 			continue
 		}
@@ -48,6 +54,15 @@ func (p *Plan) buildOps(lim batcher.Limits) error {
 	if len(ops) == 0 {
 		return nil
 	}
+	// A streamed plan's operation reads its JSON from the spool when it is
+	// needed (sizing, splitting, the bodies), one at a time.
+	load := func(i int) batcher.Operation {
+		op := ops[i]
+		if op.Data == nil && owner[i].sp != nil {
+			op.Data = owner[i].sp.read(owner[i].data)
+		}
+		return op
+	}
 	nodes := make([]batcher.Node, len(ops))
 	for i := range ops {
 		nodes[i] = batcher.Node{Method: ops[i].Method, EmployeeNumber: ops[i].EmployeeNumber, Refs: ops[i].Refs, Last: owner[i].Action == Deactivate}
@@ -58,7 +73,7 @@ func (p *Plan) buildOps(lim batcher.Limits) error {
 		if !g.Split[i] {
 			continue
 		}
-		ident, refs, err := batcher.SplitOperation(ops[i])
+		ident, refs, err := batcher.SplitOperation(load(i))
 		if err != nil {
 			return fmt.Errorf("employee %s: %w", ops[i].EmployeeNumber, err)
 		}
@@ -74,6 +89,13 @@ func (p *Plan) buildOps(lim batcher.Limits) error {
 		op := pick(it)
 		if op.Method == "" {
 			return -1, nil
+		}
+		if op.Data == nil {
+			l := load(it.Op)
+			op = &l
+			if err := p.sp.Err(); err != nil {
+				return 0, err
+			}
 		}
 		enc, err := batcher.EncodeOperation(op)
 		if err != nil {
@@ -98,10 +120,28 @@ func (p *Plan) buildOps(lim batcher.Limits) error {
 			owner[st.Op].Op = len(p.Ops)
 		}
 		p.Ops = append(p.Ops, op)
+		if p.sp != nil {
+			var r sref
+			if op.Data == nil {
+				r = owner[st.Op].data
+			}
+			p.opRef = append(p.opRef, r)
+		}
 	}
-	p.Requests, err = batcher.Bodies(p.Ops, lim)
-	if err != nil {
-		return err
+	if p.sp == nil {
+		p.Requests, err = batcher.Bodies(p.Ops, lim)
+		if err != nil {
+			return err
+		}
+	} else {
+		// The bodies are built when saved or sent (Body).
+		for i := range p.Ops {
+			if n := len(p.Requests); n == 0 || p.Ops[p.Requests[n-1].Ops[0]].Request != p.Ops[i].Request {
+				p.Requests = append(p.Requests, batcher.Request{})
+			}
+			r := &p.Requests[len(p.Requests)-1]
+			r.Ops = append(r.Ops, i)
+		}
 	}
 	p.Waves = sched.Waves
 	for i := range ops {
@@ -110,7 +150,7 @@ func (p *Plan) buildOps(lim batcher.Limits) error {
 			continue
 		}
 		// Shown as sent: the identity, then the reference patch.
-		up.Resource = mustDecode(ops[i].Data)
+		up.Resource = mustDecode(ops[i].Data) // split: in memory
 		up.refsPatch = &p.Ops[up.RefsOp]
 		up.Notes = append(up.Notes, fmt.Sprintf("in a reference cycle (%s): created without approvers, delegates and managers; "+
 			"the PATCH %s (request %d, path %s) adds them once every employee it names exists",

@@ -41,8 +41,10 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"scimigrate/batcher"
@@ -113,6 +115,13 @@ type UserPlan struct {
 	refsPatch  *batcher.Operation
 	seq        int
 	createJSON []byte
+	// A streamed plan's user keeps its changes and its operation's JSON in
+	// the plan's spool: chg (Changes is then nil) and data (the PATCH
+	// body or the created resource), with the operation's references.
+	sp   *spool
+	chg  sref
+	data sref
+	refs []string
 	// What matching a target user added (see planner.finish).
 	matchNotes, intSources int32
 	nameFromTarget         bool
@@ -147,6 +156,132 @@ type Plan struct {
 	// TargetUsers is the number of users the target state holds.
 	TargetUsers int
 	Warnings    []string
+
+	// A streamed plan (Stream) keeps its users' changes and its
+	// operations' JSON in a spool: Ops[i].Data is then nil and opRef[i]
+	// says where it is (OpData), and Requests[i].Body is nil (Body builds
+	// it). lim are the limits the requests were packed with.
+	sp    *spool
+	opRef []sref
+	lim   batcher.Limits
+
+	summaryOnce sync.Once
+	summary     []AttributeSummary
+}
+
+// changeJSON is a change as the plan shows and saves it: its old and new
+// values as JSON (pruned: as sent; nil for none).
+type changeJSON struct {
+	Kind         byte
+	Schema, Path string
+	Old, New     []byte
+}
+
+// shown returns the user's changes as the plan shows them: read back from
+// the plan's spool when the plan was streamed (no value is parsed),
+// encoded from Changes otherwise.
+func (u *UserPlan) shown() []changeJSON {
+	if !u.chg.ok() {
+		out := make([]changeJSON, len(u.Changes))
+		for i, c := range u.Changes {
+			out[i] = changeJSON{Kind: c.Kind, Schema: c.Schema, Path: c.Path, Old: prunedJSON(c.Old), New: prunedJSON(c.New)}
+		}
+		return out
+	}
+	cs, err := decodeChanges(u.sp.read(u.chg))
+	if err != nil {
+		u.sp.fail(err)
+		return nil
+	}
+	return cs
+}
+
+func prunedJSON(v scim.Value) []byte {
+	if v.Kind == scim.Null {
+		return nil
+	}
+	b, _ := appendPruned(nil, v)
+	return b
+}
+
+// ChangeList returns the user's changes (read back from the plan's spool,
+// and parsed, when the plan was streamed: the values are then pruned, and
+// the PATCH operations are in the plan's operation).
+func (u *UserPlan) ChangeList() []Change {
+	if !u.chg.ok() {
+		return u.Changes
+	}
+	cs := u.shown()
+	out := make([]Change, len(cs))
+	for i, c := range cs {
+		out[i] = Change{Kind: c.Kind, Schema: c.Schema, Path: c.Path, Old: mustDecode(c.Old), New: mustDecode(c.New)}
+	}
+	return out
+}
+
+// OpData returns the JSON of operation i (read back from the spool when
+// the plan was streamed).
+func (p *Plan) OpData(i int) ([]byte, error) {
+	if d := p.Ops[i].Data; d != nil || p.sp == nil {
+		return d, nil
+	}
+	d := p.sp.read(p.opRef[i])
+	if err := p.sp.Err(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Body returns the Bulk request body i (built from its operations when
+// the plan was streamed).
+func (p *Plan) Body(i int) ([]byte, error) {
+	r := p.Requests[i]
+	if r.Body != nil {
+		return r.Body, nil
+	}
+	b := batcher.NewBuilder(p.lim)
+	for _, k := range r.Ops {
+		op := p.Ops[k]
+		var err error
+		if op.Data, err = p.OpData(k); err != nil {
+			return nil, err
+		}
+		enc, err := batcher.EncodeOperation(&op)
+		if err != nil {
+			return nil, err
+		}
+		if !b.AddSized(k, enc, batcher.WireSize(&op, enc)) {
+			return nil, &batcher.OversizeError{BulkID: op.BulkID, Source: op.SourceString(), Size: b.Size() + batcher.WireSize(&op, enc), Limit: b.Limits().MaxBytes}
+		}
+	}
+	return b.Finish().Body, nil
+}
+
+// Operations returns the plan's operations in the order they are sent,
+// each with its JSON.
+func (p *Plan) Operations() iter.Seq2[batcher.Operation, error] {
+	return func(yield func(batcher.Operation, error) bool) {
+		for i := range p.Ops {
+			op := p.Ops[i]
+			var err error
+			op.Data, err = p.OpData(i)
+			if !yield(op, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// Err is the first error reading back a streamed plan's spool (rendering
+// and saving check it).
+func (p *Plan) Err() error { return p.sp.Err() }
+
+// Close releases a streamed plan's spool; the plan cannot be rendered or
+// saved after. A plan made in memory has nothing to release.
+func (p *Plan) Close() error {
+	err := p.sp.close()
+	p.sp = nil
+	return err
 }
 
 // Limit is a --max-deactivate guard: N users or P percent of the target.
@@ -294,10 +429,16 @@ func (u *UserPlan) resource() scim.Value {
 	if u.Resource.Kind == scim.Null && u.createJSON != nil {
 		return mustDecode(u.createJSON)
 	}
+	if u.Resource.Kind == scim.Null && u.data.ok() {
+		return mustDecode(u.sp.read(u.data))
+	}
 	return u.Resource
 }
 
 func mustDecode(b []byte) scim.Value {
+	if len(b) == 0 {
+		return scim.Value{}
+	}
 	v, err := scim.Decode(b)
 	if err != nil {
 		return scim.Value{}

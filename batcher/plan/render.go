@@ -95,6 +95,9 @@ func (p *Plan) Render(w io.Writer, o RenderOptions) error {
 		fmt.Fprintln(bw, pt.paint(ansiBold, "No changes.")+" The target matches the input.")
 	}
 	fmt.Fprintln(bw, pt.paint(ansiBold, p.Counts.Line()))
+	if err := p.Err(); err != nil {
+		return err
+	}
 	return bw.Flush()
 }
 
@@ -157,7 +160,7 @@ func renderUser(w *bufio.Writer, pt painter, u *UserPlan) {
 		}
 		return
 	}
-	groups, order := groupChanges(u.Changes)
+	groups, order := groupChanges(u.shown())
 	for _, schema := range order {
 		indent := "    "
 		if schema != "" {
@@ -166,7 +169,7 @@ func renderUser(w *bufio.Writer, pt painter, u *UserPlan) {
 		}
 		for _, c := range groups[schema] {
 			path := strings.TrimPrefix(c.Path, schema+":")
-			old, nu := display(c.Old), display(c.New)
+			old, nu := displayJSON(c.Old), displayJSON(c.New)
 			switch c.Kind {
 			case '+':
 				old = "(none)"
@@ -187,8 +190,8 @@ func orNone(s string) string {
 
 // groupChanges groups changes by schema: core first, then the extensions in
 // the order of scimpath.KnownURNs, then others by name.
-func groupChanges(cs []Change) (map[string][]Change, []string) {
-	groups := map[string][]Change{}
+func groupChanges(cs []changeJSON) (map[string][]changeJSON, []string) {
+	groups := map[string][]changeJSON{}
 	for _, c := range cs {
 		groups[c.Schema] = append(groups[c.Schema], c)
 	}
@@ -215,6 +218,14 @@ func groupChanges(cs []Change) (map[string][]Change, []string) {
 		return order[i] < order[j]
 	})
 	return groups, order
+}
+
+// displayJSON is display of a value given as its pruned JSON.
+func displayJSON(b []byte) string {
+	if b == nil {
+		return "(none)"
+	}
+	return string(b)
 }
 
 func display(v scim.Value) string {

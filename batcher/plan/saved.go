@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,7 +22,6 @@ import (
 
 	"scimigrate/batcher"
 	"scimigrate/mapping"
-	"scimigrate/scim"
 )
 
 // FormatName and FormatVersion identify plan.json.
@@ -239,8 +240,32 @@ func MappingVersion(set *mapping.Set) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-// Describe builds plan.json for p.
+// Describe builds plan.json for p, whole (Save writes the same bytes
+// without holding them).
 func (p *Plan) Describe(info SaveInfo) (*File, error) {
+	f, err := p.describeHead(info)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range p.Users {
+		f.Users = append(f.Users, p.userEntry(u))
+	}
+	for i := range p.Requests {
+		body, err := p.Body(i)
+		if err != nil {
+			return nil, err
+		}
+		f.Requests = append(f.Requests, p.requestInfo(i, body))
+	}
+	reqOf := p.requestOf()
+	for i := range p.Ops {
+		f.Operations = append(f.Operations, p.opEntry(i, reqOf))
+	}
+	return f, p.Err()
+}
+
+// describeHead is plan.json without its users, operations and requests.
+func (p *Plan) describeHead(info SaveInfo) (*File, error) {
 	lim := info.Limits
 	if lim.MaxOps <= 0 {
 		lim.MaxOps = batcher.DefaultLimits.MaxOps
@@ -278,45 +303,58 @@ func (p *Plan) Describe(info SaveInfo) (*File, error) {
 		}
 		f.Inputs = append(f.Inputs, InputFile{File: in, SHA256: h, Bytes: n})
 	}
-	for _, u := range p.Users {
-		e := UserEntry{Action: u.Action.String(), EmployeeNumber: u.EmployeeNumber, UserName: u.UserName, ID: u.ID,
-			TargetEmployee: u.TargetEmployee, MatchedBy: u.MatchedBy, Version: u.Version, LastModified: u.LastModified,
-			Reasons: u.Reasons, Notes: u.Notes}
-		if u.Op >= 0 {
-			e.BulkID = p.Ops[u.Op].BulkID
-		}
-		for _, c := range u.Changes {
-			ce := ChangeEntry{Kind: string(c.Kind), Path: c.Path}
-			if c.Old.Kind != scim.Null {
-				ce.Old = scim.AppendJSON(nil, prune(c.Old))
-			}
-			if c.New.Kind != scim.Null {
-				ce.New = scim.AppendJSON(nil, prune(c.New))
-			}
-			e.Changes = append(e.Changes, ce)
-		}
-		f.Users = append(f.Users, e)
+	return f, nil
+}
+
+// userEntry is a user of plan.json.
+func (p *Plan) userEntry(u *UserPlan) UserEntry {
+	e := UserEntry{Action: u.Action.String(), EmployeeNumber: u.EmployeeNumber, UserName: u.UserName, ID: u.ID,
+		TargetEmployee: u.TargetEmployee, MatchedBy: u.MatchedBy, Version: u.Version, LastModified: u.LastModified,
+		Reasons: u.Reasons, Notes: u.Notes, Changes: changeEntries(u.shown())}
+	if u.Op >= 0 {
+		e.BulkID = p.Ops[u.Op].BulkID
 	}
+	return e
+}
+
+// changeEntries are changes as plan.json and plan.html show them.
+func changeEntries(cs []changeJSON) []ChangeEntry {
+	var out []ChangeEntry
+	for _, c := range cs {
+		out = append(out, ChangeEntry{Kind: string(c.Kind), Path: c.Path, Old: c.Old, New: c.New})
+	}
+	return out
+}
+
+// requestOf gives the 1-based request of each operation.
+func (p *Plan) requestOf() []int {
 	reqOf := make([]int, len(p.Ops))
 	for i, r := range p.Requests {
 		for _, k := range r.Ops {
 			reqOf[k] = i + 1
 		}
-		f.Requests = append(f.Requests, RequestInfo{File: BulkFile(i), SHA256: sha(r.Body), Bytes: len(r.Body), Operations: len(r.Ops), Wave: p.Waves[i]})
 	}
-	for i, op := range p.Ops {
-		f.Operations = append(f.Operations, OpEntry{BulkID: op.BulkID, Method: op.Method, Path: op.Path,
-			EmployeeNumber: op.EmployeeNumber, UserName: op.UserName, Refs: op.Refs, Sources: sourceEntries(op.Sources), Request: reqOf[i],
-			Kind: op.Kind, Parent: op.Parent})
-	}
-	return f, nil
+	return reqOf
+}
+
+func (p *Plan) requestInfo(i int, body []byte) RequestInfo {
+	return RequestInfo{File: BulkFile(i), SHA256: sha(body), Bytes: len(body), Operations: len(p.Requests[i].Ops), Wave: p.Waves[i]}
+}
+
+func (p *Plan) opEntry(i int, reqOf []int) OpEntry {
+	op := &p.Ops[i]
+	return OpEntry{BulkID: op.BulkID, Method: op.Method, Path: op.Path,
+		EmployeeNumber: op.EmployeeNumber, UserName: op.UserName, Refs: op.Refs, Sources: sourceEntries(op.Sources), Request: reqOf[i],
+		Kind: op.Kind, Parent: op.Parent}
 }
 
 // Save writes plan.json and the Bulk bodies (bulk-0001.json, …) into dir
 // (created with mode 0700; files 0600). Bulk files of an earlier plan in
-// dir are removed first.
+// dir are removed first. Each body and each user's entry is built, written
+// and dropped in turn: the File returned has the plan's description and
+// requests, not its users and operations (they are in plan.json).
 func (p *Plan) Save(dir string, info SaveInfo) (*File, error) {
-	f, err := p.Describe(info)
+	f, err := p.describeHead(info)
 	if err != nil {
 		return nil, err
 	}
@@ -334,29 +372,100 @@ func (p *Plan) Save(dir string, info SaveInfo) (*File, error) {
 			}
 		}
 	}
-	for i, r := range p.Requests {
-		if err := writeFile(filepath.Join(dir, BulkFile(i)), r.Body); err != nil {
+	for i := range p.Requests {
+		body, err := p.Body(i)
+		if err != nil {
 			return nil, err
 		}
+		if err := writeFile(filepath.Join(dir, BulkFile(i)), body); err != nil {
+			return nil, err
+		}
+		f.Requests = append(f.Requests, p.requestInfo(i, body))
 	}
-	b, err := json.MarshalIndent(f, "", "  ")
+	reqOf := p.requestOf()
+	err = writeFileFunc(filepath.Join(dir, PlanFile), func(w *bufio.Writer) error {
+		return writePlanJSON(w, f, len(p.Users), func(i int) any { return p.userEntry(p.Users[i]) },
+			len(p.Ops), func(i int) any { return p.opEntry(i, reqOf) })
+	})
+	if err == nil {
+		err = p.Err()
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFile(filepath.Join(dir, PlanFile), append(b, '\n')); err != nil {
-		return nil, err
-	}
+	f.Users, f.Operations = nil, nil
 	return f, nil
+}
+
+// writePlanJSON writes head as json.MarshalIndent(head, "", "  ") writes
+// it, with its users and operations (empty in head) produced one at a time
+// by user and op.
+func writePlanJSON(w *bufio.Writer, head *File, nUsers int, user func(int) any, nOps int, op func(int) any) error {
+	h := *head
+	h.Users, h.Operations = []UserEntry{}, []OpEntry{}
+	b, err := json.MarshalIndent(&h, "", "  ")
+	if err != nil {
+		return err
+	}
+	const lists = "\n  \"users\": [],\n  \"operations\": [],\n"
+	at := bytes.Index(b, []byte(lists))
+	if at < 0 {
+		return fmt.Errorf("plan.json: users and operations not where expected")
+	}
+	list := func(name string, n int, elem func(int) any) error {
+		w.WriteString("\n  \"" + name + "\": [")
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			e, err := json.MarshalIndent(elem(i), "    ", "  ")
+			if err != nil {
+				return err
+			}
+			w.WriteString("\n    ")
+			w.Write(e)
+		}
+		if n > 0 {
+			w.WriteString("\n  ")
+		}
+		w.WriteString("],")
+		return nil
+	}
+	w.Write(b[:at])
+	if err := list("users", nUsers, user); err != nil {
+		return err
+	}
+	if err := list("operations", nOps, op); err != nil {
+		return err
+	}
+	w.WriteByte('\n')
+	w.Write(b[at+len(lists):])
+	w.WriteByte('\n')
+	return nil
 }
 
 // writeFile writes atomically with mode 0600.
 func writeFile(path string, b []byte) error {
+	return writeFileFunc(path, func(w *bufio.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// writeFileFunc writes what write writes to path, atomically (a temporary
+// file renamed over path) with mode 0600.
+func writeFileFunc(path string, write func(w *bufio.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".plan-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
+	w := bufio.NewWriterSize(tmp, 256<<10)
+	if err := write(w); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -366,7 +475,10 @@ func writeFile(path string, b []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// Saved is a plan read back from its directory.
+// Saved is a plan read back from its directory. It holds the plan's
+// description with its users' identities (not their changes) and its
+// operations' metadata; the operations' JSON stays in the request files,
+// read again, and checked again, when they are sent (Operations).
 type Saved struct {
 	Dir  string
 	File *File
@@ -374,118 +486,153 @@ type Saved struct {
 	// holds the digest of every Bulk body. The journal of an apply records
 	// it, so a later apply of the same plan with that journal is a resume.
 	ID string
-	// Ops are the operations in the order the bodies hold them.
+	// Ops are the operations in the order the bodies hold them, without
+	// their JSON (Data): Operations yields them with it.
 	Ops []batcher.Operation
-	// Requests are the exact saved bodies; their Ops index Ops.
+	// Requests index Ops; their bodies are the saved files (Body).
 	Requests []batcher.Request
 	// Waves[i] is the dependency wave of Requests[i].
 	Waves []int
-}
 
-// ReadFile reads plan.json of a saved plan (not the request bodies).
-func ReadFile(dir string) (*File, error) {
-	b, err := os.ReadFile(filepath.Join(dir, PlanFile))
-	if err != nil {
-		return nil, fmt.Errorf("reading the saved plan: %w", err)
-	}
-	var f File
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, PlanFile), err)
-	}
-	if f.Format != FormatName {
-		return nil, fmt.Errorf("%s: not a scimigrate plan (format %q)", filepath.Join(dir, PlanFile), f.Format)
-	}
-	if f.Version != FormatVersion {
-		return nil, fmt.Errorf("%s: plan format version %d; this scimigrate reads version %d", filepath.Join(dir, PlanFile), f.Version, FormatVersion)
-	}
-	return &f, nil
+	meta map[string]*OpEntry
+	lim  batcher.Limits
 }
 
 // Load reads a saved plan: plan.json and every body it lists, checking each
 // body's hash and that the bodies are exactly what the operations encode to
-// (so Ops and Requests describe the same requests).
+// (so Ops and Requests describe the same requests). Memory grows with the
+// users and operations, not with their changes or JSON.
 func Load(dir string) (*Saved, error) {
-	b, err := os.ReadFile(filepath.Join(dir, PlanFile))
+	h := sha256.New()
+	// The users' identities are kept for CheckStale, not their changes.
+	var users []UserEntry
+	f, err := readPlanDir(dir, func(u *UserEntry) error {
+		u.Changes, u.Notes, u.Reasons = nil, nil, nil
+		users = append(users, *u)
+		return nil
+	}, false, h)
 	if err != nil {
-		return nil, fmt.Errorf("reading the saved plan: %w", err)
+		return nil, err
 	}
-	var f File
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, PlanFile), err)
-	}
-	if f.Format != FormatName {
-		return nil, fmt.Errorf("%s: not a scimigrate plan (format %q)", filepath.Join(dir, PlanFile), f.Format)
-	}
-	if f.Version != FormatVersion {
-		return nil, fmt.Errorf("%s: plan format version %d; this scimigrate reads version %d", filepath.Join(dir, PlanFile), f.Version, FormatVersion)
-	}
-	s := &Saved{Dir: dir, File: &f, ID: "sha256:" + sha(b)}
-	meta := map[string]*OpEntry{}
+	f.Users = users
+	s := &Saved{Dir: dir, File: f, ID: "sha256:" + hex.EncodeToString(h.Sum(nil)), meta: map[string]*OpEntry{},
+		lim: batcher.Limits{MaxOps: f.Limits.MaxOperations, MaxBytes: f.Limits.MaxBytes, FailOnErrors: f.Limits.FailOnErrors}}
 	for i := range f.Operations {
-		meta[f.Operations[i].BulkID] = &f.Operations[i]
+		s.meta[f.Operations[i].BulkID] = &f.Operations[i]
 	}
-	lim := batcher.Limits{MaxOps: f.Limits.MaxOperations, MaxBytes: f.Limits.MaxBytes, FailOnErrors: f.Limits.FailOnErrors}
 	seen := map[string]bool{}
 	for i, r := range f.Requests {
-		if !bulkFileRE.MatchString(r.File) {
-			return nil, fmt.Errorf("%s: request %d names file %q", PlanFile, i+1, r.File)
-		}
-		body, err := os.ReadFile(filepath.Join(dir, r.File))
+		ops, _, err := s.readRequest(i)
 		if err != nil {
 			return nil, err
 		}
-		if sha(body) != r.SHA256 {
-			return nil, fmt.Errorf("%s was changed after the plan was saved (its SHA-256 differs from plan.json)", filepath.Join(dir, r.File))
-		}
-		var req struct {
-			Operations []struct {
-				Method string          `json:"method"`
-				Path   string          `json:"path"`
-				BulkID string          `json:"bulkId"`
-				Data   json.RawMessage `json:"data"`
-			} `json:"Operations"`
-		}
-		if err := json.Unmarshal(body, &req); err != nil {
-			return nil, fmt.Errorf("%s: %w", r.File, err)
-		}
-		bld := batcher.NewBuilder(lim)
 		var idx []int
-		for _, ro := range req.Operations {
-			m := meta[ro.BulkID]
-			if m == nil || seen[ro.BulkID] {
-				return nil, fmt.Errorf("%s: operation %q is not (or twice) in plan.json", r.File, ro.BulkID)
+		for _, op := range ops {
+			if seen[op.BulkID] {
+				return nil, fmt.Errorf("%s: operation %q is not (or twice) in plan.json", r.File, op.BulkID)
 			}
-			seen[ro.BulkID] = true
-			if m.Request != i+1 {
-				return nil, fmt.Errorf("%s: operation %q belongs to request %d in plan.json", r.File, ro.BulkID, m.Request)
-			}
-			op := batcher.Operation{BulkID: ro.BulkID, Method: ro.Method, Path: ro.Path, Data: ro.Data,
-				EmployeeNumber: m.EmployeeNumber, UserName: m.UserName, Refs: nonNilRefs(m.Refs), Sources: batcherSources(m.Sources),
-				Kind: m.Kind, Parent: m.Parent, Request: i + 1}
-			if op.Kind == batcher.KindRefs && op.Path != batcher.ParentRef+op.Parent {
-				return nil, fmt.Errorf("%s: reference patch %q has path %q, want %q", r.File, ro.BulkID, op.Path, batcher.ParentRef+op.Parent)
-			}
-			enc, err := batcher.EncodeOperation(&op)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", r.File, err)
-			}
-			if !bld.AddSized(len(s.Ops), enc, batcher.WireSize(&op, enc)) {
-				return nil, fmt.Errorf("%s: the request exceeds the plan's limits", r.File)
-			}
+			seen[op.BulkID] = true
+			op.Data = nil
 			idx = append(idx, len(s.Ops))
 			s.Ops = append(s.Ops, op)
 		}
-		if rebuilt := bld.Finish(); !bytes.Equal(rebuilt.Body, body) {
-			return nil, fmt.Errorf("%s: the body is not what its operations encode to", r.File)
-		}
-		s.Requests = append(s.Requests, batcher.Request{Body: body, Ops: idx})
+		s.Requests = append(s.Requests, batcher.Request{Ops: idx})
 		s.Waves = append(s.Waves, r.Wave)
 	}
 	if len(seen) != len(f.Operations) {
 		return nil, fmt.Errorf("%s lists %d operations, the request files hold %d", PlanFile, len(f.Operations), len(seen))
 	}
 	return s, nil
+}
+
+// readRequest reads request i's body and its operations (with their JSON),
+// checking the body's hash against plan.json, that each operation is
+// plan.json's, and that the body is exactly what they encode to.
+func (s *Saved) readRequest(i int) ([]batcher.Operation, []byte, error) {
+	r := s.File.Requests[i]
+	if !bulkFileRE.MatchString(r.File) {
+		return nil, nil, fmt.Errorf("%s: request %d names file %q", PlanFile, i+1, r.File)
+	}
+	body, err := os.ReadFile(filepath.Join(s.Dir, r.File))
+	if err != nil {
+		return nil, nil, err
+	}
+	if sha(body) != r.SHA256 {
+		return nil, nil, fmt.Errorf("%s was changed after the plan was saved (its SHA-256 differs from plan.json)", filepath.Join(s.Dir, r.File))
+	}
+	var req struct {
+		Operations []struct {
+			Method string          `json:"method"`
+			Path   string          `json:"path"`
+			BulkID string          `json:"bulkId"`
+			Data   json.RawMessage `json:"data"`
+		} `json:"Operations"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", r.File, err)
+	}
+	bld := batcher.NewBuilder(s.lim)
+	var ops []batcher.Operation
+	for k, ro := range req.Operations {
+		m := s.meta[ro.BulkID]
+		if m == nil {
+			return nil, nil, fmt.Errorf("%s: operation %q is not (or twice) in plan.json", r.File, ro.BulkID)
+		}
+		if m.Request != i+1 {
+			return nil, nil, fmt.Errorf("%s: operation %q belongs to request %d in plan.json", r.File, ro.BulkID, m.Request)
+		}
+		op := batcher.Operation{BulkID: ro.BulkID, Method: ro.Method, Path: ro.Path, Data: ro.Data,
+			EmployeeNumber: m.EmployeeNumber, UserName: m.UserName, Refs: nonNilRefs(m.Refs), Sources: batcherSources(m.Sources),
+			Kind: m.Kind, Parent: m.Parent, Request: i + 1}
+		if op.Kind == batcher.KindRefs && op.Path != batcher.ParentRef+op.Parent {
+			return nil, nil, fmt.Errorf("%s: reference patch %q has path %q, want %q", r.File, ro.BulkID, op.Path, batcher.ParentRef+op.Parent)
+		}
+		enc, err := batcher.EncodeOperation(&op)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", r.File, err)
+		}
+		if !bld.AddSized(k, enc, batcher.WireSize(&op, enc)) {
+			return nil, nil, fmt.Errorf("%s: the request exceeds the plan's limits", r.File)
+		}
+		ops = append(ops, op)
+	}
+	if rebuilt := bld.Finish(); !bytes.Equal(rebuilt.Body, body) {
+		return nil, nil, fmt.Errorf("%s: the body is not what its operations encode to", r.File)
+	}
+	return ops, body, nil
+}
+
+// Body returns the saved body of request i, checked again.
+func (s *Saved) Body(i int) ([]byte, error) {
+	_, body, err := s.readRequest(i)
+	return body, err
+}
+
+// Operations yields the operations in the order they are sent, each with
+// its JSON, reading each request file in turn and checking it again (a
+// file changed since Load is an error, not sent).
+func (s *Saved) Operations() iter.Seq2[batcher.Operation, error] {
+	return func(yield func(batcher.Operation, error) bool) {
+		for i, r := range s.Requests {
+			ops, _, err := s.readRequest(i)
+			if err == nil && len(ops) != len(r.Ops) {
+				err = fmt.Errorf("%s: %d operations, %d when the plan was loaded", s.File.Requests[i].File, len(ops), len(r.Ops))
+			}
+			if err != nil {
+				yield(batcher.Operation{}, err)
+				return
+			}
+			for k, op := range ops {
+				if want := s.Ops[r.Ops[k]]; op.BulkID != want.BulkID {
+					yield(batcher.Operation{}, fmt.Errorf("%s: operation %s where %s was when the plan was loaded", s.File.Requests[i].File, op.BulkID, want.BulkID))
+					return
+				}
+				if !yield(op, nil) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // Finder looks identities up in the target (Live implements it).
@@ -630,6 +777,3 @@ func Check(ctx context.Context, dir string, t Finder, allowStale bool) (*Saved, 
 	}
 	return s, stale, nil
 }
-
-// Operations returns the plan's operations in the order they are sent.
-func (p *Plan) Operations() []batcher.Operation { return p.Ops }

@@ -29,20 +29,47 @@ func (e *ErrNotInPlan) Error() string { return e.What + " is not in the plan" }
 // or drills into one attribute (every user that gets it changed, with old
 // and new values) or one employee (the user's block).
 func Show(w io.Writer, f *File, o ShowOptions) error {
+	return show(w, f, func(fn func(*UserEntry) error) error {
+		for i := range f.Users {
+			if err := fn(&f.Users[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, o)
+}
+
+// ShowDir is Show of the plan saved in dir, read user by user: a plan of
+// any size is shown without holding its users.
+func ShowDir(w io.Writer, dir string, o ShowOptions) error {
+	f, err := readPlanDir(dir, nil, true, nil) // the head and the summary, before the users
+	if err != nil {
+		return err
+	}
+	return show(w, f, func(fn func(*UserEntry) error) error {
+		_, err := readPlanDir(dir, fn, false, nil)
+		return err
+	}, o)
+}
+
+func show(w io.Writer, f *File, each func(func(*UserEntry) error) error, o ShowOptions) error {
 	bw := bufio.NewWriter(w)
 	pt := painter(o.Color)
 	counts := Counts(f.Summary)
 	switch {
 	case o.Employee != "":
 		n := 0
-		for i := range f.Users {
-			u := &f.Users[i]
+		err := each(func(u *UserEntry) error {
 			if !strings.EqualFold(u.EmployeeNumber, o.Employee) {
-				continue
+				return nil
 			}
 			renderEntry(bw, pt, u)
 			bw.WriteByte('\n')
 			n++
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		if n == 0 {
 			return &ErrNotInPlan{What: fmt.Sprintf("employee %q", o.Employee)}
@@ -50,8 +77,7 @@ func Show(w io.Writer, f *File, o ShowOptions) error {
 	case o.Attribute != "":
 		want := strings.ToLower(o.Attribute)
 		n := 0
-		for i := range f.Users {
-			u := &f.Users[i]
+		err := each(func(u *UserEntry) error {
 			for _, c := range u.Changes {
 				if !pathMatches(c.Path, want) {
 					continue
@@ -70,6 +96,10 @@ func Show(w io.Writer, f *File, o ShowOptions) error {
 				fmt.Fprintf(bw, "%s %s %s: %s → %s\n", pt.paint(markColor(k), c.Kind), orNone(u.EmployeeNumber), c.Path, orEmpty(old), orEmpty(nu))
 				n++
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		if n == 0 {
 			return &ErrNotInPlan{What: fmt.Sprintf("attribute %q", o.Attribute)}

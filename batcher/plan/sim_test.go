@@ -406,25 +406,44 @@ func TestSavedPlanIntegrity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, op := range b.plan.Ops {
-		got := s.Ops[i]
+	i := 0
+	for got, err := range s.Operations() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		op := b.plan.Ops[i]
 		if got.BulkID != op.BulkID || got.Method != op.Method || got.Path != op.Path || string(got.Data) != string(op.Data) ||
 			got.EmployeeNumber != op.EmployeeNumber || len(got.Sources) != len(op.Sources) {
 			t.Errorf("op %d: %+v, saved %+v", i, got, op)
 		}
+		if s.Ops[i].BulkID != op.BulkID || s.Ops[i].Data != nil {
+			t.Errorf("loaded op %d: %+v (its JSON stays in the request file)", i, s.Ops[i])
+		}
+		i++
+	}
+	if i != len(b.plan.Ops) {
+		t.Errorf("%d operations yielded, want %d", i, len(b.plan.Ops))
 	}
 	for i, r := range b.plan.Requests {
-		if string(s.Requests[i].Body) != string(r.Body) || s.Waves[i] != b.plan.Waves[i] {
-			t.Errorf("request %d differs", i)
+		body, err := s.Body(i)
+		if err != nil || string(body) != string(r.Body) || s.Waves[i] != b.plan.Waves[i] {
+			t.Errorf("request %d differs (%v)", i, err)
 		}
 	}
 	if s.Waves[0] != 0 || s.Waves[1] != 1 {
 		t.Errorf("waves %v: the approver's creation must come first", s.Waves)
 	}
-	body := append([]byte(nil), s.Requests[0].Body...)
+	body := append([]byte(nil), b.plan.Requests[0].Body...)
 	body[len(body)-3] = ' '
 	if err := os.WriteFile(dir+"/"+BulkFile(0), body, 0o600); err != nil {
 		t.Fatal(err)
+	}
+	// Changed after Load: nothing of it is sent.
+	for op, err := range s.Operations() {
+		if err == nil || !strings.Contains(err.Error(), "was changed after the plan was saved") {
+			t.Errorf("tampered body after Load: yielded %s, %v", op.BulkID, err)
+		}
+		break
 	}
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "was changed after the plan was saved") {
 		t.Errorf("tampered body: %v", err)

@@ -70,9 +70,33 @@ func TestStreamMatchesMake(t *testing.T) {
 				t.Fatalf("%d requests, want %d", len(got.Requests), len(want.plan.Requests))
 			}
 			for i := range got.Requests {
-				if !bytes.Equal(got.Requests[i].Body, want.plan.Requests[i].Body) {
+				body, err := got.Body(i)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(body, want.plan.Requests[i].Body) {
 					t.Errorf("request %d differs", i)
 				}
+			}
+			// Saved: the streamed plan writes the same files, and plan.json
+			// is what Describe holds.
+			da, db := t.TempDir(), t.TempDir()
+			if _, err := want.plan.Save(da, saveInfo(c)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := got.Save(db, saveInfo(c)); err != nil {
+				t.Fatal(err)
+			}
+			sameDirs(t, da, db)
+			whole, err := json.MarshalIndent(fa, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if saved, _ := os.ReadFile(filepath.Join(db, PlanFile)); !bytes.Equal(saved, append(whole, '\n')) {
+				t.Errorf("plan.json saved is not Describe's plan:\n%s\n--- Describe\n%s", saved, whole)
+			}
+			if err := got.Close(); err != nil {
+				t.Error(err)
 			}
 		})
 	}
@@ -200,4 +224,25 @@ func FuzzDecodeFast(f *testing.F) {
 			t.Fatalf("got %s, want %s", scim.AppendJSON(nil, got), scim.AppendJSON(nil, want))
 		}
 	})
+}
+
+// sameDirs fails unless directories a and b hold the same files with the
+// same bytes.
+func sameDirs(t *testing.T, a, b string) {
+	t.Helper()
+	ea, _ := os.ReadDir(a)
+	eb, _ := os.ReadDir(b)
+	if len(ea) != len(eb) {
+		t.Fatalf("%d files saved, want %d", len(eb), len(ea))
+	}
+	for i := range ea {
+		if ea[i].Name() != eb[i].Name() {
+			t.Fatalf("file %s saved, want %s", eb[i].Name(), ea[i].Name())
+		}
+		x, _ := os.ReadFile(filepath.Join(a, ea[i].Name()))
+		y, _ := os.ReadFile(filepath.Join(b, eb[i].Name()))
+		if !bytes.Equal(x, y) {
+			t.Errorf("%s differs:\n%s\n--- want\n%s", ea[i].Name(), y, x)
+		}
+	}
 }

@@ -116,6 +116,13 @@ func schemaRank(s string) int {
 // get it added, replaced or removed (updates and deactivations; a created
 // user gets everything it holds).
 func (p *Plan) Summary() []AttributeSummary {
+	// A plan does not change once made: the summary is computed once (a
+	// streamed plan reads every changed user back from its spool for it).
+	p.summaryOnce.Do(func() { p.summary = p.summarize() })
+	return p.summary
+}
+
+func (p *Plan) summarize() []AttributeSummary {
 	var s summarizer
 	var kinds []byte
 	var schemas, paths []string
@@ -124,7 +131,7 @@ func (p *Plan) Summary() []AttributeSummary {
 			continue
 		}
 		kinds, schemas, paths = kinds[:0], schemas[:0], paths[:0]
-		for _, c := range u.Changes {
+		for _, c := range u.shown() {
 			kinds = append(kinds, c.Kind)
 			schemas = append(schemas, c.Schema)
 			paths = append(paths, strings.TrimPrefix(c.Path, c.Schema+":"))

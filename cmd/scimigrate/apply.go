@@ -198,7 +198,7 @@ func (o *applyOptions) applySaved(ctx context.Context, io *IO, dir string) error
 	if len(saved.File.Rejected) > 0 {
 		convErr = errRejected
 	}
-	return o.submit(ctx, io, c, opsSeq(saved.Ops), func() error { return convErr })
+	return o.submit(ctx, io, c, saved.Operations(), func() error { return convErr })
 }
 
 // applyPlanned plans against the live target first (as 'scimigrate plan'
@@ -218,7 +218,12 @@ func (o *applyOptions) applyPlanned(ctx context.Context, io *IO) error {
 	if err != nil {
 		return err
 	}
-	r.p.Render(errw, plan.RenderOptions{})
+	defer r.p.Close()
+	// As `plan` shows it: past plan.DetailThreshold changed users, the
+	// summary by attribute only.
+	if err := r.p.Render(errw, plan.RenderOptions{SummaryOnly: r.p.Counts.Changed() > plan.DetailThreshold}); err != nil {
+		return fatal(err)
+	}
 	errw.Flush()
 	o.rejected = rejectionsOf(r.p.Rejected)
 	var convErr error
@@ -229,7 +234,7 @@ func (o *applyOptions) applyPlanned(ctx context.Context, io *IO) error {
 	if err != nil {
 		return err
 	}
-	return o.submit(ctx, io, c, opsSeq(r.p.Ops), func() error { return convErr })
+	return o.submit(ctx, io, c, r.p.Operations(), func() error { return convErr })
 }
 
 // run converts the inputs and streams every user to create into the apply
@@ -421,16 +426,5 @@ func reportCommand() *command {
 			}
 			return fatal(renderReport(ctx, journal, format, cio.Out))
 		},
-	}
-}
-
-// opsSeq yields a list of operations to the apply engine.
-func opsSeq(ops []batcher.Operation) iter.Seq2[batcher.Operation, error] {
-	return func(yield func(batcher.Operation, error) bool) {
-		for _, op := range ops {
-			if !yield(op, nil) {
-				return
-			}
-		}
 	}
 }

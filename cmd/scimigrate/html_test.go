@@ -193,11 +193,10 @@ func TestPlanHTML(t *testing.T) {
 	if r.code != 1 { // employee 9999 is rejected
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	saved, err := plan.Load(out)
+	f, err := plan.ReadFile(out) // with the users' changes (Load keeps identities only)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := saved.File
 	p := parsePage(t, filepath.Join(out, plan.HTMLFile))
 	keepHTML(t, filepath.Join(out, plan.HTMLFile), "plan.html")
 	want := map[string]int{"create": f.Summary.Create, "update": f.Summary.Update, "deactivate": f.Summary.Deactivate,
@@ -552,11 +551,11 @@ func TestOutcomeHTMLChanges(t *testing.T) {
 	}
 	keepHTML(t, filepath.Join(planDir, plan.HTMLFile), "plan-live.html")
 	pp := parsePage(t, filepath.Join(planDir, plan.HTMLFile))
-	saved, err := plan.Load(planDir)
+	saved, err := plan.ReadFile(planDir) // with the users' changes (Load keeps identities only)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := saved.File.Summary
+	sum := saved.Summary
 	if fig := pp.figures(); fig["update"] != sum.Update || fig["unchanged"] != sum.Unchanged || fig["create"] != 0 || sum.Update < 8 {
 		t.Errorf("plan figures %v, plan.json %+v", fig, sum)
 	}
@@ -571,7 +570,7 @@ func TestOutcomeHTMLChanges(t *testing.T) {
 	p := parsePage(t, jpath+".report.html")
 	// Operations per attribute: each updated user is one PATCH.
 	want := map[string]string{}
-	for _, u := range saved.File.Users {
+	for _, u := range saved.Users {
 		seen := map[string]bool{}
 		for _, c := range u.Changes {
 			a := report.Attribute(c.Path)
@@ -595,7 +594,7 @@ func TestOutcomeHTMLChanges(t *testing.T) {
 	}
 	body := p.text(p.root)
 	ph, _, _ := plan.HashFile(filepath.Join(planDir, plan.PlanFile))
-	for _, s := range []string{planDir, ph, company, saved.File.Inputs[0].SHA256} {
+	for _, s := range []string{planDir, ph, company, saved.Inputs[0].SHA256} {
 		if !strings.Contains(body, s) {
 			t.Errorf("the outcome does not show %q", s)
 		}

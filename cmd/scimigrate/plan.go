@@ -299,6 +299,7 @@ func (o *planOptions) plan(ctx context.Context, io *IO, popts plan.Options) erro
 		return err
 	}
 	c, target, p := r.c, r.target, r.p
+	defer p.Close()
 	summaryOnly := !o.Detail && p.Counts.Changed() > plan.DetailThreshold
 	if err := p.Render(io.Out, plan.RenderOptions{Color: io.Color(), SummaryOnly: summaryOnly}); err != nil {
 		return fatal(err)

@@ -48,12 +48,8 @@ func planShowCommand() *command {
 			return nil
 		},
 		run: func(_ context.Context, cio *IO) error {
-			f, err := plan.ReadFile(dir)
-			if err != nil {
-				return fatal(err)
-			}
 			o.Color = cio.Color()
-			if err := plan.Show(cio.Out, f, o); err != nil {
+			if err := plan.ShowDir(cio.Out, dir, o); err != nil {
 				var nf *plan.ErrNotInPlan
 				if errors.As(err, &nf) {
 					return &rejectedError{fmt.Errorf("%s: %w", dir, err)}

@@ -76,13 +76,17 @@ func TestPlanCommandGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i, req := range saved.Requests {
+			for i := range saved.Requests {
 				want, err := os.ReadFile(filepath.Join(planFixtures, "golden", c.name, plan.BulkFile(i)))
 				if err != nil {
 					t.Fatal(err)
 				}
+				body, err := saved.Body(i)
+				if err != nil {
+					t.Fatal(err)
+				}
 				var got bytes.Buffer
-				json.Indent(&got, req.Body, "", "  ")
+				json.Indent(&got, body, "", "  ")
 				got.WriteByte('\n')
 				if got.String() != string(want) {
 					t.Errorf("%s differs from the golden body", plan.BulkFile(i))
