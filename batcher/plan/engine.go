@@ -433,7 +433,7 @@ func (pl *planner) seal(up *UserPlan) {
 	case Create:
 		op := batcher.Operation{Method: "POST", Data: up.createJSON}
 		up.data = pl.sp.add(up.createJSON)
-		up.refs = cloneStrings(op.References())
+		up.refs = cloneStrings(nonNilRefs(op.References()))
 		up.createJSON = nil
 	case Update, Deactivate:
 		var wire []scim.PatchOperation

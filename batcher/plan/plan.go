@@ -278,11 +278,7 @@ func (p *Plan) Err() error { return p.sp.Err() }
 
 // Close releases a streamed plan's spool; the plan cannot be rendered or
 // saved after. A plan made in memory has nothing to release.
-func (p *Plan) Close() error {
-	err := p.sp.close()
-	p.sp = nil
-	return err
-}
+func (p *Plan) Close() error { return p.sp.close() }
 
 // Limit is a --max-deactivate guard: N users or P percent of the target.
 type Limit struct {

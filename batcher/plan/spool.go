@@ -24,11 +24,12 @@ import (
 // directory as soon as it is created where the system allows it: it holds
 // employee data and must not outlive the process, even a killed one.
 type spool struct {
-	mu  sync.Mutex
-	f   *os.File
-	w   *bufio.Writer
-	off int64 // bytes appended (written or buffered)
-	err error
+	mu     sync.Mutex
+	f      *os.File
+	w      *bufio.Writer
+	off    int64 // bytes appended (written or buffered)
+	err    error
+	closed bool
 }
 
 // sref locates one record of a spool; the zero value is "none".
@@ -121,9 +122,21 @@ func (s *spool) Err() error {
 	return s.err
 }
 
+// errSpoolClosed is the error of a plan used after Close.
+var errSpoolClosed = errors.New("plan spool: the plan was closed")
+
 func (s *spool) close() error {
 	if s == nil {
 		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.err == nil {
+		s.err = errSpoolClosed
 	}
 	err := s.f.Close()
 	os.Remove(s.f.Name()) // gone already where the system allows it

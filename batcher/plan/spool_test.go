@@ -105,6 +105,11 @@ func TestSpoolLeavesNoFile(t *testing.T) {
 	if err := sp.close(); err != nil {
 		t.Fatal(err)
 	}
+	// A plan used after Close says so; it never reads stale or no data
+	// silently.
+	if b := sp.read(sref{off: 1, n: 13}); b != nil || sp.Err() != errSpoolClosed || sp.close() != nil {
+		t.Errorf("read after close: %q, %v", b, sp.Err())
+	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("the spool is left in %s: %v", dir, left)
 	}
