@@ -291,6 +291,14 @@ func planError(err error) error {
 }
 
 func (o *planOptions) plan(ctx context.Context, io *IO, popts plan.Options) error {
+	if o.Out != "" {
+		// Refused before the plan is computed (minutes for a company).
+		for _, f := range o.Files {
+			if f == "-" {
+				return usageErrorf("--out: standard input cannot be hashed into plan.json; give the input as a file")
+			}
+		}
+	}
 	errw := bufio.NewWriter(io.Err)
 	defer errw.Flush()
 	r, err := makePlan(ctx, io, errw, &o.convertOptions, &o.target, popts)
@@ -310,11 +318,6 @@ func (o *planOptions) plan(ctx context.Context, io *IO, popts plan.Options) erro
 			Snapshot: o.target.Snapshot}
 		if popts.DeactivateMissing {
 			info.Deactive = &plan.DeactivateIn{Max: popts.MaxDeactivate.String(), Allowed: popts.MaxDeactivate.Of(target.Users), TerminationDate: popts.TerminationDate}
-		}
-		for _, f := range o.Files {
-			if f == "-" {
-				return usageErrorf("--out: standard input cannot be hashed into plan.json; give the input as a file")
-			}
 		}
 		f, err := p.Save(o.Out, info)
 		if err == nil {
