@@ -684,9 +684,31 @@ func (e *StaleError) Is(target error) bool { return target == ErrStale }
 // userName of a user the plan creates. It returns the changed users,
 // sorted by employeeNumber; the caller refuses the plan unless told to
 // allow it (see Check).
+//
+// The users are looked up staleChunk at a time, so that what the target
+// returns (whole documents) is held for one chunk, not for the company.
 func (s *Saved) CheckStale(ctx context.Context, t Finder) ([]StaleUser, error) {
+	var out []StaleUser
+	users := s.File.Users
+	for len(users) > 0 {
+		n := min(staleChunk, len(users))
+		got, err := checkStale(ctx, t, users[:n])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+		users = users[n:]
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].EmployeeNumber < out[j].EmployeeNumber })
+	return out, nil
+}
+
+// staleChunk is how many users of a saved plan CheckStale looks up at once.
+const staleChunk = 2000
+
+func checkStale(ctx context.Context, t Finder, users []UserEntry) ([]StaleUser, error) {
 	var wants []Want
-	for _, u := range s.File.Users {
+	for _, u := range users {
 		switch u.Action {
 		case Create.String():
 			wants = append(wants, Want{EmployeeNumber: u.EmployeeNumber, UserName: u.UserName})
@@ -721,7 +743,7 @@ func (s *Saved) CheckStale(ctx context.Context, t Finder) ([]StaleUser, error) {
 		}
 	}
 	var out []StaleUser
-	for _, u := range s.File.Users {
+	for _, u := range users {
 		switch u.Action {
 		case Create.String():
 			if c := byEmp[strings.ToLower(u.EmployeeNumber)]; c != nil && u.EmployeeNumber != "" {
@@ -754,7 +776,6 @@ func (s *Saved) CheckStale(ctx context.Context, t Finder) ([]StaleUser, error) {
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].EmployeeNumber < out[j].EmployeeNumber })
 	return out, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -37,6 +38,9 @@ type convertOptions struct {
 	// embedded sample, named as if it were in the working directory).
 	config *mapping.Config
 	inputs func() ([]converter.Input, error)
+	// stdinFile, when set, holds standard input's content ("-" in Files),
+	// read in its place each time the inputs are opened (see spoolStdin).
+	stdinFile string
 }
 
 func (o *convertOptions) register(fs *flag.FlagSet, withOutput bool) {
@@ -108,6 +112,14 @@ func (o *convertOptions) loadSet() (*mapping.Set, error) {
 func (o *convertOptions) open(stdin io.Reader) (set *mapping.Set, inputs []converter.Input, close func(), err error) {
 	if set, err = o.loadSet(); err != nil {
 		return nil, nil, nil, err
+	}
+	if o.stdinFile != "" {
+		f, err := os.Open(o.stdinFile)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("reading standard input: %w", err)
+		}
+		defer f.Close() // the inputs have read it when they are open
+		stdin = f
 	}
 	if o.inputs != nil {
 		inputs, err = o.inputs()

@@ -221,11 +221,13 @@ func makePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOption
 	if to.Snapshot != "" {
 		return streamPlan(ctx, io, errw, co, to.Snapshot, popts)
 	}
-	for _, f := range co.Files {
-		if f == "-" {
-			return loadedLivePlan(ctx, io, errw, co, to, popts)
-		}
+	// Standard input is read once, into a private file both conversions
+	// read.
+	co, unspool, err := co.spoolStdin(ctx, io.In)
+	if err != nil {
+		return nil, fatal(err)
 	}
+	defer unspool()
 	// Live: the employees' IDs first (a conversion that keeps nothing
 	// else, its diagnostics left to the plan's), then their state, written
 	// to a private temporary snapshot as the pages arrive, then the same
@@ -263,36 +265,6 @@ func makePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOption
 	return r, nil
 }
 
-// loadedLivePlan is the live plan of standard input, which cannot be
-// converted twice: the converted users and the target's state are held in
-// memory.
-func loadedLivePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOptions, to *targetOptions, popts plan.Options) (*planned, error) {
-	c, err := co.collect(ctx, io, errw)
-	if err != nil {
-		return nil, fatal(err)
-	}
-	popts.Set = c.set
-	r := &planned{c: c}
-	errw.Flush()
-	l, err := to.live(ctx, io)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := l.Snapshot(ctx, c.d.Wants(), popts.DeactivateMissing, false)
-	if err != nil {
-		return nil, fatal(fmt.Errorf("reading the target: %w", err))
-	}
-	r.target = plan.TargetInfo{Kind: "live", BaseURL: l.BaseURL(), Users: len(cur.Users), CompanyID: c.set.Config.CompanyID}
-	r.p, err = plan.Make(c.d, cur, popts)
-	if err != nil {
-		return nil, planError(err)
-	}
-	if c.set.Config.CompanyID == "" && r.p.Counts.Create > 0 {
-		fmt.Fprintf(errw, "scimigrate: warning: no company ID (--company-id or companyId in --config): UPS requires enterprise companyId on create\n")
-	}
-	return r, nil
-}
-
 // streamPlanLiveErr reports a conversion that failed before the target was
 // read: the conversion runs again with its diagnostics shown.
 func streamPlanLiveErr(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOptions, popts plan.Options, first error) (*planned, error) {
@@ -319,6 +291,14 @@ func planError(err error) error {
 }
 
 func (o *planOptions) plan(ctx context.Context, io *IO, popts plan.Options) error {
+	if o.Out != "" {
+		// Refused before the plan is computed (minutes for a company).
+		for _, f := range o.Files {
+			if f == "-" {
+				return usageErrorf("--out: standard input cannot be hashed into plan.json; give the input as a file")
+			}
+		}
+	}
 	errw := bufio.NewWriter(io.Err)
 	defer errw.Flush()
 	r, err := makePlan(ctx, io, errw, &o.convertOptions, &o.target, popts)
@@ -338,11 +318,6 @@ func (o *planOptions) plan(ctx context.Context, io *IO, popts plan.Options) erro
 			Snapshot: o.target.Snapshot}
 		if popts.DeactivateMissing {
 			info.Deactive = &plan.DeactivateIn{Max: popts.MaxDeactivate.String(), Allowed: popts.MaxDeactivate.Of(target.Users), TerminationDate: popts.TerminationDate}
-		}
-		for _, f := range o.Files {
-			if f == "-" {
-				return usageErrorf("--out: standard input cannot be hashed into plan.json; give the input as a file")
-			}
 		}
 		f, err := p.Save(o.Out, info)
 		if err == nil {
