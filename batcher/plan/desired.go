@@ -403,6 +403,9 @@ func Stream(ctx context.Context, inputs []converter.Input, o StreamOptions) (*Pl
 		}
 	}
 	p, err := pl.finish(d)
+	if err == nil {
+		err = p.Err() // a spool that could not be written (a full disk) fails the plan here
+	}
 	if err != nil {
 		return nil, d, err
 	}

@@ -136,3 +136,31 @@ func FuzzDecodeChanges(f *testing.F) {
 		}
 	})
 }
+
+// A spool that cannot be written (a full disk, here a closed file) fails
+// with an error that every later use returns; nothing is read as empty.
+func TestSpoolWriteError(t *testing.T) {
+	sp, err := newSpool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.close()
+	r := sp.add([]byte("first"))
+	sp.f.Close()
+	for range 100 {
+		sp.add(make([]byte, 64<<10)) // past the buffer: written, and refused
+	}
+	if sp.Err() == nil {
+		t.Fatal("no error after a failed write")
+	}
+	if b := sp.read(r); b != nil {
+		t.Errorf("read %q after the spool failed", b)
+	}
+	p := &Plan{sp: sp}
+	if err := p.Render(&strings.Builder{}, RenderOptions{}); err == nil {
+		t.Error("Render of a plan whose spool failed gives no error")
+	}
+	if _, err := p.Save(t.TempDir(), SaveInfo{}); err == nil {
+		t.Error("Save of a plan whose spool failed gives no error")
+	}
+}
