@@ -42,6 +42,7 @@ func benchInput(b *testing.B) (string, int) {
 	n := benchRows()
 	benchOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "scimigrate-bench")
+		benchDir = dir
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -143,4 +144,15 @@ func BenchmarkConvert(b *testing.B) {
 		inputs[0].Close()
 	}
 	m.report(b, rows)
+}
+
+// benchDir holds the benchmarks' generated files; TestMain removes it.
+var benchDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
 }

@@ -48,6 +48,7 @@ func benchFiles(b *testing.B) (in, snap string, n int) {
 			debug.SetGCPercent(400) // as the CLI does
 		}
 		dir, err := os.MkdirTemp("", "scimigrate-plan-bench")
+		benchDir = dir
 		if err != nil {
 			benchErr = err
 			return
@@ -232,4 +233,15 @@ func BenchmarkDecodeUser(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchDir holds the benchmarks' generated files; TestMain removes it.
+var benchDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
 }
