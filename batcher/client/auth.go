@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,10 +137,22 @@ type StoredToken struct {
 // LoadTokenFile reads a token file written by SaveTokenFile. A missing file
 // gives a nil result and no error.
 func LoadTokenFile(path string) (*StoredToken, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// The file holds a refresh token: like ssh with a private key, refuse
+	// one that others can read or write (SaveTokenFile writes 0600).
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+		return nil, fmt.Errorf("token file %s has mode %04o: others can read the refresh token it holds; run 'chmod 600 %s' (and log in again if they may have)", path, perm, path)
+	}
+	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil, err
 	}

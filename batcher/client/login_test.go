@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"scimigrate/upsim"
 )
@@ -130,6 +132,31 @@ func TestDataCentre(t *testing.T) {
 	} {
 		if got := DataCentre(in); got != want {
 			t.Errorf("DataCentre(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestTokenFileModeRefused: a token file others can read or write is
+// refused, naming the file and the fix, never its content.
+func TestTokenFileModeRefused(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix modes")
+	}
+	file := filepath.Join(t.TempDir(), "token.json")
+	st := &StoredToken{RefreshToken: "secret-refresh", CompanyID: "c-1", IssuedAt: time.Now()}
+	if err := SaveTokenFile(file, *st); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadTokenFile(file); err != nil || got.RefreshToken != "secret-refresh" {
+		t.Fatalf("0600 file: %+v, %v", got, err)
+	}
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o602, 0o660} {
+		if err := os.Chmod(file, mode); err != nil {
+			t.Fatal(err)
+		}
+		got, err := LoadTokenFile(file)
+		if err == nil || got != nil || !strings.Contains(err.Error(), "chmod 600 "+file) || strings.Contains(err.Error(), "secret-refresh") {
+			t.Errorf("mode %04o: %+v, %v", mode, got, err)
 		}
 	}
 }
