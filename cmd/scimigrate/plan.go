@@ -154,8 +154,13 @@ func (o *convertOptions) collect(ctx context.Context, io *IO, errw *bufio.Writer
 func readSummary(errw *bufio.Writer, d *plan.Desired) {
 	if d != nil && d.Stats != nil {
 		st := d.Stats
-		fmt.Fprintf(errw, "scimigrate: read %d record(s) from %d file(s): %d employee(s) (%d with an identity record), %d ID change(s), %d record(s) rejected, %d error(s), %d warning(s)\n",
-			st.Total(), st.Files, d.Employees, st.UsersEmitted, len(d.Intents), st.RecordsRejected, st.Errors, st.Warnings)
+		unsupported := ""
+		if st.RecordsUnsupported > 0 {
+			// Named, with their first line, in a warning above; counted here.
+			unsupported = fmt.Sprintf(", %d record(s) of unsupported types not converted", st.RecordsUnsupported)
+		}
+		fmt.Fprintf(errw, "scimigrate: read %d record(s) from %d file(s): %d employee(s) (%d with an identity record), %d ID change(s), %d record(s) rejected%s, %d error(s), %d warning(s)\n",
+			st.Total(), st.Files, d.Employees, st.UsersEmitted, len(d.Intents), st.RecordsRejected, unsupported, st.Errors, st.Warnings)
 	}
 }
 
