@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -370,8 +371,14 @@ const rejectedKey = "rejected_records"
 // rejected (or could not send), so that Report accounts for every record of
 // the input, sent or not. A later call replaces the list (a resumed run
 // converts the same input again).
+//
+// It takes the journal's run lock (a run of another process on the same
+// journal is not written over: its LockedError is returned).
 func RecordRejected(ctx context.Context, journalPath string, rows []ReportRow) error {
-	j, err := journal.OpenExisting(journalPath)
+	if _, err := os.Stat(journalPath); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	j, err := journal.Open(journalPath)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/gocarina/gocsv"
 
 	"scimigrate/batcher"
+	"scimigrate/batcher/journal"
 	"scimigrate/upsim"
 )
 
@@ -191,5 +194,33 @@ func TestBarProgress(t *testing.T) {
 	p.Finish()
 	if s := out.String(); !strings.Contains(s, "4/4") || !strings.Contains(s, "1 requests sent, 1 with errors") {
 		t.Errorf("bar output %q", s)
+	}
+}
+
+// TestRecordRejectedTakesTheRunLock: the rejected records are written
+// under the journal's run lock: while another run holds the journal they
+// are refused, not written over its data.
+func TestRecordRejectedTakesTheRunLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.db")
+	run, err := journal.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := []ReportRow{{File: "in.txt", Line: 7, Message: "bad"}}
+	var le *journal.LockedError
+	if err := RecordRejected(context.Background(), path, rows); !errors.As(err, &le) {
+		t.Errorf("while a run holds the journal: %v, want a LockedError", err)
+	}
+	run.Close()
+	if err := RecordRejected(context.Background(), path, rows); err != nil {
+		t.Fatalf("after the run: %v", err)
+	}
+	j, err := journal.OpenExisting(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if got, err := rejectedRows(j); err != nil || len(got) != 1 || got[0].Line != 7 {
+		t.Errorf("rejected rows %+v, %v", got, err)
 	}
 }

@@ -127,7 +127,9 @@ func (o *applyOptions) recordRunInfo() error {
 			ri.Inputs = append(ri.Inputs, journal.InputHash{File: f, SHA256: h, Bytes: n})
 		}
 	}
-	j, err := journal.OpenExisting(o.Journal)
+	// Written under the run lock, as the run wrote: another run on the
+	// same journal is refused, not written over.
+	j, err := journal.Open(o.Journal)
 	if err != nil {
 		return err
 	}
