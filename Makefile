@@ -26,10 +26,21 @@ bench:
 	$(GO) test -run '^$$' -bench 'PlanStream|SnapshotIndex|Export' -benchtime 3x ./batcher/plan/
 
 # Short runs of every fuzz target (go test runs their seed corpora always).
+# A run that ends with nothing but "context deadline exceeded" and writes no
+# failing input is the Go fuzzing coordinator's race at the end of -fuzztime
+# on a loaded machine (golang/go#75804), not a finding: it is reported and
+# the next target runs. Any written input, panic or test failure stops.
 fuzz:
-	@for pkg in $$($(GO) list ./...); do \
+	@out=$$(mktemp); trap 'rm -f $$out' EXIT; \
+	for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s -fuzzminimizetime 10s $$pkg || exit 1; \
+	    echo "== $$pkg $$f"; \
+	    if ! $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s -fuzzminimizetime 10s $$pkg > $$out 2>&1; then \
+	      cat $$out; \
+	      if grep -q 'context deadline exceeded' $$out && ! grep -qE 'Failing input written|panic:|_test.go:[0-9]+:' $$out; then \
+	        echo "== $$f: the coordinator's deadline race at the end of -fuzztime, no failing input (golang/go#75804)"; \
+	      else exit 1; fi; \
+	    else tail -3 $$out; fi; \
 	  done; \
 	done
 
