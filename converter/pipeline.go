@@ -62,6 +62,19 @@ type Options struct {
 	// IntentsFirst delivers the ID-change intents before the users (a plan
 	// applies them to the target's state before matching anyone).
 	IntentsFirst bool
+	// Unconverted, if set, receives each record of a type that is not
+	// converted (360, 700, … of flat files; unknown elements of the other
+	// formats), in input order: one warning per type names them, and a
+	// per-record report accounts for each with this. Optional.
+	Unconverted func(u Unconverted)
+}
+
+// Unconverted is a record of a type the conversion does not support.
+type Unconverted struct {
+	File string
+	Line int
+	Type string
+	Msg  string // why it is not converted
 }
 
 // RecordRef names a record that contributed to a user.
@@ -210,7 +223,7 @@ func Run(ctx context.Context, inputs []Input, opts Options) (st *Stats, err erro
 		}
 	}
 	for i, in := range inputs {
-		if err := scanInput(int32(i), in, opts.Set, idx, st, diag); err != nil {
+		if err := scanInput(int32(i), in, opts.Set, idx, st, diag, opts.Unconverted); err != nil {
 			return st, err
 		}
 	}
@@ -238,7 +251,7 @@ func Run(ctx context.Context, inputs []Input, opts Options) (st *Stats, err erro
 }
 
 // scanInput is pass 1 over one input.
-func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, diag source.Sink) error {
+func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, diag source.Sink, unconverted func(Unconverted)) error {
 	first := true
 	flat := in.Format() == "flat"
 	type unsup struct {
@@ -293,6 +306,9 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 				}
 				u.n++
 				st.RecordsUnsupported++
+				if unconverted != nil {
+					unconverted(Unconverted{File: rec.File, Line: rec.Line, Type: rec.Type, Msg: unsupportedMsg(flat, rec.Type, name)})
+				}
 				return nil
 			}
 			d := rec.At(0, source.Error, "Transaction Type", fmt.Sprintf("unknown record type %q", clip(rec.Type, 24)))
@@ -360,18 +376,30 @@ func scanInput(inIdx int32, in Input, set *mapping.Set, idx *index, st *Stats, d
 		u := unsupported[typ]
 		d := source.Diagnostic{File: in.Name(), Line: u.line, Col: u.col, Severity: source.Warning}
 		if flat {
-			what := "record type " + typ
-			if name != "" {
-				what += " (" + name + ")"
-			}
 			d.Field, d.Column = "Transaction Type", 1
-			d.Msg = fmt.Sprintf("%s is not supported: %d record(s), the first here, are not converted", what, u.n)
+			d.Msg = fmt.Sprintf("%s is not supported: %d record(s), the first here, are not converted", unsupportedWhat(typ, name), u.n)
 		} else {
 			d.Msg = fmt.Sprintf("element %s is not supported: %d of them, the first here, are not converted", typ, u.n)
 		}
 		diag(d)
 	}
 	return nil
+}
+
+func unsupportedWhat(typ, name string) string {
+	what := "record type " + typ
+	if name != "" {
+		what += " (" + name + ")"
+	}
+	return what
+}
+
+// unsupportedMsg says why one record of an unsupported type sends nothing.
+func unsupportedMsg(flat bool, typ, name string) string {
+	if flat {
+		return unsupportedWhat(typ, name) + " is not supported: not converted"
+	}
+	return "element " + typ + " is not supported: not converted"
 }
 
 // isCode reports whether s looks like a flat-file record code (1-4 digits).

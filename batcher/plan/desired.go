@@ -184,6 +184,14 @@ func (c *collector) diag(sink source.Sink) source.Sink {
 	}
 }
 
+// unconverted keeps a record of an unsupported type among the records that
+// send nothing (plan.json's "rejected", apply's report), with why.
+func (c *collector) unconverted(u converter.Unconverted) {
+	c.mu.Lock()
+	c.rejRecs.add(RejectedRecord{File: u.File, Line: u.Line, Record: u.Type, Message: u.Msg})
+	c.mu.Unlock()
+}
+
 // done sets the statistics' file settings and the rejections, by key.
 func (c *collector) done() {
 	d := c.d
@@ -213,14 +221,15 @@ func Collect(ctx context.Context, inputs []converter.Input, o CollectOptions) (*
 		return nil
 	}
 	st, err := converter.Run(ctx, inputs, converter.Options{
-		Set:       o.Set,
-		Workers:   o.Workers,
-		Validate:  col.validate,
-		CompanyID: o.CompanyID,
-		Emit:      keep,
-		Update:    keep,
-		Intent:    func(in *converter.Intent) error { col.intent(in); return nil },
-		Diag:      col.diag(o.Diag),
+		Set:         o.Set,
+		Workers:     o.Workers,
+		Validate:    col.validate,
+		CompanyID:   o.CompanyID,
+		Emit:        keep,
+		Update:      keep,
+		Intent:      func(in *converter.Intent) error { col.intent(in); return nil },
+		Diag:        col.diag(o.Diag),
+		Unconverted: col.unconverted,
 	})
 	d.Stats = st
 	d.Employees = len(d.Users)
@@ -388,6 +397,7 @@ func Stream(ctx context.Context, inputs []converter.Input, o StreamOptions) (*Pl
 		Work:         work,
 		Intent:       func(in *converter.Intent) error { it := col.intent(in); pl.intent(it); return nil },
 		Diag:         col.diag(o.Diag),
+		Unconverted:  col.unconverted,
 		Prepared:     start,
 		IntentsFirst: true,
 	})
@@ -443,6 +453,7 @@ func CollectWants(ctx context.Context, inputs []converter.Input, o CollectOption
 		},
 		Intent:       func(in *converter.Intent) error { col.intent(in); return nil },
 		Diag:         col.diag(o.Diag),
+		Unconverted:  col.unconverted,
 		IntentsFirst: true,
 	})
 	d.Stats = st

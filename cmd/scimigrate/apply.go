@@ -50,19 +50,27 @@ func (r *rejections) add(d source.Diagnostic) {
 	if d.Severity != source.Error {
 		return
 	}
-	k := fmt.Sprintf("%s\x00%d", d.File, d.Line)
+	msg := d.Msg
+	if d.Field != "" {
+		msg = d.Field + ": " + msg
+	}
+	r.note(d.File, d.Line, "", msg)
+}
+
+// unconverted gives a record of an unsupported type its report row.
+func (r *rejections) unconverted(u converter.Unconverted) { r.note(u.File, u.Line, u.Type, u.Msg) }
+
+// note adds msg to the row of the record at file:line.
+func (r *rejections) note(file string, line int, record, msg string) {
+	k := fmt.Sprintf("%s\x00%d", file, line)
 	if r.rows == nil {
 		r.rows = map[string]*apply.ReportRow{}
 	}
 	row, ok := r.rows[k]
 	if !ok {
-		row = &apply.ReportRow{File: d.File, Line: d.Line, Outcome: "rejected"}
+		row = &apply.ReportRow{File: file, Line: line, Record: record, Outcome: "rejected"}
 		r.rows[k] = row
 		r.order = append(r.order, k)
-	}
-	msg := d.Msg
-	if d.Field != "" {
-		msg = d.Field + ": " + msg
 	}
 	if row.Message != "" {
 		row.Message += " | "
@@ -264,6 +272,7 @@ func (o *applyOptions) run(ctx context.Context, io *IO) error {
 				echo.Write(d)
 				rej.add(d)
 			},
+			Unconverted: rej.unconverted,
 			Emit: func(r *converter.Result) error {
 				if !yield(createOperation(r), nil) {
 					return stopped
