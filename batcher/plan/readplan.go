@@ -11,10 +11,10 @@ import (
 )
 
 // readPlanJSON reads plan.json from r without holding its users: each goes
-// to user in turn (nil skips them; a nil user with stop ends the read
-// there, the head and the summary read). The File returned has no Users;
-// the members after the users (operations, requests, rejected) are read
-// unless the read stopped.
+// to user in turn (nil skips them). With stop the read ends where the users
+// start (user nil: the head and the summary are read) or once they are read
+// (the members after them, the operations among them, are not). The File
+// returned has no Users.
 func readPlanJSON(r io.Reader, name string, user func(*UserEntry) error, stop bool) (*File, error) {
 	bad := func(err error) error { return fmt.Errorf("%s: %w", name, err) }
 	dec := json.NewDecoder(r)
@@ -85,6 +85,9 @@ func readPlanJSON(r io.Reader, name string, user func(*UserEntry) error, stop bo
 		}
 		if _, err := dec.Token(); err != nil { // ]
 			return nil, bad(err)
+		}
+		if stop {
+			return head()
 		}
 	}
 	if _, err := dec.Token(); err != nil { // }

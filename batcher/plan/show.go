@@ -47,7 +47,7 @@ func ShowDir(w io.Writer, dir string, o ShowOptions) error {
 		return err
 	}
 	return show(w, f, func(fn func(*UserEntry) error) error {
-		_, err := readPlanDir(dir, fn, false, nil)
+		_, err := readPlanDir(dir, fn, true, nil) // the operations after the users are not needed
 		return err
 	}, o)
 }
