@@ -41,6 +41,9 @@ type convertOptions struct {
 	// stdinFile, when set, holds standard input's content ("-" in Files),
 	// read in its place each time the inputs are opened (see spoolStdin).
 	stdinFile string
+	// stdinSHA256 and stdinBytes describe standard input once spooled.
+	stdinSHA256 string
+	stdinBytes  int64
 }
 
 func (o *convertOptions) register(fs *flag.FlagSet, withOutput bool) {

@@ -118,7 +118,9 @@ func (o *applyOptions) recordRunInfo() error {
 	} else {
 		for _, f := range o.Files {
 			if f == "-" {
-				ri.Inputs = append(ri.Inputs, journal.InputHash{File: "<stdin>"})
+				// Hashed when it was spooled (a live plan); --create-only
+				// reads it once, unhashed.
+				ri.Inputs = append(ri.Inputs, journal.InputHash{File: "<stdin>", SHA256: o.stdinSHA256, Bytes: o.stdinBytes})
 				continue
 			}
 			// An input that cannot be read again (the demo's sample goes by

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -25,7 +27,8 @@ func (co *convertOptions) spoolStdin(ctx context.Context, stdin io.Reader) (spoo
 		return nil, nil, err
 	}
 	remove = func() { os.Remove(f.Name()) }
-	_, err = io.Copy(f, ctxReader{ctx, stdin})
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), ctxReader{ctx, stdin})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -33,6 +36,9 @@ func (co *convertOptions) spoolStdin(ctx context.Context, stdin io.Reader) (spoo
 		remove()
 		return nil, nil, fmt.Errorf("reading standard input: %w", err)
 	}
+	// What was read is known by its hash, as an input file is: the
+	// journal's run info records it (co is the command's options).
+	co.stdinSHA256, co.stdinBytes = hex.EncodeToString(h.Sum(nil)), n
 	sp := *co
 	sp.stdinFile = f.Name()
 	return &sp, remove, nil

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"scimigrate/batcher/journal"
 )
 
 // The live plan of standard input (issue 11): standard input is read once
@@ -187,11 +189,13 @@ func TestApplyStdinSendsSame(t *testing.T) {
 			file := absArgs(t, planFixtures, []string{in})[0]
 			var sent [2][][]byte
 			var res [2]result
+			var journals [2]string
 			for i, stdin := range []bool{false, true} {
 				s, env := seededSim(t)
 				proxy, bodies := recordingProxy(t, s.URL(), nil)
+				journals[i] = filepath.Join(t.TempDir(), "j.db")
 				args := absArgs(t, planFixtures, []string{"apply", "--config", "config.yaml", "--base-url", proxy,
-					"--journal", filepath.Join(t.TempDir(), "j.db"), "--poll-interval", "10ms"})
+					"--journal", journals[i], "--poll-interval", "10ms"})
 				if stdin {
 					res[i] = runStdin(t, t.Context(), file, env, ".", append(args, "-")...)
 				} else {
@@ -211,6 +215,23 @@ func TestApplyStdinSendsSame(t *testing.T) {
 				if got != want {
 					t.Errorf("request %d from standard input:\n%s\nwant (as from the file):\n%s", j+1, got, want)
 				}
+			}
+			// The journal knows standard input by its hash, as it knows the file.
+			var inputs [2][]journal.InputHash
+			for i, path := range journals {
+				j, err := journal.OpenExisting(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ri, _, err := j.RunInfo()
+				j.Close()
+				if err != nil || len(ri.Inputs) != 1 {
+					t.Fatalf("run info %+v, %v", ri, err)
+				}
+				inputs[i] = ri.Inputs
+			}
+			if f, s := inputs[0][0], inputs[1][0]; s.File != "<stdin>" || s.SHA256 == "" || s.SHA256 != f.SHA256 || s.Bytes != f.Bytes {
+				t.Errorf("standard input recorded as %+v; the file as %+v", s, f)
 			}
 		})
 	}
