@@ -4,15 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"scimigrate/batcher/plan"
@@ -238,21 +232,9 @@ func TestApplySavedPlan(t *testing.T) {
 	}
 	journal := filepath.Join(dir, "j.db")
 	// A recording proxy in front of the simulator keeps the Bulk bodies sent.
-	target, _ := url.Parse(s.URL())
-	var mu sync.Mutex
-	var sentBodies [][]byte
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/Bulk") {
-			b, _ := io.ReadAll(req.Body)
-			mu.Lock()
-			sentBodies = append(sentBodies, b)
-			mu.Unlock()
-			req.Body = io.NopCloser(bytes.NewReader(b))
-		}
-		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, req)
-	}))
-	defer proxy.Close()
-	r = runAt(t, planFixtures, env, "apply", "--base-url", proxy.URL, "--journal", journal, "--poll-interval", "10ms", planDir)
+	proxy, bodies := recordingProxy(t, s.URL(), nil)
+	r = runAt(t, planFixtures, env, "apply", "--base-url", proxy, "--journal", journal, "--poll-interval", "10ms", planDir)
+	sentBodies := bodies()
 	// Exit 1: the plan carries the fixture's rejected record, which the
 	// report lists (as apply FILE... does).
 	if r.code != 1 || !strings.Contains(r.stderr, "3 operations: 3 succeeded") {
@@ -353,21 +335,9 @@ func TestApplySavedPlanWithCycle(t *testing.T) {
 	if len(saved) != 2 {
 		t.Fatalf("%d saved requests, want 2 (identities; then 5003 and the reference patches)", len(saved))
 	}
-	target, _ := url.Parse(s.URL())
-	var mu sync.Mutex
-	var sentBodies [][]byte
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/Bulk") {
-			b, _ := io.ReadAll(req.Body)
-			mu.Lock()
-			sentBodies = append(sentBodies, b)
-			mu.Unlock()
-			req.Body = io.NopCloser(bytes.NewReader(b))
-		}
-		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, req)
-	}))
-	defer proxy.Close()
-	r = runAt(t, dir, env, "apply", "--base-url", proxy.URL, "--journal", filepath.Join(dir, "j.db"), "--poll-interval", "10ms", planDir)
+	proxy, bodies := recordingProxy(t, s.URL(), nil)
+	r = runAt(t, dir, env, "apply", "--base-url", proxy, "--journal", filepath.Join(dir, "j.db"), "--poll-interval", "10ms", planDir)
+	sentBodies := bodies()
 	if r.code != 0 || !strings.Contains(r.stderr, "3 operations: 3 succeeded") {
 		t.Fatalf("apply DIR: exit %d\n%s", r.code, r.stderr)
 	}
