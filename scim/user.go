@@ -491,18 +491,7 @@ func KeyValue(el *Value, attr []string) *Value {
 		}
 		return nil
 	}
-	cur := el
-	for _, name := range attr {
-		if cur.Kind != ObjectKind {
-			return nil
-		}
-		next, ok := cur.Obj.Get(name)
-		if !ok {
-			return nil
-		}
-		cur = next
-	}
-	return cur
+	return find(el, attr)
 }
 
 // LiteralEqual reports whether v equals a filter literal as Matches
