@@ -197,6 +197,8 @@ type SaveInfo struct {
 	Limits    batcher.Limits
 	Snapshot  string // snapshot file, hashed when set
 	InputHash map[string]string
+	// InputBytes is the size of standard input ("-"), read once.
+	InputBytes map[string]int64
 }
 
 var bulkFileRE = regexp.MustCompile(`^bulk-[0-9]{4,}\.json$`)
@@ -294,7 +296,7 @@ func (p *Plan) describeHead(info SaveInfo) (*File, error) {
 	}
 	for _, in := range info.Inputs {
 		if in == "-" {
-			f.Inputs = append(f.Inputs, InputFile{File: "<stdin>", SHA256: info.InputHash["-"]})
+			f.Inputs = append(f.Inputs, InputFile{File: "<stdin>", SHA256: info.InputHash["-"], Bytes: info.InputBytes["-"]})
 			continue
 		}
 		h, n, err := HashFile(in)

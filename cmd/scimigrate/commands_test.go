@@ -122,8 +122,6 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"plan", "x.txt", "--detailed-exitcode"}, 2, "scimigrate plan: give the current state with exactly one of"},
 		{[]string{"plan", "--detailed-exitcode", "--bogus=1", "--detailed-exitcode=false"}, 2, "scimigrate plan: flag provided but not defined: -bogus"},
 		{[]string{"apply", "--existing", "MERGE", "--base-url", "http://127.0.0.1:1", "x.txt"}, 2, `--existing "MERGE": want UPDATE or REPLACE`},
-		// Refused before anything is read (the snapshot does not exist).
-		{[]string{"plan", "--snapshot", "missing.ndjson", "--out", "dir", "-"}, 2, "--out: standard input cannot be hashed into plan.json"},
 		{[]string{"export", "--base-url", "http://127.0.0.1:1"}, 2, "scimigrate export: --base-url URL (or the --token-file of 'scimigrate login') and -o FILE are required"},
 	}
 	// An unknown flag is a usage error on every command and subcommand.

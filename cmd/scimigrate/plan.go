@@ -223,16 +223,17 @@ func streamPlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOpti
 // FILE...` without a saved plan runs first (with a live target).
 // Diagnostics go to errw; errors are returned (see reportPlanError).
 func makePlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOptions, to *targetOptions, popts plan.Options) (*planned, error) {
-	if to.Snapshot != "" {
-		return streamPlan(ctx, io, errw, co, to.Snapshot, popts)
-	}
 	// Standard input is read once, into a private file both conversions
-	// read.
+	// of a live plan read, and hashed (a saved plan and the journal record
+	// it as they record an input file).
 	co, unspool, err := co.spoolStdin(ctx, io.In)
 	if err != nil {
 		return nil, fatal(err)
 	}
 	defer unspool()
+	if to.Snapshot != "" {
+		return streamPlan(ctx, io, errw, co, to.Snapshot, popts)
+	}
 	// Live: the employees' IDs first (a conversion that keeps nothing
 	// else, its diagnostics left to the plan's), then their state, written
 	// to a private temporary snapshot as the pages arrive, then the same
@@ -296,14 +297,6 @@ func planError(err error) error {
 }
 
 func (o *planOptions) plan(ctx context.Context, io *IO, popts plan.Options) error {
-	if o.Out != "" {
-		// Refused before the plan is computed (minutes for a company).
-		for _, f := range o.Files {
-			if f == "-" {
-				return usageErrorf("--out: standard input cannot be hashed into plan.json; give the input as a file")
-			}
-		}
-	}
 	errw := bufio.NewWriter(io.Err)
 	defer errw.Flush()
 	r, err := makePlan(ctx, io, errw, &o.convertOptions, &o.target, popts)
@@ -320,7 +313,7 @@ func (o *planOptions) plan(ctx context.Context, io *IO, popts plan.Options) erro
 	if o.Out != "" {
 		info := plan.SaveInfo{Tool: "scimigrate " + version, Created: time.Now(), Target: target, Inputs: o.Files,
 			Mapping:  plan.MappingInfo{Version: plan.MappingVersion(c.set), Overrides: o.Mappings, Config: o.Config},
-			Snapshot: o.target.Snapshot}
+			Snapshot: o.target.Snapshot, InputHash: map[string]string{"-": o.stdinSHA256}, InputBytes: map[string]int64{"-": o.stdinBytes}}
 		if popts.DeactivateMissing {
 			info.Deactive = &plan.DeactivateIn{Max: popts.MaxDeactivate.String(), Allowed: popts.MaxDeactivate.Of(target.Users), TerminationDate: popts.TerminationDate}
 		}

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"scimigrate/batcher/journal"
+	"scimigrate/batcher/plan"
 )
 
 // The live plan of standard input (issue 11): standard input is read once
@@ -351,3 +352,35 @@ func TestLivePlanStdinSpool(t *testing.T) {
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// TestSavedPlanFromStdin: plan --out DIR reads standard input once (so it
+// can come from a decrypting pipe) and records it in plan.json by its
+// SHA-256 and size, as it records a file; the saved plan loads.
+func TestSavedPlanFromStdin(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // the stdin spool's directory; so not parallel
+	file := absArgs(t, planFixtures, []string{"update.txt"})[0]
+	out := filepath.Join(t.TempDir(), "plan")
+	r := runStdin(t, t.Context(), file, nil, planFixtures, "plan", "--config", "config.yaml", "--snapshot", "snapshot.ndjson", "--out", out, "-")
+	want := runAt(t, planFixtures, nil, "plan", "--config", "config.yaml", "--snapshot", "snapshot.ndjson", "update.txt")
+	if r.code != want.code || r.stdout != want.stdout {
+		t.Fatalf("from standard input: exit %d\n%s\n%s\nfrom the file: exit %d\n%s", r.code, r.stdout, r.stderr, want.code, want.stdout)
+	}
+	f, err := plan.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, n, err := plan.HashFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Inputs) != 1 || f.Inputs[0].File != "<stdin>" || f.Inputs[0].SHA256 != sum || f.Inputs[0].Bytes != n {
+		t.Errorf("plan.json inputs %+v, want <stdin> with %s, %d bytes", f.Inputs, sum, n)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left in the temporary directory: %v", left)
+	}
+	if _, err := plan.Load(out); err != nil {
+		t.Fatalf("the saved plan does not load: %v", err)
+	}
+}
