@@ -98,6 +98,9 @@ type CollectOptions struct {
 	Workers   int
 	Validate  converter.Validator // nil: converter.ValidateSchema
 	Diag      source.Sink
+	// Unconverted, if set, also receives each record of an unsupported
+	// type (the plan keeps them among its rejected records either way).
+	Unconverted func(converter.Unconverted)
 }
 
 // collector turns the converter's deliveries into the plan's values.
@@ -107,8 +110,10 @@ type collector struct {
 	rejected map[string][]string
 	rejRecs  rejectedRecords
 	validate converter.Validator
-	enPath   *scimpath.Path
-	unPath   *scimpath.Path
+	// onUnconverted is CollectOptions.Unconverted.
+	onUnconverted func(converter.Unconverted)
+	enPath        *scimpath.Path
+	unPath        *scimpath.Path
 }
 
 func newCollector(d *Desired, validate converter.Validator) *collector {
@@ -190,6 +195,9 @@ func (c *collector) unconverted(u converter.Unconverted) {
 	c.mu.Lock()
 	c.rejRecs.add(RejectedRecord{File: u.File, Line: u.Line, Record: u.Type, Message: u.Msg})
 	c.mu.Unlock()
+	if c.onUnconverted != nil {
+		c.onUnconverted(u)
+	}
 }
 
 // done sets the statistics' file settings and the rejections, by key.
@@ -216,6 +224,7 @@ func (c *collector) done() {
 func Collect(ctx context.Context, inputs []converter.Input, o CollectOptions) (*Desired, error) {
 	d := &Desired{Existing: map[string]string{}}
 	col := newCollector(d, o.Validate)
+	col.onUnconverted = o.Unconverted
 	keep := func(r *converter.Result) error {
 		d.Users = append(d.Users, col.keep(r, len(d.Users)))
 		return nil
@@ -376,6 +385,7 @@ func Stream(ctx context.Context, inputs []converter.Input, o StreamOptions) (*Pl
 		return nil
 	}
 	col := newCollector(d, o.Validate)
+	col.onUnconverted = o.Unconverted
 	var n atomic.Int64
 	// Each employee is planned in the converter's worker, on the converted
 	// user itself (nothing is copied but what the plan keeps).
@@ -430,6 +440,7 @@ func Stream(ctx context.Context, inputs []converter.Input, o StreamOptions) (*Pl
 func CollectWants(ctx context.Context, inputs []converter.Input, o CollectOptions) ([]Want, *Desired, error) {
 	d := &Desired{Existing: map[string]string{}}
 	col := newCollector(d, o.Validate)
+	col.onUnconverted = o.Unconverted
 	type key struct {
 		seq    int
 		en, un string

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"scimigrate/batcher/plan"
 	"scimigrate/fixtures/gen"
 	"scimigrate/upsim"
 )
@@ -164,6 +165,10 @@ func TestReportListsRejectedRecords(t *testing.T) {
 				r := runAt(t, "../../fixtures/flat", env, "plan", "--config", "config.yaml", "--base-url", sim.URL(), "--out", planDir, "sample.txt")
 				if r.code != 1 {
 					t.Fatalf("plan exit %d (want 1)\n%s", r.code, r.stderr)
+				}
+				// The sign-off document lists them too.
+				if page := readFile(t, filepath.Join(planDir, plan.HTMLFile)); !strings.Contains(page, "record type 360 (Invoice Employee Import) is not supported") {
+					t.Errorf("plan.html does not list the 360 record as not converted")
 				}
 				args = append(args, planDir)
 			}

@@ -138,7 +138,7 @@ func (o *convertOptions) collect(ctx context.Context, io *IO, errw *bufio.Writer
 	echo := source.NewEcho(errw, o.EchoLimit)
 	rej := &rejections{}
 	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: o.Workers,
-		Diag: func(dg source.Diagnostic) { echo.Write(dg); rej.add(dg) }}
+		Diag: func(dg source.Diagnostic) { echo.Write(dg); rej.add(dg) }, Unconverted: rej.unconverted}
 	if o.idsOnly {
 		copts.Validate = func(*scim.User, bool) []converter.Violation { return nil }
 	}
@@ -195,7 +195,7 @@ func streamPlan(ctx context.Context, io *IO, errw *bufio.Writer, co *convertOpti
 	echo := source.NewEcho(errw, co.EchoLimit)
 	rej := &rejections{}
 	copts := plan.CollectOptions{Set: set, CompanyID: set.Config.CompanyID, Workers: co.Workers,
-		Diag: func(dg source.Diagnostic) { echo.Write(dg); rej.add(dg) }}
+		Diag: func(dg source.Diagnostic) { echo.Write(dg); rej.add(dg) }, Unconverted: rej.unconverted}
 	if co.idsOnly {
 		copts.Validate = func(*scim.User, bool) []converter.Violation { return nil }
 	}
