@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"sync"
 
 	"scimigrate/batcher/apply"
 )
@@ -50,4 +51,30 @@ func (s *IO) withStreams(out, err io.Writer) *IO {
 		c.Err, c.ErrTTY = err, false
 	}
 	return &c
+}
+
+// serialized returns s with Out and Err safe for concurrent writers: apply
+// writes progress lines from one goroutine while the client logs retries
+// from others. Each Write is whole (a line is never cut by another).
+func (s *IO) serialized() *IO {
+	c := *s
+	if _, ok := c.Out.(*lockedWriter); !ok && c.Out != nil {
+		c.Out = &lockedWriter{w: c.Out}
+	}
+	if _, ok := c.Err.(*lockedWriter); !ok && c.Err != nil {
+		c.Err = &lockedWriter{w: c.Err}
+	}
+	return &c
+}
+
+// lockedWriter serializes the writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -75,6 +75,7 @@ func main() {
 // run dispatches args to a command and returns the exit status; main and
 // the in-process tests call it.
 func run(ctx context.Context, args []string, cio *IO) int {
+	cio = cio.serialized()
 	r := root()
 	if len(args) == 0 {
 		fmt.Fprintln(cio.Err, "scimigrate: missing command")
