@@ -1,7 +1,7 @@
 GO ?= go
 BENCH_ROWS ?= 100000
 
-.PHONY: all build demo test vet bench fuzz golden reference report-html clean
+.PHONY: all build demo test race vet bench fuzz golden reference report-html clean
 
 all: vet test
 
@@ -15,6 +15,10 @@ demo:
 # The whole test suite (what .ci/run runs).
 test:
 	$(GO) test ./...
+
+# The suite under the race detector (several minutes on 2 cores).
+race:
+	$(GO) test -race ./...
 
 vet:
 	gofmt -l . | (! grep .) && $(GO) vet ./...
