@@ -257,7 +257,13 @@ func (e *engine) reconcile(ctx context.Context, reqs []journal.Request) error {
 // outcome is done (reconciled); otherwise (or when that cannot be told) it
 // is sent again.
 func (e *engine) patchApplied(ctx context.Context, op *journal.Op) (journal.Outcome, bool, error) {
-	id, ok := strings.CutPrefix(op.Path, "/Users/")
+	// The path the PATCH was sent to: a reference patch names its creation
+	// by bulkId in the journal and by its id on the wire (effective).
+	eff, _, blocked := effective(op)
+	if blocked != nil {
+		return journal.Outcome{}, false, nil
+	}
+	id, ok := strings.CutPrefix(eff.Path, "/Users/")
 	if !ok || id == "" || strings.Contains(id, "/") {
 		return journal.Outcome{}, false, nil
 	}
@@ -278,7 +284,15 @@ func (e *engine) patchApplied(ctx context.Context, op *journal.Op) (journal.Outc
 		return journal.Outcome{}, false, nil
 	}
 	after, err := scim.ApplyPatch(cur, ops)
-	if err != nil || !scim.Equal(after, cur) {
+	if err != nil {
+		return journal.Outcome{}, false, nil
+	}
+	// Applied when it changes nothing; or, for a PATCH that removes
+	// nothing, when the user holds everything it sets: the service adds
+	// to a reference it stores (an approver's id and display name), so
+	// setting it again would drop what the service added, not change what
+	// the PATCH asked for.
+	if !scim.Equal(after, cur) && (removes(ops) || !plan.Holds(cur, after)) {
 		return journal.Outcome{}, false, nil
 	}
 	out := journal.Outcome{BulkID: op.BulkID, State: journal.StateDone, Outcome: journal.OutcomeSuccess, UUID: id,
@@ -287,6 +301,15 @@ func (e *engine) patchApplied(ctx context.Context, op *journal.Op) (journal.Outc
 		out.Outcome = journal.OutcomeReconciled
 	}
 	return out, true, nil
+}
+
+func removes(ops []scim.PatchOperation) bool {
+	for _, op := range ops {
+		if strings.EqualFold(op.Op, "remove") {
+			return true
+		}
+	}
+	return false
 }
 
 // profilesOf reports whether an operation's data (a User or a PatchOp)

@@ -1,10 +1,12 @@
 package apply
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -381,4 +383,50 @@ func TestPollingIsBounded(t *testing.T) {
 		t.Fatalf("resume: %v %v\n%s", err, s, logs)
 	}
 	checkUsers(t, sim, ops)
+}
+
+// TestLostReferencePatchIsReconciled: the answer to the request carrying a
+// reference patch (the approvers of a creation split out of a cycle) is
+// lost after the service applied it. Reconciliation reads the user the
+// patch was sent to (its id, not the "bulkId:X" the journal names it by),
+// finds it applied, and sends nothing again.
+func TestLostReferencePatchIsReconciled(t *testing.T) {
+	sim := newSim(t, upsim.Options{Seed: 300, PageSize: 5, CompletionDelay: 20 * time.Millisecond})
+	h := sim.Handler()
+	var dropped atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/Bulk") {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if bytes.Contains(body, []byte(`-refs"`)) && dropped.CompareAndSwap(false, true) {
+				// Accepted (and applied when due) ...
+				h.ServeHTTP(httptest.NewRecorder(), r.WithContext(context.WithoutCancel(r.Context())))
+				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+					conn.Close() // ... and the answer lost
+				}
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	logs := &logBuf{}
+	opts := testOptions(t, sim, t.TempDir(), logs)
+	opts.BaseURL = srv.URL
+	ops := []batcher.Operation{createOp("f.txt", 1, "C1", "C2"), createOp("f.txt", 2, "C2", "C1")}
+	s, err := Run(context.Background(), opts, ops)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, logs)
+	}
+	if !dropped.Load() {
+		t.Fatal("no request carried a reference patch")
+	}
+	if !s.OK() {
+		t.Errorf("summary: %s\n%s", s, logs)
+	}
+	checkUsers(t, sim, ops)
+	// Two creations and their two reference patches, each received once.
+	if n := sim.Stats().Operations; n != 4 {
+		t.Errorf("the service received %d operations, want 4 (the reference patches were applied already)\n%s", n, logs)
+	}
 }

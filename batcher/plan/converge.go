@@ -26,3 +26,9 @@ func Converge(cur, des scim.Value) []scim.PatchOperation {
 	}
 	return ops
 }
+
+// Holds reports whether cur holds everything des has: objects member by
+// member (cur may have more, such as the id and display name the service
+// adds to a reference it stores), lists element by element and of the same
+// length, leaves equal (date-times as instants).
+func Holds(cur, des scim.Value) bool { return covers(cur, des) }
