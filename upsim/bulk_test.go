@@ -463,3 +463,25 @@ func TestPutAndDelete(t *testing.T) {
 		t.Error("user not deleted")
 	}
 }
+
+// TestListOrderAfterDeletes: users are listed in creation order, kept as
+// they are created (not sorted per page), without the deleted ones.
+func TestListOrderAfterDeletes(t *testing.T) {
+	c := newTC(t, baseOpts())
+	var ids []string
+	for _, e := range []string{"A", "B", "C"} {
+		ids = append(ids, seedUser(t, c.s, strings.ToLower(e)+"@example.com", e, nil))
+	}
+	ops := c.run(map[string]any{"method": "DELETE", "path": "/Users/" + ids[1], "bulkId": "del"})
+	if opCodeOf(ops[0]) != "204" {
+		t.Fatalf("delete: %s", opCodeOf(ops[0]))
+	}
+	seedUser(t, c.s, "d@example.com", "D", nil)
+	var got []string
+	for _, u := range c.s.Users() {
+		got = append(got, decodeMap(t, u)[urnEnterprise].(map[string]any)["employeeNumber"].(string))
+	}
+	if strings.Join(got, " ") != "A C D" {
+		t.Errorf("users listed %v, want A C D", got)
+	}
+}

@@ -674,6 +674,7 @@ func (s *Server) opDelete(path string) (int, string, []extResult) {
 	}
 	s.unindex(u)
 	delete(s.users, id)
+	s.orderStale = true
 	s.stats.Deletes++
 	return 204, id, []extResult{{urn: urnCore, code: 204, result: "success"}}
 }

@@ -30,6 +30,10 @@ type Server struct {
 	byUserName map[string]*user // lower-case userName
 	byEmpNum   map[string]*user // lower-case employeeNumber
 	userSeq    int64
+	// order is every stored user in creation (seq) order, kept as users
+	// are inserted; a deletion marks it for compaction (sortedUsers).
+	order      []*user
+	orderStale bool
 
 	provisions map[string]*provision
 	provOrder  []*provision

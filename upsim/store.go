@@ -77,6 +77,7 @@ func (s *Server) insertUser(id string, doc map[string]any, now time.Time) *user 
 	u := &user{seq: s.userSeq, id: id, created: now, modified: now, version: 1}
 	u.setDoc(doc)
 	s.users[id] = u
+	s.order = append(s.order, u) // seq only grows: still in order
 	s.index(u)
 	return u
 }
@@ -109,13 +110,21 @@ func (s *Server) replaceDoc(u *user, doc map[string]any, now time.Time) {
 	u.modified = now
 }
 
+// sortedUsers returns every user in creation order, without sorting the
+// company for each page of a listing. The slice is the server's: the
+// caller holds s.mu and does not modify it.
 func (s *Server) sortedUsers() []*user {
-	out := make([]*user, 0, len(s.users))
-	for _, u := range s.users {
-		out = append(out, u)
+	if s.orderStale {
+		kept := s.order[:0]
+		for _, u := range s.order {
+			if s.users[u.id] == u {
+				kept = append(kept, u)
+			}
+		}
+		clear(s.order[len(kept):])
+		s.order, s.orderStale = kept, false
 	}
-	slices.SortFunc(out, func(a, b *user) int { return int(a.seq - b.seq) })
-	return out
+	return s.order
 }
 
 const userTimeLayout = "2006-01-02T15:04:05.000000Z"
