@@ -188,19 +188,12 @@ func (p *jparser) value(depth int, build bool) scim.Value {
 			if keepIt {
 				p.stack = append(p.stack, scim.Member{Name: name, Value: v})
 			}
-			p.ws()
-			if p.i >= len(p.b) {
-				return p.fail()
-			}
-			switch p.b[p.i] {
-			case ',':
-				p.i++
-				continue
-			case '}':
-				p.i++
+			if !p.next('}') {
+				if p.bad {
+					return scim.Value{}
+				}
 				return closeObj()
 			}
-			return p.fail()
 		}
 		return scim.Value{}
 	case '[':
@@ -226,19 +219,12 @@ func (p *jparser) value(depth int, build bool) scim.Value {
 			if build {
 				p.vstack = append(p.vstack, v)
 			}
-			p.ws()
-			if p.i >= len(p.b) {
-				return p.fail()
-			}
-			switch p.b[p.i] {
-			case ',':
-				p.i++
-				continue
-			case ']':
-				p.i++
+			if !p.next(']') {
+				if p.bad {
+					return scim.Value{}
+				}
 				return closeArr()
 			}
-			return p.fail()
 		}
 		return scim.Value{}
 	case '"':
@@ -252,6 +238,27 @@ func (p *jparser) value(depth int, build bool) scim.Value {
 		return p.lit("null", scim.Value{})
 	}
 	return p.number(build)
+}
+
+// next reads what follows a member or an element: true after a comma
+// (another one comes), false after close (the container ends) or on
+// anything else (p.bad then says so).
+func (p *jparser) next(close byte) bool {
+	p.ws()
+	if p.i >= len(p.b) {
+		p.fail()
+		return false
+	}
+	switch p.b[p.i] {
+	case ',':
+		p.i++
+		return true
+	case close:
+		p.i++
+		return false
+	}
+	p.fail()
+	return false
 }
 
 // skip checks the value at p.i without building it: it accepts what
@@ -286,21 +293,9 @@ func (p *jparser) skip(depth int) {
 			p.i++
 			p.ws()
 			p.skip(depth + 1)
-			p.ws()
-			if p.i >= len(p.b) {
-				p.fail()
+			if !p.next('}') {
 				return
 			}
-			switch p.b[p.i] {
-			case ',':
-				p.i++
-				continue
-			case '}':
-				p.i++
-				return
-			}
-			p.fail()
-			return
 		}
 	case '[':
 		p.i++
@@ -312,21 +307,9 @@ func (p *jparser) skip(depth int) {
 		for {
 			p.ws()
 			p.skip(depth + 1)
-			p.ws()
-			if p.i >= len(p.b) {
-				p.fail()
+			if !p.next(']') {
 				return
 			}
-			switch p.b[p.i] {
-			case ',':
-				p.i++
-				continue
-			case ']':
-				p.i++
-				return
-			}
-			p.fail()
-			return
 		}
 	case '"':
 		p.str(false)
