@@ -19,7 +19,6 @@ import (
 // of users changed by ID changes (planner.over) are loaded with their own
 // memory.
 type scratch struct {
-	buf []byte
 	// A window of a snapshot file (win[:winN] from offset winOff of
 	// winSrc's file): users are mostly planned in file order (an export
 	// and the input sorted alike), so one read serves the next several.
@@ -48,10 +47,8 @@ func getScratch() *scratch { return scratches.Get().(*scratch) }
 // are dead.
 func (sc *scratch) release() {
 	if poisonScratch {
-		for _, b := range [][]byte{sc.buf[:cap(sc.buf)], sc.win[:cap(sc.win)]} {
-			for i := range b {
-				b[i] = '#'
-			}
+		for i := range sc.win[:cap(sc.win)] {
+			sc.win[i] = '#'
 		}
 		sc.winSrc, sc.winN = nil, 0
 		clear(sc.mslab[:cap(sc.mslab)])
@@ -63,17 +60,8 @@ func (sc *scratch) release() {
 	scratches.Put(sc)
 }
 
-// line returns the scratch's read buffer sized n (its previous content is
-// dead).
-func (sc *scratch) line(n int) []byte {
-	if cap(sc.buf) < n {
-		sc.buf = make([]byte, n, max(n, 4<<10))
-	}
-	return sc.buf[:n]
-}
-
 // decode parses b, which the caller keeps unchanged until release (the
-// scratch's own buffer), like decodeFast: the document's strings are
+// scratch's window), like decodeFast: the document's strings are
 // substrings of b, its member lists, arrays and objects pieces of the
 // scratch's slabs.
 func (sc *scratch) decode(b []byte) (scim.Value, bool) { return sc.decodeKeep(b, nil) }
