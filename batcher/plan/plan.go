@@ -233,28 +233,29 @@ func (p *Plan) OpData(i int) ([]byte, error) {
 }
 
 // Body returns the Bulk request body i (built from its operations when
-// the plan was streamed).
+// the plan was streamed, as batcher.Bodies builds every body of a plan
+// made in memory).
 func (p *Plan) Body(i int) ([]byte, error) {
 	r := p.Requests[i]
 	if r.Body != nil {
 		return r.Body, nil
 	}
-	b := batcher.NewBuilder(p.lim)
-	for _, k := range r.Ops {
-		op := p.Ops[k]
+	ops := make([]batcher.Operation, len(r.Ops))
+	for n, k := range r.Ops {
+		ops[n] = p.Ops[k]
 		var err error
-		if op.Data, err = p.OpData(k); err != nil {
+		if ops[n].Data, err = p.OpData(k); err != nil {
 			return nil, err
-		}
-		enc, err := batcher.EncodeOperation(&op)
-		if err != nil {
-			return nil, err
-		}
-		if !b.AddSized(k, enc, batcher.WireSize(&op, enc)) {
-			return nil, &batcher.OversizeError{BulkID: op.BulkID, Source: op.SourceString(), Size: b.Size() + batcher.WireSize(&op, enc), Limit: b.Limits().MaxBytes}
 		}
 	}
-	return b.Finish().Body, nil
+	reqs, err := batcher.Bodies(ops, p.lim)
+	if err != nil {
+		return nil, err
+	}
+	if len(reqs) != 1 {
+		return nil, fmt.Errorf("request %d: its operations pack into %d bodies", i+1, len(reqs))
+	}
+	return reqs[0].Body, nil
 }
 
 // Operations returns the plan's operations in the order they are sent,
