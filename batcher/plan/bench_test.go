@@ -104,7 +104,7 @@ func BenchmarkPlanStream(b *testing.B) {
 	in, snap, n := benchFiles(b)
 	poisonScratch = false // the tests' check, not the CLI's cost
 	defer func() { poisonScratch = true }()
-	var before, after runtime.MemStats
+	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()
 	for range b.N {
@@ -125,12 +125,7 @@ func BenchmarkPlanStream(b *testing.B) {
 			b.Fatalf("counts %+v", p.Counts)
 		}
 	}
-	b.StopTimer()
-	runtime.ReadMemStats(&after)
-	total := float64(n) * float64(b.N)
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/total, "allocs/user")
-	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/total, "B/user")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/user")
+	reportPerUser(b, &before, n)
 }
 
 // BenchmarkSnapshotIndex: indexing the snapshot file alone.
@@ -170,7 +165,7 @@ func BenchmarkExport(b *testing.B) {
 		b.Fatal(err)
 	}
 	users, data = nil, nil
-	var before, after runtime.MemStats
+	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()
 	for range b.N {
@@ -187,12 +182,7 @@ func BenchmarkExport(b *testing.B) {
 			b.Fatalf("%d users exported, want %d", got, n)
 		}
 	}
-	b.StopTimer()
-	runtime.ReadMemStats(&after)
-	total := float64(n) * float64(b.N)
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/total, "allocs/user")
-	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/total, "B/user")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/user")
+	reportPerUser(b, &before, n)
 }
 
 // BenchmarkDecodeUser: parsing the fixture snapshot's users as the plan
@@ -242,4 +232,16 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(benchDir)
 	}
 	os.Exit(code)
+}
+
+// reportPerUser stops the timer and reports allocations, bytes allocated
+// and time per user of n, since before.
+func reportPerUser(b *testing.B, before *runtime.MemStats, n int) {
+	b.StopTimer()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	total := float64(n) * float64(b.N)
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/total, "allocs/user")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/total, "B/user")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/user")
 }
