@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"scimigrate/batcher/plan"
 	"scimigrate/fixtures/gen"
@@ -477,5 +478,22 @@ func TestPlanLargeShowsSummary(t *testing.T) {
 	full := runCLI(t, dir, "plan", "--company-id", company, "--snapshot", "snap.ndjson", "--detail", "changed.txt")
 	if full.code != 0 || full.stdout != string(detail) {
 		t.Errorf("--detail: exit %d, stdout differs from plan.txt", full.code)
+	}
+	// apply without a saved plan shows the plan it sends as plan does:
+	// past the threshold, the summary only.
+	sim := upsim.NewServer(upsim.Options{Seed: 3, AccessToken: "large-token", CompletionDelay: time.Millisecond})
+	t.Cleanup(sim.Close)
+	var users []json.RawMessage
+	for _, l := range strings.Split(strings.TrimSpace(snap.String()), "\n") {
+		users = append(users, json.RawMessage(l))
+	}
+	if err := sim.Seed(users...); err != nil {
+		t.Fatal(err)
+	}
+	ap := runAt(t, dir, map[string]string{"SCIMIGRATE_ACCESS_TOKEN": "large-token"}, "apply", "--company-id", company,
+		"--base-url", sim.URL(), "--journal", filepath.Join(dir, "j.db"), "--poll-interval", "10ms", "changed.txt")
+	if ap.code != 0 || !strings.Contains(ap.stderr, "Changes by attribute") || strings.Contains(ap.stderr, "~ update ") ||
+		!strings.Contains(ap.stderr, fmt.Sprintf("%d operations: %d succeeded", n, n)) {
+		t.Errorf("apply: exit %d, want the summary only\n%s", ap.code, ap.stderr)
 	}
 }
